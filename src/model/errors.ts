@@ -1,0 +1,174 @@
+// Error details recorded in history and surfaced to users, with the reference's four categories.
+
+export type ErrorCategory = "infrastructure" | "configuration" | "application" | "poison";
+
+export type AppErrorKind = "ActivityFailed" | "OrchestrationFailed" | "Panicked" | "Cancelled";
+
+export type PoisonMessageType =
+  | { kind: "Orchestration"; instance: string; executionId: number }
+  | { kind: "Activity"; instance: string; executionId: number; activityName: string; activityId: number }
+  | { kind: "FailedDeserialization"; instance: string; executionId: number; error: string };
+
+/** Plain, JSON-serialisable form stored in history events and work items. */
+export type ErrorDetailsData =
+  | { category: "infrastructure"; operation: string; message: string; retryable: boolean }
+  | { category: "configuration"; kind: "Nondeterminism"; resource: string; message: string | null }
+  | {
+      category: "application";
+      kind: AppErrorKind;
+      message: string;
+      retryable: boolean;
+      /** Set for kind `Cancelled`. */
+      reason?: string;
+    }
+  | {
+      category: "poison";
+      attemptCount: number;
+      maxAttempts: number;
+      messageType: PoisonMessageType;
+      /** JSON of the offending message(s). */
+      message: string;
+    };
+
+/** Structured error information with the reference's accessors. */
+export class ErrorDetails {
+  constructor(readonly data: ErrorDetailsData) {}
+
+  static infrastructure(operation: string, message: string, retryable = false): ErrorDetails {
+    return new ErrorDetails({ category: "infrastructure", operation, message, retryable });
+  }
+  static nondeterminism(message: string, resource = ""): ErrorDetails {
+    return new ErrorDetails({ category: "configuration", kind: "Nondeterminism", resource, message });
+  }
+  static activityFailed(message: string, retryable = false): ErrorDetails {
+    return new ErrorDetails({ category: "application", kind: "ActivityFailed", message, retryable });
+  }
+  static orchestrationFailed(message: string): ErrorDetails {
+    return new ErrorDetails({ category: "application", kind: "OrchestrationFailed", message, retryable: false });
+  }
+  static panicked(message: string): ErrorDetails {
+    return new ErrorDetails({ category: "application", kind: "Panicked", message, retryable: false });
+  }
+  static cancelled(reason: string): ErrorDetails {
+    return new ErrorDetails({ category: "application", kind: "Cancelled", message: "", retryable: false, reason });
+  }
+  static poison(attemptCount: number, maxAttempts: number, messageType: PoisonMessageType, message: string): ErrorDetails {
+    return new ErrorDetails({ category: "poison", attemptCount, maxAttempts, messageType, message });
+  }
+
+  category(): ErrorCategory {
+    return this.data.category;
+  }
+
+  isRetryable(): boolean {
+    const d = this.data;
+    switch (d.category) {
+      case "infrastructure":
+      case "application":
+        return d.retryable;
+      default:
+        return false;
+    }
+  }
+
+  /** The string user code and clients see for this error. */
+  displayMessage(): string {
+    const d = this.data;
+    switch (d.category) {
+      case "infrastructure":
+        return `infrastructure:${d.operation}: ${d.message}`;
+      case "configuration":
+        return d.message ? `nondeterministic: ${d.message}` : `nondeterministic in ${d.resource}`;
+      case "application":
+        if (d.kind === "Cancelled") return `canceled: ${d.reason ?? ""}`;
+        if (d.kind === "Panicked") return `orchestration panicked: ${d.message}`;
+        return d.message;
+      case "poison": {
+        const t = d.messageType;
+        if (t.kind === "Orchestration")
+          return `poison: orchestration ${t.instance} exceeded ${d.attemptCount} attempts (max ${d.maxAttempts})`;
+        if (t.kind === "Activity")
+          return `poison: activity ${t.activityName}#${t.activityId} exceeded ${d.attemptCount} attempts (max ${d.maxAttempts})`;
+        return `poison: orchestration ${t.instance} history deserialization failed after ${d.attemptCount} attempts (max ${d.maxAttempts}): ${t.error}`;
+      }
+    }
+  }
+
+  isCancellation(): boolean {
+    return this.data.category === "application" && this.data.kind === "Cancelled";
+  }
+
+  toJSON(): ErrorDetailsData {
+    return this.data;
+  }
+
+  toString(): string {
+    return this.displayMessage();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Typed errors thrown by the public API.
+
+/** Base class of every error this library throws on purpose. */
+export class DuroxideError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Thrown into orchestration code when an awaited activity, sub-orchestration or retry failed. */
+export class TaskFailedError extends DuroxideError {
+  constructor(readonly details: ErrorDetails) {
+    super(details.displayMessage());
+  }
+  category(): ErrorCategory {
+    return this.details.category();
+  }
+}
+
+/** An activity failed (its handler threw, or it was poisoned or cancelled). */
+export class ActivityFailedError extends TaskFailedError {}
+/** A sub-orchestration failed or was cancelled. */
+export class SubOrchestrationFailedError extends TaskFailedError {}
+
+/** The orchestration's code did not replay the way its history says it ran. */
+export class NondeterminismError extends DuroxideError {}
+
+/** A client call waited longer than its timeout. Message matches duroxide-node. */
+export class TimeoutError extends DuroxideError {
+  readonly code = "GenericFailure";
+  constructor(message = "Operation timed out") {
+    super(message);
+  }
+}
+
+export class InstanceAlreadyExistsError extends DuroxideError {
+  constructor(readonly instanceId: string) {
+    super(`Instance '${instanceId}' already exists`);
+  }
+}
+
+export class InstanceNotFoundError extends DuroxideError {
+  constructor(readonly instanceId: string) {
+    super(`Instance '${instanceId}' not found`);
+  }
+}
+
+/** Bad arguments given to a public API (empty names, non-JSON values, fractional delays, ...). */
+export class InvalidArgumentError extends DuroxideError {}
+
+/** An orchestration ended in failure; thrown by the typed client helpers. */
+export class OrchestrationFailedError extends DuroxideError {
+  constructor(readonly instanceId: string, readonly details: ErrorDetails | null, message: string) {
+    super(message);
+  }
+}
+
+/** Storage failure. `retryable` tells dispatchers whether to back off and try again. */
+export class ProviderError extends DuroxideError {
+  constructor(readonly operation: string, message: string, readonly retryable: boolean) {
+    super(`${operation}: ${message}`);
+  }
+}

@@ -1,0 +1,27 @@
+// Status shapes seen by clients.
+import type { ErrorDetails } from "./errors.js";
+
+export type ExecutionStatus = "Running" | "Completed" | "Failed" | "ContinuedAsNew";
+
+/** duroxide-node result shape. Absent fields are omitted, never set to undefined. */
+export interface OrchestrationStatus {
+  status: "NotFound" | "Running" | "Completed" | "Failed";
+  output?: unknown;
+  error?: string;
+  customStatus?: string;
+  customStatusVersion: number;
+}
+
+/** Richer status view with typed error details (our addition). */
+export interface InstanceState {
+  instanceId: string;
+  status: "NotFound" | "Running" | "Completed" | "Failed";
+  orchestrationName: string | null;
+  orchestrationVersion: string | null;
+  executionId: number;
+  /** Raw output string (Completed) or null. */
+  output: string | null;
+  failure: ErrorDetails | null;
+  customStatus: string | null;
+  customStatusVersion: number;
+}

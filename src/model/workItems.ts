@@ -1,0 +1,86 @@
+// Work items: the messages that flow through the provider's two queues.
+import type { ErrorDetailsData } from "./errors.js";
+import type { CarriedEvent } from "./events.js";
+
+export interface ParentLink {
+  parentInstance: string;
+  parentId: number;
+  parentExecutionId: number;
+}
+
+export type WorkItem =
+  | {
+      type: "StartOrchestration";
+      instance: string;
+      orchestration: string;
+      input: string;
+      /** null: resolve by registry policy (latest). */
+      version: string | null;
+      parent: ParentLink | null;
+      executionId: number;
+    }
+  | {
+      type: "ActivityExecute";
+      instance: string;
+      executionId: number;
+      /** The ActivityScheduled event id. */
+      id: number;
+      name: string;
+      input: string;
+      sessionId?: string;
+      tag?: string;
+      /** Denormalised so a worker never reads history to build its context. */
+      orchestrationName: string;
+      orchestrationVersion: string;
+    }
+  | { type: "ActivityCompleted"; instance: string; executionId: number; id: number; result: string }
+  | { type: "ActivityFailed"; instance: string; executionId: number; id: number; details: ErrorDetailsData }
+  | { type: "TimerFired"; instance: string; executionId: number; id: number; fireAtMs: number }
+  | { type: "ExternalRaised"; instance: string; name: string; data: string }
+  | { type: "QueueMessage"; instance: string; name: string; data: string }
+  | { type: "SubOrchCompleted"; parentInstance: string; parentExecutionId: number; parentId: number; result: string }
+  | {
+      type: "SubOrchFailed";
+      parentInstance: string;
+      parentExecutionId: number;
+      parentId: number;
+      details: ErrorDetailsData;
+    }
+  | { type: "CancelInstance"; instance: string; reason: string }
+  | {
+      type: "ContinueAsNew";
+      instance: string;
+      orchestration: string;
+      input: string;
+      version: string | null;
+      carryForwardEvents: CarriedEvent[];
+      initialCustomStatus: string | null;
+      /** Kept so a child that continues as new still reports to its parent. */
+      parent: ParentLink | null;
+    };
+
+export type WorkItemType = WorkItem["type"];
+export type WorkItemOf<T extends WorkItemType> = Extract<WorkItem, { type: T }>;
+export type ActivityExecuteItem = WorkItemOf<"ActivityExecute">;
+
+/** The instance whose orchestrator queue an item belongs to. */
+export function targetInstance(item: WorkItem): string {
+  switch (item.type) {
+    case "SubOrchCompleted":
+    case "SubOrchFailed":
+      return item.parentInstance;
+    default:
+      return item.instance;
+  }
+}
+
+/** Identity of a scheduled activity; used to withdraw it from the worker queue. */
+export interface ActivityIdentity {
+  instance: string;
+  executionId: number;
+  activityId: number;
+}
+
+export function sameActivity(a: ActivityIdentity, b: ActivityIdentity): boolean {
+  return a.instance === b.instance && a.executionId === b.executionId && a.activityId === b.activityId;
+}

@@ -1,0 +1,161 @@
+// The storage contract. Providers store and queue; the runtime owns orchestration semantics.
+import type { HistoryEvent } from "../model/events.js";
+import type { ErrorDetailsData } from "../model/errors.js";
+import type { ActivityIdentity, WorkItem } from "../model/workItems.js";
+import type { ExecutionStatus } from "../model/status.js";
+import type { ProviderAdmin } from "./admin.js";
+
+export interface KvEntry {
+  value: string;
+  lastUpdatedAtMs: number;
+}
+
+/** What the orchestration dispatcher works on: one locked instance and its pending messages. */
+export interface OrchestrationItem {
+  instance: string;
+  /** Null while the instance has no row yet (its first start is in `messages`). */
+  orchestrationName: string | null;
+  orchestrationVersion: string | null;
+  /** Current execution id (1 for a new instance). */
+  executionId: number;
+  /**
+   * History of the current execution ordered by event id. When `historyAfterEventId` > 0 this
+   * holds only the events after that id: the caller said it already holds the rest.
+   */
+  history: HistoryEvent[];
+  historyAfterEventId: number;
+  /** Set when stored history could not be read; `history` is then empty. */
+  historyError: string | null;
+  /** Messages locked with this item, in arrival order. */
+  messages: WorkItem[];
+  /** KV state of previous executions (the current execution's writes are replayed from code). */
+  kvSnapshot: Record<string, KvEntry>;
+  lockToken: string;
+  /** Highest fetch count across the locked messages (1 on first fetch). */
+  attemptCount: number;
+}
+
+export interface FetchOrchestrationOptions {
+  /**
+   * Tells the provider which history the caller already holds in memory, so that only newer events
+   * are loaded. Called with the chosen instance inside the fetch.
+   */
+  knownHistory?: (instance: string) => { executionId: number; lastEventId: number } | undefined;
+}
+
+export interface ExecutionMetadata {
+  /** Present when the execution's status changes (terminal turns). */
+  status?: ExecutionStatus;
+  /** Completed: output; ContinuedAsNew: the new input. */
+  output?: string | null;
+  /** Failed: the error. */
+  failure?: ErrorDetailsData | null;
+  /** Set on every ack; creates the instance row on the first one. */
+  orchestrationName: string;
+  orchestrationVersion: string;
+  parentInstanceId?: string | null;
+}
+
+export interface OrchestrationAck {
+  executionId: number;
+  /** New events, appended exactly as given (never renumbered, never overwriting). */
+  historyDelta: HistoryEvent[];
+  workerItems: WorkItem[];
+  /** Routed by target instance; TimerFired becomes visible at its fire time. */
+  orchestratorItems: WorkItem[];
+  metadata: ExecutionMetadata;
+  /** Activities withdrawn from the worker queue (applied after `workerItems` are inserted). */
+  cancelledActivities: ActivityIdentity[];
+}
+
+export type TagFilter =
+  | { kind: "defaultOnly" }
+  | { kind: "tags"; tags: string[] }
+  | { kind: "defaultAnd"; tags: string[] }
+  | { kind: "any" }
+  | { kind: "none" };
+
+export interface SessionFetchConfig {
+  ownerId: string;
+  lockTimeoutMs: number;
+}
+
+export interface FetchWorkOptions {
+  tagFilter: TagFilter;
+  /** Absent: only items without a session are returned. */
+  session?: SessionFetchConfig;
+}
+
+export interface WorkItemLease {
+  item: WorkItem & { type: "ActivityExecute" };
+  lockToken: string;
+  attemptCount: number;
+}
+
+export interface StoredStatus {
+  orchestrationName: string;
+  orchestrationVersion: string | null;
+  executionId: number;
+  status: ExecutionStatus;
+  output: string | null;
+  failure: ErrorDetailsData | null;
+  customStatus: string | null;
+  customStatusVersion: number;
+  parentInstanceId: string | null;
+}
+
+/** In-process wake-ups so dispatchers and waiting clients need not poll a local store. */
+export type ProviderNotification =
+  | { kind: "orchestrator"; visibleAtMs: number }
+  | { kind: "worker" }
+  | { kind: "instanceChanged"; instance: string }
+  | { kind: "activitiesCancelled"; activities: ActivityIdentity[] };
+
+export type NotificationListener = (n: ProviderNotification) => void;
+
+export interface EnqueueOptions {
+  delayMs?: number;
+  /** Reject with InstanceNotFoundError unless the instance exists or its start is queued. */
+  requireInstance?: boolean;
+}
+
+export interface Provider {
+  readonly name: string;
+
+  // ---- orchestrator queue ----
+  fetchOrchestrationItem(lockTimeoutMs: number, options?: FetchOrchestrationOptions): Promise<OrchestrationItem | null>;
+  ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<void>;
+  abandonOrchestrationItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void>;
+  renewOrchestrationItemLock(lockToken: string, extendMs: number): Promise<void>;
+  enqueueForOrchestrator(item: WorkItem, options?: EnqueueOptions): Promise<void>;
+  /** Queue a new instance's start; rejects with InstanceAlreadyExistsError if it exists or is queued. */
+  createInstance(item: WorkItem & { type: "StartOrchestration" }): Promise<void>;
+
+  // ---- worker queue ----
+  enqueueForWorker(item: WorkItem): Promise<void>;
+  fetchWorkItem(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null>;
+  /** Deletes the item (if still locked by this token) and enqueues the completion, atomically. */
+  ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void>;
+  renewWorkItemLock(lockToken: string, extendMs: number): Promise<void>;
+  abandonWorkItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void>;
+  /** True while the activity's row still exists (false once withdrawn by a cancellation). */
+  isActivityPending(id: ActivityIdentity): Promise<boolean>;
+
+  // ---- sessions ----
+  renewSessionLocks(ownerIds: string[], extendMs: number, idleTimeoutMs: number): Promise<number>;
+  cleanupOrphanedSessions(idleTimeoutMs: number): Promise<number>;
+
+  // ---- reads ----
+  /** History of the latest execution. */
+  read(instance: string): Promise<HistoryEvent[]>;
+  readExecution(instance: string, executionId: number): Promise<HistoryEvent[]>;
+  getStatus(instance: string): Promise<StoredStatus | null>;
+  getKvValue(instance: string, key: string): Promise<string | null>;
+  getKvAllValues(instance: string): Promise<Record<string, string>>;
+
+  // ---- lifecycle ----
+  subscribe(listener: NotificationListener): () => void;
+  /** Management queries, where supported. */
+  readonly admin?: ProviderAdmin;
+  close(): Promise<void>;
+}
