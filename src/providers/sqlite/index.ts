@@ -1,0 +1,4 @@
+export { SqliteProvider, type SqliteProviderOptions } from "./SqliteProvider.js";
+export { SqliteAdmin } from "./admin.js";
+export { parseSqliteUrl, type SqliteLocation } from "./url.js";
+export { MIGRATIONS, migrate, schemaVersion, type Migration } from "./schema.js";
