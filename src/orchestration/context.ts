@@ -1,0 +1,330 @@
+// OrchestrationContext: the API orchestration code uses. Every call that affects the outcome is
+// recorded in history (through the execution engine) and replays identically.
+import { DurableFuture } from "./future.js";
+import type { OrchestrationExecution, TraceLevel } from "./execution.js";
+import type { BreadcrumbType, Decision, DecisionBody } from "./decisions.js";
+import { allSettled, firstOf, joinAll, type JoinResult, type RaceResult, type Task } from "./combinators.js";
+import { encodeJson } from "../model/json.js";
+import { InvalidArgumentError } from "../model/errors.js";
+
+export interface ActivityOptions {
+  /** Route every activity of this session to the worker that owns it. */
+  sessionId?: string;
+  /** Route to workers whose tag filter accepts this tag. */
+  tag?: string;
+}
+
+export class TaskCancelledError extends Error {
+  constructor(what: string) {
+    super(`${what} task was cancelled`);
+    this.name = "TaskCancelledError";
+  }
+}
+
+function requireName(what: string, name: unknown): string {
+  if (typeof name !== "string" || name.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`);
+  return name;
+}
+
+export class OrchestrationContext {
+  readonly #x: OrchestrationExecution;
+  readonly instanceId: string;
+  readonly executionId: number;
+  readonly orchestrationName: string;
+  readonly orchestrationVersion: string;
+
+  constructor(execution: OrchestrationExecution) {
+    this.#x = execution;
+    this.instanceId = execution.instance;
+    this.executionId = execution.executionId;
+    this.orchestrationName = execution.orchestrationName;
+    this.orchestrationVersion = execution.orchestrationVersion;
+  }
+
+  /** True while the code is re-running decisions already in history. */
+  get isReplaying(): boolean {
+    return this.#x.isReplaying;
+  }
+
+  // ------------------------------------------------------------------ scheduling
+
+  #track<T>(future: DurableFuture<T>, body: DecisionBody, breadcrumb: BreadcrumbType | null): Decision {
+    const d = this.#x._decide(body, future as DurableFuture<unknown>);
+    future._hooks.cancel = () => {
+      this.#x._cancelFuture(d, breadcrumb);
+      future._settle({ ok: false, error: new TaskCancelledError(future.type) });
+    };
+    return d;
+  }
+
+  scheduleActivity<T = unknown>(name: string, input?: unknown, options?: ActivityOptions): DurableFuture<T> {
+    requireName("activity name", name);
+    const body: Extract<DecisionBody, { type: "ActivityScheduled" }> = {
+      type: "ActivityScheduled",
+      name,
+      input: encodeJson(input, `input of activity '${name}'`),
+    };
+    if (options?.sessionId !== undefined) body.sessionId = requireName("sessionId", options.sessionId);
+    if (options?.tag !== undefined) body.tag = requireName("tag", options.tag);
+    const f = new DurableFuture<T>("activity");
+    const d = this.#track(f, body, "ActivityCancelRequested");
+    f._hooks.setTag = (tag: string) => {
+      requireName("tag", tag);
+      body.tag = tag;
+      // A new decision was already turned into an event this turn: update it before it is stored.
+      if (d.event && d.event.type === "ActivityScheduled" && !d.verifyTag) d.event.tag = tag;
+      if (d.workItem && d.workItem.type === "ActivityExecute") d.workItem.tag = tag;
+    };
+    return f;
+  }
+
+  scheduleActivityOnSession<T = unknown>(name: string, input: unknown, sessionId: string): DurableFuture<T> {
+    return this.scheduleActivity<T>(name, input, { sessionId });
+  }
+
+  /** Durable timer; resolves with null. `delayMs` is a non-negative integer. */
+  scheduleTimer(delayMs: number): DurableFuture<null> {
+    if (typeof delayMs !== "number" || !Number.isInteger(delayMs) || delayMs < 0)
+      throw new InvalidArgumentError(`timer delay must be a non-negative integer of milliseconds, got ${String(delayMs)}`);
+    const f = new DurableFuture<null>("timer");
+    this.#track(f, { type: "TimerCreated", delayMs }, null);
+    return f;
+  }
+
+  /** Wait for the next event raised with `name` (buffered if raised before this wait). */
+  waitForEvent<T = unknown>(name: string): DurableFuture<T> {
+    requireName("event name", name);
+    const f = new DurableFuture<T>("waitEvent");
+    this.#track(f, { type: "ExternalSubscribed", name }, "ExternalSubscribedCancelled");
+    this.#x._subscribe("wait", name, f as DurableFuture<unknown>);
+    return f;
+  }
+
+  /** Take the next message of a FIFO event queue. */
+  dequeueEvent<T = unknown>(queueName: string): DurableFuture<T> {
+    requireName("queue name", queueName);
+    const f = new DurableFuture<T>("dequeueEvent");
+    this.#track(f, { type: "QueueSubscribed", name: queueName }, "QueueSubscriptionCancelled");
+    this.#x._subscribe("queue", queueName, f as DurableFuture<unknown>);
+    return f;
+  }
+
+  #subOrchestration<T>(name: string, version: string | undefined, instanceId: string | undefined, input: unknown): DurableFuture<T> {
+    requireName("orchestration name", name);
+    const body: Extract<DecisionBody, { type: "SubOrchestrationScheduled" }> = {
+      type: "SubOrchestrationScheduled",
+      name,
+      input: encodeJson(input, `input of sub-orchestration '${name}'`),
+    };
+    if (version !== undefined) body.version = requireName("version", version);
+    if (instanceId !== undefined) body.explicitInstance = requireName("instance id", instanceId);
+    const f = new DurableFuture<T>("subOrchestration");
+    this.#track(f, body, "SubOrchestrationCancelRequested");
+    return f;
+  }
+
+  scheduleSubOrchestration<T = unknown>(name: string, input?: unknown): DurableFuture<T> {
+    return this.#subOrchestration<T>(name, undefined, undefined, input);
+  }
+  scheduleSubOrchestrationWithId<T = unknown>(name: string, instanceId: string, input?: unknown): DurableFuture<T> {
+    return this.#subOrchestration<T>(name, undefined, instanceId, input);
+  }
+  scheduleSubOrchestrationVersioned<T = unknown>(name: string, version: string, input?: unknown): DurableFuture<T> {
+    return this.#subOrchestration<T>(name, version, undefined, input);
+  }
+  scheduleSubOrchestrationVersionedWithId<T = unknown>(
+    name: string,
+    version: string,
+    instanceId: string,
+    input?: unknown,
+  ): DurableFuture<T> {
+    return this.#subOrchestration<T>(name, version, instanceId, input);
+  }
+
+  /** Start an independent (detached) orchestration; resolves with null once recorded. */
+  startOrchestration(name: string, instanceId: string, input?: unknown): DurableFuture<null> {
+    return this.#detached(name, undefined, instanceId, input);
+  }
+  startOrchestrationVersioned(name: string, version: string, instanceId: string, input?: unknown): DurableFuture<null> {
+    return this.#detached(name, version, instanceId, input);
+  }
+  #detached(name: string, version: string | undefined, instanceId: string, input: unknown): DurableFuture<null> {
+    requireName("orchestration name", name);
+    requireName("instance id", instanceId);
+    const body: Extract<DecisionBody, { type: "OrchestrationChained" }> = {
+      type: "OrchestrationChained",
+      name,
+      instance: instanceId,
+      input: encodeJson(input, `input of orchestration '${name}'`),
+    };
+    if (version !== undefined) body.version = requireName("version", version);
+    const f = new DurableFuture<null>("startOrchestration");
+    this.#x._decide(body, f as DurableFuture<unknown>);
+    return f;
+  }
+
+  /** A GUID recorded in history: the same value on every replay. */
+  newGuid(): DurableFuture<string> {
+    const f = new DurableFuture<string>("systemCall");
+    this.#x._systemCall("newGuid", f as DurableFuture<unknown>);
+    return f;
+  }
+
+  /** Wall-clock time (ms since epoch) recorded in history: the same value on every replay. */
+  utcNow(): DurableFuture<number> {
+    const f = new DurableFuture<number>("systemCall");
+    this.#x._systemCall("utcNow", f as DurableFuture<unknown>);
+    return f;
+  }
+
+  /** End this execution and start a fresh one with `input` (on the latest version). Never resolves. */
+  continueAsNew(input?: unknown): DurableFuture<never> {
+    this.#x._requestContinueAsNew(encodeJson(input, "continue-as-new input"), null);
+    return new DurableFuture<never>("continueAsNew");
+  }
+  /** Like continueAsNew, on a named version. */
+  continueAsNewVersioned(input: unknown, version: string): DurableFuture<never> {
+    this.#x._requestContinueAsNew(encodeJson(input, "continue-as-new input"), requireName("version", version));
+    return new DurableFuture<never>("continueAsNew");
+  }
+
+  // ------------------------------------------------------------------ composition
+
+  #dirty = (): void => this.#x._markDirty();
+
+  /** duroxide-node `all`: waits for every task; each entry is `{ ok }` or `{ err }`. */
+  all<T = unknown>(tasks: Task<T>[]): DurableFuture<JoinResult<T>[]> {
+    if (!Array.isArray(tasks)) throw new InvalidArgumentError("all() takes an array of tasks");
+    return allSettled(tasks, this.#dirty);
+  }
+  /** Waits for every task; resolves with the values in order, or throws the first failure. */
+  join<T = unknown>(tasks: Task<T>[]): DurableFuture<T[]> {
+    if (!Array.isArray(tasks)) throw new InvalidArgumentError("join() takes an array of tasks");
+    return joinAll(tasks, this.#dirty);
+  }
+  join2<A, B>(a: Task<A>, b: Task<B>): DurableFuture<[A, B]> {
+    return joinAll<unknown>([a, b], this.#dirty) as unknown as DurableFuture<[A, B]>;
+  }
+  join3<A, B, C>(a: Task<A>, b: Task<B>, c: Task<C>): DurableFuture<[A, B, C]> {
+    return joinAll<unknown>([a, b, c], this.#dirty) as unknown as DurableFuture<[A, B, C]>;
+  }
+  /**
+   * duroxide-node `race`: the first task to complete (in history order) wins and the others are
+   * cancelled. Resolves `{ index, value }`; a failed winner's error message becomes the value.
+   */
+  race<T = unknown>(...tasks: Task<T>[]): DurableFuture<RaceResult<T>> {
+    return firstOf(tasks, this.#dirty, true);
+  }
+  /** Like race, but a failed winner throws. Accepts any number of tasks. */
+  select<T = unknown>(...tasks: Task<T>[]): DurableFuture<RaceResult<T>> {
+    return firstOf(tasks, this.#dirty, false);
+  }
+  select2<A, B>(a: Task<A>, b: Task<B>): DurableFuture<RaceResult<A | B>> {
+    return firstOf<A | B>([a, b], this.#dirty, false);
+  }
+  select3<A, B, C>(a: Task<A>, b: Task<B>, c: Task<C>): DurableFuture<RaceResult<A | B | C>> {
+    return firstOf<A | B | C>([a, b, c], this.#dirty, false);
+  }
+
+  // ------------------------------------------------------------------ typed aliases (duroxide-node)
+
+  scheduleActivityTyped<T = unknown>(name: string, input?: unknown): DurableFuture<T> {
+    return this.scheduleActivity<T>(name, input);
+  }
+  scheduleActivityOnSessionTyped<T = unknown>(name: string, input: unknown, sessionId: string): DurableFuture<T> {
+    return this.scheduleActivityOnSession<T>(name, input, sessionId);
+  }
+  scheduleSubOrchestrationTyped<T = unknown>(name: string, input?: unknown): DurableFuture<T> {
+    return this.scheduleSubOrchestration<T>(name, input);
+  }
+  scheduleSubOrchestrationWithIdTyped<T = unknown>(name: string, instanceId: string, input?: unknown): DurableFuture<T> {
+    return this.scheduleSubOrchestrationWithId<T>(name, instanceId, input);
+  }
+  waitForEventTyped<T = unknown>(name: string): DurableFuture<T> {
+    return this.waitForEvent<T>(name);
+  }
+  dequeueEventTyped<T = unknown>(queueName: string): DurableFuture<T> {
+    return this.dequeueEvent<T>(queueName);
+  }
+  startOrchestrationTyped(name: string, instanceId: string, input?: unknown): DurableFuture<null> {
+    return this.startOrchestration(name, instanceId, input);
+  }
+  startOrchestrationVersionedTyped(name: string, version: string, instanceId: string, input?: unknown): DurableFuture<null> {
+    return this.startOrchestrationVersioned(name, version, instanceId, input);
+  }
+  continueAsNewTyped(input?: unknown): DurableFuture<never> {
+    return this.continueAsNew(input);
+  }
+  allTyped<T = unknown>(tasks: Task<T>[]): DurableFuture<JoinResult<T>[]> {
+    return this.all<T>(tasks);
+  }
+  raceTyped<T = unknown>(...tasks: Task<T>[]): DurableFuture<RaceResult<T>> {
+    return this.race<T>(...tasks);
+  }
+
+  // ------------------------------------------------------------------ custom status
+
+  setCustomStatus(status: string): void {
+    if (typeof status !== "string") throw new InvalidArgumentError("custom status must be a string");
+    this.#x._setCustomStatus(status);
+  }
+  resetCustomStatus(): void {
+    this.#x._setCustomStatus(null);
+  }
+  getCustomStatus(): string | null {
+    return this.#x._getCustomStatus();
+  }
+
+  // ------------------------------------------------------------------ KV state
+
+  setValue(key: string, value: string): void {
+    requireName("KV key", key);
+    if (typeof value !== "string") throw new InvalidArgumentError(`KV value for '${key}' must be a string`);
+    this.#x._kvSet(key, value);
+  }
+  getValue(key: string): string | null {
+    return this.#x._kv().get(key)?.value ?? null;
+  }
+  clearValue(key: string): void {
+    requireName("KV key", key);
+    this.#x._kvClear(key);
+  }
+  clearAllValues(): void {
+    this.#x._kvClearAll();
+  }
+  getKvAllValues(): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [k, v] of this.#x._kv()) out[k] = v.value;
+    return out;
+  }
+  getKvAllKeys(): string[] {
+    return [...this.#x._kv().keys()];
+  }
+  getKvLength(): number {
+    return this.#x._kv().size;
+  }
+  /** Clears every key last written before `cutoffMs`; returns how many were cleared. */
+  pruneKvValuesUpdatedBefore(cutoffMs: number): number {
+    const old = [...this.#x._kv()].filter(([, v]) => v.lastUpdatedAtMs < cutoffMs).map(([k]) => k);
+    for (const k of old) this.#x._kvClear(k);
+    return old.length;
+  }
+
+  // ------------------------------------------------------------------ tracing (silent on replay)
+
+  trace(level: TraceLevel, message: string): void {
+    this.#x._trace(level, message);
+  }
+  traceInfo(message: string): void {
+    this.#x._trace("info", message);
+  }
+  traceWarn(message: string): void {
+    this.#x._trace("warn", message);
+  }
+  traceError(message: string): void {
+    this.#x._trace("error", message);
+  }
+  traceDebug(message: string): void {
+    this.#x._trace("debug", message);
+  }
+}

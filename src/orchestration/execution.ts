@@ -1,0 +1,991 @@
+// The replay engine: one execution of one orchestration instance, driven event by event.
+//
+// Pure: no I/O. Persisted history is replayed into the handler; new messages are then delivered one
+// at a time, in arrival order, with a full microtask drain after each. Decisions the code makes are
+// matched positionally against the decision events in history; past the end of history they become
+// new events. The same object can be kept between turns (no re-replay) or rebuilt from history.
+import {
+  DUROXIDE_VERSION,
+  type EventKind,
+  type HistoryEvent,
+  type SystemCallOp,
+  isDecisionEvent,
+  isTerminalEvent,
+} from "../model/events.js";
+import { ErrorDetails, type ErrorDetailsData, ActivityFailedError, SubOrchestrationFailedError } from "../model/errors.js";
+import type { ActivityIdentity, ParentLink, WorkItem } from "../model/workItems.js";
+import { decodeJson } from "../model/json.js";
+import type { KvEntry } from "../providers/provider.js";
+import type { ExecutionStatus } from "../model/status.js";
+import { DurableFuture } from "./future.js";
+import { Mailbox } from "./mailbox.js";
+import {
+  type BreadcrumbType,
+  type Decision,
+  type DecisionBody,
+  type Schedule,
+  decisionMatches,
+  describeDecision,
+  describeEvent,
+} from "./decisions.js";
+import { OrchestrationContext } from "./context.js";
+import { runHandler, type OrchestrationHandler } from "./handler.js";
+
+export type TraceLevel = "info" | "warn" | "error" | "debug";
+export type TraceSink = (level: TraceLevel, message: string, fields: Record<string, string | number>) => void;
+
+export interface ExecutionInit {
+  instance: string;
+  executionId: number;
+  orchestrationName: string;
+  orchestrationVersion: string;
+  handler: OrchestrationHandler;
+  kvSnapshot?: Record<string, KvEntry>;
+  /** Wall clock for new events and timers. */
+  clock?: () => number;
+  newGuid?: () => string;
+  trace?: TraceSink;
+}
+
+export interface TurnResult {
+  /** New events, in order, with fresh ids. */
+  delta: HistoryEvent[];
+  workerItems: WorkItem[];
+  orchestratorItems: WorkItem[];
+  cancelledActivities: ActivityIdentity[];
+  status: ExecutionStatus;
+  output: string | null;
+  failure: ErrorDetailsData | null;
+}
+
+export interface StartInfo {
+  input: string;
+  parent: ParentLink | null;
+  carryForwardEvents?: Array<[string, string]>;
+  initialCustomStatus?: string | null;
+}
+
+type Outcome =
+  | { kind: "completed"; output: string }
+  | { kind: "failed"; details: ErrorDetails }
+  | { kind: "continueAsNew"; input: string; version: string | null };
+
+/** Thrown internally to abort a replay step with a nondeterminism failure. */
+class Divergence extends Error {}
+
+export class OrchestrationExecution {
+  readonly instance: string;
+  readonly executionId: number;
+  readonly orchestrationName: string;
+  readonly orchestrationVersion: string;
+  readonly ctx: OrchestrationContext;
+
+  #handler: OrchestrationHandler;
+  #clock: () => number;
+  #newGuid: () => string;
+  #trace: TraceSink | undefined;
+
+  #history: HistoryEvent[] = [];
+  #persistedLen = 0;
+  #nextEventId = 1;
+  #live = false;
+  #turnActive = false;
+  #dirty = false;
+
+  // Replay matching state.
+  #persistedDecisions: HistoryEvent[] = [];
+  #decisionsEmitted = 0;
+  #pendingNew: Decision[] = [];
+  #tagChecks: Decision[] = [];
+
+  // Turn output.
+  #delta: HistoryEvent[] = [];
+  #workerItems: WorkItem[] = [];
+  #orchestratorItems: WorkItem[] = [];
+  #cancelledActivities: ActivityIdentity[] = [];
+
+  #schedules = new Map<number, Schedule>();
+  #scheduleOfFuture = new Map<DurableFuture<unknown>, Schedule>();
+  #events = new Mailbox();
+  #queue = new Mailbox();
+  #started: Extract<HistoryEvent, { type: "OrchestrationStarted" }> | null = null;
+  #outcome: Outcome | null = null;
+  #fatal: ErrorDetails | null = null;
+  #cancelReason: string | null = null;
+  #outOfTurn: string | null = null;
+  #finished = false;
+
+  #customStatus: string | null = null;
+  #kv = new Map<string, KvEntry>();
+
+  constructor(init: ExecutionInit) {
+    this.instance = init.instance;
+    this.executionId = init.executionId;
+    this.orchestrationName = init.orchestrationName;
+    this.orchestrationVersion = init.orchestrationVersion;
+    this.#handler = init.handler;
+    this.#clock = init.clock ?? Date.now;
+    this.#newGuid = init.newGuid ?? (() => globalThis.crypto.randomUUID());
+    this.#trace = init.trace;
+    for (const [k, v] of Object.entries(init.kvSnapshot ?? {})) this.#kv.set(k, { ...v });
+    this.ctx = new OrchestrationContext(this);
+  }
+
+  // ------------------------------------------------------------------ state queries
+
+  get isReplaying(): boolean {
+    return !this.#live;
+  }
+  /** Number of events this object holds as durable (persisted) history. */
+  get historyLength(): number {
+    return this.#persistedLen;
+  }
+  get lastEventId(): number {
+    return this.#nextEventId - 1;
+  }
+  /** True once the execution reached a terminal state (the object must not be reused). */
+  get isFinished(): boolean {
+    return this.#finished;
+  }
+
+  // ------------------------------------------------------------------ driving
+
+  /** Begin a brand-new execution: append OrchestrationStarted and run the code until it waits. */
+  async start(info: StartInfo): Promise<void> {
+    this.#live = true;
+    this.#turnActive = true;
+    try {
+      const ev = this.#append(
+        {
+          type: "OrchestrationStarted",
+          name: this.orchestrationName,
+          version: this.orchestrationVersion,
+          input: info.input,
+          parentInstance: info.parent?.parentInstance ?? null,
+          parentId: info.parent?.parentId ?? null,
+          parentExecutionId: info.parent?.parentExecutionId ?? null,
+          ...(info.carryForwardEvents && info.carryForwardEvents.length > 0
+            ? { carryForwardEvents: info.carryForwardEvents }
+            : {}),
+          ...(info.initialCustomStatus !== undefined && info.initialCustomStatus !== null
+            ? { initialCustomStatus: info.initialCustomStatus }
+            : {}),
+        },
+        null,
+      );
+      this.#onStarted(ev as Extract<HistoryEvent, { type: "OrchestrationStarted" }>);
+      await this.#drain();
+      // Carried-forward queue messages arrive first, ahead of anything else.
+      for (const [name, data] of info.carryForwardEvents ?? []) {
+        if (this.#stopped()) break;
+        this.#appendInput({ type: "QueueEventDelivered", name, data }, null);
+        this.#queue.deliver(name, data);
+        await this.#drain();
+      }
+    } finally {
+      this.#turnActive = false;
+    }
+  }
+
+  /** Rebuild state by replaying persisted history (must begin with OrchestrationStarted). */
+  async replay(history: HistoryEvent[]): Promise<void> {
+    this.#turnActive = true;
+    try {
+      this.#history = history.slice();
+      this.#persistedLen = history.length;
+      this.#nextEventId = history.length > 0 ? history[history.length - 1]!.eventId + 1 : 1;
+      this.#persistedDecisions = history.filter((e) => isDecisionEvent(e));
+      if (history.length === 0) throw new Divergence("corrupted history: empty");
+      const first = history[0]!;
+      if (first.type !== "OrchestrationStarted")
+        throw new Divergence("corrupted history: first event must be OrchestrationStarted");
+      let decisionOrdinal = 0;
+      this.#onStarted(first);
+      await this.#drain();
+      for (let i = 1; i < history.length && !this.#stopped(); i++) {
+        const e = history[i]!;
+        if (isDecisionEvent(e)) {
+          if (decisionOrdinal >= this.#decisionsEmitted) {
+            throw new Divergence(
+              `history has ${describeEvent(e)} at event ${e.eventId}, but the orchestration code did not do that`,
+            );
+          }
+          decisionOrdinal++;
+          continue;
+        }
+        this.#applyInput(e);
+        await this.#drain();
+      }
+      if (!this.#stopped() && this.#outcome) {
+        throw new Divergence(
+          `the orchestration finished during replay, but its history (${history.length} events) shows it still running`,
+        );
+      }
+      if (!this.#stopped() && this.#decisionsEmitted < this.#persistedDecisions.length) {
+        const e = this.#persistedDecisions[this.#decisionsEmitted]!;
+        throw new Divergence(
+          `history has ${describeEvent(e)} at event ${e.eventId}, but the orchestration code did not do that`,
+        );
+      }
+      this.#goLive();
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#turnActive = false;
+    }
+  }
+
+  /** Deliver this turn's messages one at a time, in order, draining after each. */
+  async applyMessages(messages: readonly WorkItem[]): Promise<void> {
+    if (this.#outOfTurn && !this.#fatal) {
+      this.#fatal = ErrorDetails.nondeterminism(this.#outOfTurn);
+    }
+    this.#turnActive = true;
+    try {
+      for (const m of messages) {
+        if (this.#stopped()) break;
+        this.#applyMessage(m);
+        await this.#drain();
+      }
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#turnActive = false;
+    }
+  }
+
+  /** Close the turn: terminal bookkeeping if the execution ended, then hand out the delta. */
+  finishTurn(): TurnResult {
+    let status: ExecutionStatus = "Running";
+    let output: string | null = null;
+    let failure: ErrorDetailsData | null = null;
+    if (this.#fatal) {
+      this.#finalize("failed", "orchestration_terminal_failed", "parent dropped sub-orchestration future");
+      this.#appendTerminal({ type: "OrchestrationFailed", details: this.#fatal.data });
+      this.#notifyParent({ ok: false, details: this.#fatal });
+      status = "Failed";
+      failure = this.#fatal.data;
+    } else if (this.#cancelReason !== null) {
+      const details = ErrorDetails.cancelled(this.#cancelReason);
+      this.#finalize("cancelled", "orchestration_terminal_failed", "parent canceled");
+      this.#appendTerminal({ type: "OrchestrationFailed", details: details.data });
+      this.#notifyParent({ ok: false, details });
+      status = "Failed";
+      failure = details.data;
+    } else if (this.#outcome) {
+      const o = this.#outcome;
+      if (o.kind === "continueAsNew") {
+        const carried = this.#queue.unconsumed();
+        this.#finalize("continueAsNew", "orchestration_terminal_continued_as_new", "parent dropped sub-orchestration future");
+        this.#appendTerminal({ type: "OrchestrationContinuedAsNew", input: o.input });
+        this.#orchestratorItems.push({
+          type: "ContinueAsNew",
+          instance: this.instance,
+          orchestration: this.orchestrationName,
+          input: o.input,
+          version: o.version,
+          carryForwardEvents: carried,
+          initialCustomStatus: this.#customStatus,
+          parent: this.#parentLink(),
+        });
+        status = "ContinuedAsNew";
+        output = o.input;
+      } else if (o.kind === "completed") {
+        this.#finalize("completed", "orchestration_terminal_completed", "parent dropped sub-orchestration future");
+        this.#appendTerminal({ type: "OrchestrationCompleted", output: o.output });
+        this.#notifyParent({ ok: true, result: o.output });
+        status = "Completed";
+        output = o.output;
+      } else {
+        this.#finalize("failed", "orchestration_terminal_failed", "parent dropped sub-orchestration future");
+        this.#appendTerminal({ type: "OrchestrationFailed", details: o.details.data });
+        this.#notifyParent({ ok: false, details: o.details });
+        status = "Failed";
+        failure = o.details.data;
+      }
+    }
+    const result: TurnResult = {
+      delta: this.#delta,
+      workerItems: this.#workerItems,
+      orchestratorItems: this.#orchestratorItems,
+      cancelledActivities: this.#cancelledActivities,
+      status,
+      output,
+      failure,
+    };
+    this.#delta = [];
+    this.#workerItems = [];
+    this.#orchestratorItems = [];
+    this.#cancelledActivities = [];
+    if (status !== "Running") this.#finished = true;
+    return result;
+  }
+
+  /** The turn's delta was stored: it now counts as persisted history. */
+  commit(): void {
+    this.#persistedLen = this.#history.length;
+  }
+
+  // ------------------------------------------------------------------ internals: start/inputs
+
+  #onStarted(ev: Extract<HistoryEvent, { type: "OrchestrationStarted" }>): void {
+    this.#started = ev;
+    this.#customStatus = ev.initialCustomStatus ?? null;
+    this.#dirty = true;
+    runHandler(this.#handler, this.ctx, decodeJson(ev.input), (s) => this.#onHandlerSettled(s));
+  }
+
+  #onHandlerSettled(s: { ok: true; value: unknown } | { ok: false; error: unknown }): void {
+    if (!this.#turnActive) {
+      this.#outOfTurn ??=
+        "the orchestration finished outside of a turn: it awaited something that is not a durable task (use ctx.scheduleTimer / activities instead of setTimeout, fetch, or other promises)";
+      return;
+    }
+    if (this.#outcome || this.#fatal || this.#cancelReason !== null) return;
+    this.#dirty = true;
+    if (s.ok) {
+      let output: string;
+      try {
+        output = JSON.stringify(s.value === undefined ? null : s.value) ?? "null";
+      } catch (err) {
+        this.#outcome = {
+          kind: "failed",
+          details: ErrorDetails.orchestrationFailed(`orchestration output is not JSON-serialisable: ${(err as Error).message}`),
+        };
+        return;
+      }
+      this.#outcome = { kind: "completed", output };
+    } else if (s.error instanceof ActivityFailedError || s.error instanceof SubOrchestrationFailedError) {
+      // A task failure the code let escape: application errors stay application errors.
+      const d = s.error.details;
+      this.#outcome = {
+        kind: "failed",
+        details: d.category() === "application" ? ErrorDetails.orchestrationFailed(d.displayMessage()) : d,
+      };
+    } else {
+      this.#outcome = { kind: "failed", details: ErrorDetails.orchestrationFailed(errorMessage(s.error)) };
+    }
+  }
+
+  #stopped(): boolean {
+    return this.#outcome !== null || this.#fatal !== null || this.#cancelReason !== null;
+  }
+
+  /** Replay of a persisted input event. */
+  #applyInput(e: HistoryEvent): void {
+    switch (e.type) {
+      case "ActivityCompleted":
+      case "ActivityFailed":
+      case "TimerFired":
+      case "SubOrchestrationCompleted":
+      case "SubOrchestrationFailed": {
+        const sched = e.sourceEventId === null ? undefined : this.#schedules.get(e.sourceEventId);
+        if (!sched) throw new Divergence(`history has ${e.type} for event ${e.sourceEventId}, which the code never scheduled`);
+        if (sched.state === "done") throw new Divergence(`history has a second completion for event ${e.sourceEventId}`);
+        if (!completionFits(sched.kind, e.type))
+          throw new Divergence(`history has ${e.type} for event ${e.sourceEventId}, but the code scheduled a ${sched.kind} there`);
+        this.#deliverCompletion(sched, e);
+        return;
+      }
+      case "ExternalEvent":
+        this.#events.deliver(e.name, e.data);
+        this.#dirty = true;
+        return;
+      case "QueueEventDelivered":
+        this.#queue.deliver(e.name, e.data);
+        this.#dirty = true;
+        return;
+      case "OrchestrationCancelRequested":
+        this.#cancelReason = e.reason;
+        return;
+      case "OrchestrationStarted":
+        throw new Divergence(`corrupted history: a second OrchestrationStarted at event ${e.eventId}`);
+      default:
+        if (isTerminalEvent(e)) throw new Divergence(`cannot replay a finished execution (event ${e.eventId} is ${e.type})`);
+    }
+  }
+
+  /** Live delivery of a message: becomes a new event, then reaches its future. */
+  #applyMessage(m: WorkItem): void {
+    switch (m.type) {
+      case "ActivityCompleted":
+      case "ActivityFailed":
+      case "TimerFired": {
+        if (m.executionId !== this.executionId) return; // belongs to another execution
+        const sched = this.#schedules.get(m.id);
+        if (!sched || sched.state === "done") return; // unknown or duplicate: drop
+        const kind: EventKind =
+          m.type === "ActivityCompleted"
+            ? { type: "ActivityCompleted", result: m.result }
+            : m.type === "ActivityFailed"
+              ? { type: "ActivityFailed", details: m.details }
+              : { type: "TimerFired", fireAtMs: m.fireAtMs };
+        if (!completionFits(sched.kind, kind.type)) return;
+        const ev = this.#appendInput(kind, m.id);
+        if (sched.state === "open") this.#deliverCompletion(sched, ev);
+        return;
+      }
+      case "SubOrchCompleted":
+      case "SubOrchFailed": {
+        if (m.parentExecutionId !== this.executionId) return;
+        const sched = this.#schedules.get(m.parentId);
+        if (!sched || sched.state === "done" || sched.kind !== "subOrchestration") return;
+        const kind: EventKind =
+          m.type === "SubOrchCompleted"
+            ? { type: "SubOrchestrationCompleted", result: m.result }
+            : { type: "SubOrchestrationFailed", details: m.details };
+        const ev = this.#appendInput(kind, m.parentId);
+        if (sched.state === "open") this.#deliverCompletion(sched, ev);
+        return;
+      }
+      case "ExternalRaised":
+        this.#appendInput({ type: "ExternalEvent", name: m.name, data: m.data }, null);
+        this.#events.deliver(m.name, m.data);
+        this.#dirty = true;
+        return;
+      case "QueueMessage":
+        this.#appendInput({ type: "QueueEventDelivered", name: m.name, data: m.data }, null);
+        this.#queue.deliver(m.name, m.data);
+        this.#dirty = true;
+        return;
+      case "CancelInstance":
+        this.#appendInput({ type: "OrchestrationCancelRequested", reason: m.reason }, null);
+        this.#cancelReason = m.reason;
+        return;
+      default:
+        // Starts and continue-as-new are handled by the dispatcher; a duplicate start is ignored.
+        return;
+    }
+  }
+
+  #deliverCompletion(sched: Schedule, e: HistoryEvent): void {
+    sched.state = "done";
+    this.#dirty = true;
+    const f = sched.future;
+    switch (e.type) {
+      case "ActivityCompleted":
+        f._settle({ ok: true, value: decodeJson(e.result) });
+        return;
+      case "SubOrchestrationCompleted":
+        f._settle({ ok: true, value: decodeJson(e.result) });
+        return;
+      case "TimerFired":
+        f._settle({ ok: true, value: null });
+        return;
+      case "ActivityFailed":
+      case "SubOrchestrationFailed": {
+        const details = new ErrorDetails(e.details);
+        if (details.category() !== "application") {
+          // System errors are not the code's to handle: the orchestration fails with them.
+          this.#fatal ??= details;
+          return;
+        }
+        const err =
+          e.type === "ActivityFailed" ? new ActivityFailedError(details) : new SubOrchestrationFailedError(details);
+        f._settle({ ok: false, error: err });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  // ------------------------------------------------------------------ internals: decisions
+
+  /** @internal Record a decision the code just made. Returns the decision (bound if possible). */
+  _decide(body: DecisionBody, future?: DurableFuture<unknown>): Decision {
+    this.#checkInTurn(body);
+    const d: Decision = future ? { body, future } : { body };
+    const ordinal = this.#decisionsEmitted++;
+    if (ordinal < this.#persistedDecisions.length) {
+      const e = this.#persistedDecisions[ordinal]!;
+      if (!decisionMatches(body, e)) {
+        const err = new Divergence(
+          `history has ${describeEvent(e)} at event ${e.eventId}, but the orchestration code tried to ${describeDecision(body)}`,
+        );
+        this.#fail(err);
+        throw err;
+      }
+      this.#bind(d, e);
+      if (body.type === "ActivityScheduled") {
+        d.verifyTag = true;
+        this.#tagChecks.push(d);
+      }
+    } else if (this.#live) {
+      this.#convert(d);
+    } else {
+      this.#pendingNew.push(d);
+    }
+    return d;
+  }
+
+  /** Bind a decision to its (replayed or new) event and register what it waits for. */
+  #bind(d: Decision, e: HistoryEvent): void {
+    d.event = e;
+    const f = d.future;
+    switch (e.type) {
+      case "ActivityScheduled":
+        this.#register(f!, { kind: "activity", eventId: e.eventId, future: f!, state: "open", name: e.name });
+        return;
+      case "TimerCreated":
+        this.#register(f!, { kind: "timer", eventId: e.eventId, future: f!, state: "open", name: "" });
+        return;
+      case "SubOrchestrationScheduled":
+        this.#register(f!, {
+          kind: "subOrchestration",
+          eventId: e.eventId,
+          future: f!,
+          state: "open",
+          name: e.name,
+          childInstance: e.instance,
+        });
+        return;
+      case "ExternalSubscribed":
+      case "QueueSubscribed": {
+        const sched: Schedule = {
+          kind: e.type === "ExternalSubscribed" ? "wait" : "queue",
+          eventId: e.eventId,
+          future: f!,
+          state: "open",
+          name: e.name,
+        };
+        this.#register(f!, sched);
+        return;
+      }
+      case "SystemCall":
+        f!._settle({ ok: true, value: e.op === "utcNow" ? Number(e.value) : e.value });
+        this.#dirty = true;
+        return;
+      case "OrchestrationChained":
+        f?._settle({ ok: true, value: null });
+        this.#dirty = true;
+        return;
+      case "KeyValueSet": {
+        // On replay the stored timestamp wins, so pruning by time replays exactly.
+        const cur = this.#kv.get(e.key);
+        if (cur && cur.value === e.value) cur.lastUpdatedAtMs = e.lastUpdatedAtMs;
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #register(f: DurableFuture<unknown>, s: Schedule): void {
+    // A wait may already have been satisfied from buffered messages, or cancelled, before binding.
+    if (f.isSettled) s.state = f.isCancelled ? "cancelled" : "done";
+    this.#schedules.set(s.eventId, s);
+    this.#scheduleOfFuture.set(f, s);
+  }
+
+  /** Turn a new decision into a new event (and its work item). */
+  #convert(d: Decision): void {
+    const b = d.body;
+    const now = this.#clock();
+    let kind: EventKind;
+    let source: number | null = null;
+    switch (b.type) {
+      case "ActivityScheduled":
+        kind = {
+          type: "ActivityScheduled",
+          name: b.name,
+          input: b.input,
+          ...(b.sessionId !== undefined ? { sessionId: b.sessionId } : {}),
+          ...(b.tag !== undefined ? { tag: b.tag } : {}),
+        };
+        break;
+      case "TimerCreated":
+        kind = { type: "TimerCreated", fireAtMs: now + b.delayMs };
+        break;
+      case "ExternalSubscribed":
+      case "QueueSubscribed":
+        kind = { type: b.type, name: b.name };
+        break;
+      case "SubOrchestrationScheduled":
+        kind = {
+          type: "SubOrchestrationScheduled",
+          name: b.name,
+          instance: b.explicitInstance ?? `${this.instance}::sub::${this.#nextEventId}`,
+          input: b.input,
+          ...(b.version !== undefined ? { version: b.version } : {}),
+        };
+        break;
+      case "OrchestrationChained":
+        kind = {
+          type: "OrchestrationChained",
+          name: b.name,
+          instance: b.instance,
+          input: b.input,
+          ...(b.version !== undefined ? { version: b.version } : {}),
+        };
+        break;
+      case "CustomStatusUpdated":
+        kind = { type: "CustomStatusUpdated", status: b.status };
+        break;
+      case "KeyValueSet":
+        kind = { type: "KeyValueSet", key: b.key, value: b.value, lastUpdatedAtMs: now };
+        break;
+      case "KeyValueCleared":
+        kind = { type: "KeyValueCleared", key: b.key };
+        break;
+      case "KeyValuesCleared":
+        kind = { type: "KeyValuesCleared" };
+        break;
+      case "SystemCall":
+        kind = { type: "SystemCall", op: b.op, value: b.op === "utcNow" ? String(now) : this.#newGuid() };
+        break;
+      default: {
+        kind = { type: b.type, reason: b.reason };
+        source = b.target.event?.eventId ?? null;
+        break;
+      }
+    }
+    const e = this.#append(kind, source);
+    this.#bind(d, e);
+    this.#emitWorkFor(d, e);
+  }
+
+  /** Work items and side channels for a new event. */
+  #emitWorkFor(d: Decision, e: HistoryEvent): void {
+    switch (e.type) {
+      case "ActivityScheduled": {
+        const w: WorkItem = {
+          type: "ActivityExecute",
+          instance: this.instance,
+          executionId: this.executionId,
+          id: e.eventId,
+          name: e.name,
+          input: e.input,
+          ...(e.sessionId !== undefined ? { sessionId: e.sessionId } : {}),
+          ...(e.tag !== undefined ? { tag: e.tag } : {}),
+          orchestrationName: this.orchestrationName,
+          orchestrationVersion: this.orchestrationVersion,
+        };
+        d.workItem = w;
+        this.#workerItems.push(w);
+        return;
+      }
+      case "TimerCreated": {
+        const w: WorkItem = {
+          type: "TimerFired",
+          instance: this.instance,
+          executionId: this.executionId,
+          id: e.eventId,
+          fireAtMs: e.fireAtMs,
+        };
+        d.workItem = w;
+        this.#orchestratorItems.push(w);
+        return;
+      }
+      case "SubOrchestrationScheduled": {
+        const w: WorkItem = {
+          type: "StartOrchestration",
+          instance: e.instance,
+          orchestration: e.name,
+          input: e.input,
+          version: e.version ?? null,
+          parent: { parentInstance: this.instance, parentId: e.eventId, parentExecutionId: this.executionId },
+          executionId: 1,
+        };
+        d.workItem = w;
+        this.#orchestratorItems.push(w);
+        return;
+      }
+      case "OrchestrationChained": {
+        const w: WorkItem = {
+          type: "StartOrchestration",
+          instance: e.instance,
+          orchestration: e.name,
+          input: e.input,
+          version: e.version ?? null,
+          parent: null,
+          executionId: 1,
+        };
+        d.workItem = w;
+        this.#orchestratorItems.push(w);
+        return;
+      }
+      case "ActivityCancelRequested": {
+        const target = (d.body as { target: Decision }).target;
+        this.#withdrawActivity(target, e.sourceEventId!);
+        return;
+      }
+      case "SubOrchestrationCancelRequested": {
+        const target = (d.body as { target: Decision }).target;
+        this.#cancelChild(target, "parent dropped sub-orchestration future");
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #withdrawActivity(target: Decision, activityId: number): void {
+    const i = target.workItem ? this.#workerItems.indexOf(target.workItem) : -1;
+    if (i >= 0) {
+      // Scheduled and cancelled in the same turn: it never reaches the queue.
+      this.#workerItems.splice(i, 1);
+      return;
+    }
+    this.#cancelledActivities.push({ instance: this.instance, executionId: this.executionId, activityId });
+  }
+
+  #cancelChild(target: Decision, reason: string): void {
+    const i = target.workItem ? this.#orchestratorItems.indexOf(target.workItem) : -1;
+    if (i >= 0) {
+      this.#orchestratorItems.splice(i, 1);
+      return;
+    }
+    const child = target.event && target.event.type === "SubOrchestrationScheduled" ? target.event.instance : undefined;
+    if (child) this.#orchestratorItems.push({ type: "CancelInstance", instance: child, reason });
+  }
+
+  #goLive(): void {
+    this.#live = true;
+    const pending = this.#pendingNew;
+    this.#pendingNew = [];
+    for (const d of pending) this.#convert(d);
+  }
+
+  #append(kind: EventKind, sourceEventId: number | null): HistoryEvent {
+    const e = {
+      eventId: this.#nextEventId++,
+      sourceEventId,
+      instanceId: this.instance,
+      executionId: this.executionId,
+      timestampMs: this.#clock(),
+      duroxideVersion: DUROXIDE_VERSION,
+      ...kind,
+    } as HistoryEvent;
+    this.#history.push(e);
+    this.#delta.push(e);
+    return e;
+  }
+
+  #appendInput(kind: EventKind, sourceEventId: number | null): HistoryEvent {
+    return this.#append(kind, sourceEventId);
+  }
+
+  #appendTerminal(kind: EventKind): void {
+    this.#append(kind, null);
+  }
+
+  // ------------------------------------------------------------------ internals: ending
+
+  /** Cancel what is still outstanding when the execution ends (terminal event comes after). */
+  #finalize(mode: "completed" | "failed" | "continueAsNew" | "cancelled", activityReason: string, childReason: string): void {
+    // Outstanding work, derived from history so it holds even when replay stopped early.
+    const openActivities = new Map<number, true>();
+    const openChildren = new Map<number, string>();
+    for (const e of this.#history) {
+      switch (e.type) {
+        case "ActivityScheduled":
+          openActivities.set(e.eventId, true);
+          break;
+        case "ActivityCompleted":
+        case "ActivityFailed":
+        case "ActivityCancelRequested":
+          if (e.sourceEventId !== null) openActivities.delete(e.sourceEventId);
+          break;
+        case "SubOrchestrationScheduled":
+          openChildren.set(e.eventId, e.instance);
+          break;
+        case "SubOrchestrationCompleted":
+        case "SubOrchestrationFailed":
+        case "SubOrchestrationCancelRequested":
+          if (e.sourceEventId !== null) openChildren.delete(e.sourceEventId);
+          break;
+      }
+    }
+    // Work created this turn that no longer matters is simply not sent.
+    const newActivityIds = new Set<number>();
+    this.#workerItems = this.#workerItems.filter((w) => {
+      if (w.type === "ActivityExecute" && openActivities.has(w.id)) {
+        newActivityIds.add(w.id);
+        return false;
+      }
+      return true;
+    });
+    const newChildren = new Set<string>();
+    this.#orchestratorItems = this.#orchestratorItems.filter((w) => {
+      if (w.type === "TimerFired") return false;
+      if (w.type === "StartOrchestration" && w.parent !== null) {
+        newChildren.add(w.instance);
+        return false;
+      }
+      if (w.type === "StartOrchestration" && mode === "cancelled") return false;
+      return true;
+    });
+    for (const id of openActivities.keys()) {
+      this.#append({ type: "ActivityCancelRequested", reason: activityReason }, id);
+      if (!newActivityIds.has(id))
+        this.#cancelledActivities.push({ instance: this.instance, executionId: this.executionId, activityId: id });
+    }
+    for (const [id, child] of openChildren) {
+      this.#append({ type: "SubOrchestrationCancelRequested", reason: childReason }, id);
+      if (!newChildren.has(child)) this.#orchestratorItems.push({ type: "CancelInstance", instance: child, reason: childReason });
+    }
+    for (const s of [...this.#schedules.values()].sort((a, b) => a.eventId - b.eventId)) {
+      if (s.state !== "open") continue;
+      if (s.kind === "wait") this.#append({ type: "ExternalSubscribedCancelled", reason: "orchestration_terminal" }, s.eventId);
+      if (s.kind === "queue") this.#append({ type: "QueueSubscriptionCancelled", reason: "orchestration_terminal" }, s.eventId);
+    }
+  }
+
+  #parentLink(): ParentLink | null {
+    const s = this.#started;
+    if (!s || s.parentInstance === null || s.parentId === null) return null;
+    return { parentInstance: s.parentInstance, parentId: s.parentId, parentExecutionId: s.parentExecutionId ?? 1 };
+  }
+
+  #notifyParent(r: { ok: true; result: string } | { ok: false; details: ErrorDetails }): void {
+    const p = this.#parentLink();
+    if (!p) return;
+    if (r.ok) this.#orchestratorItems.push({ type: "SubOrchCompleted", ...p, result: r.result });
+    else this.#orchestratorItems.push({ type: "SubOrchFailed", ...p, details: r.details.data });
+  }
+
+  #fail(err: unknown): void {
+    if (this.#fatal) return;
+    if (err instanceof Divergence) this.#fatal = ErrorDetails.nondeterminism(err.message, this.orchestrationName);
+    else this.#fatal = ErrorDetails.infrastructure("replay", errorMessage(err), false);
+  }
+
+  #checkInTurn(body: DecisionBody): void {
+    if (!this.#turnActive) {
+      this.#outOfTurn ??= `the orchestration tried to ${describeDecision(body)} outside of a turn: it awaited something that is not a durable task (use ctx.scheduleTimer / activities instead of setTimeout, fetch, or other promises)`;
+      throw new Error(this.#outOfTurn);
+    }
+    if (this.#stopped()) throw new Error("the orchestration has already ended");
+  }
+
+  /** Let every microtask the delivery caused run, then verify tags of replayed activities. */
+  async #drain(): Promise<void> {
+    while (this.#dirty) {
+      this.#dirty = false;
+      await new Promise<void>((r) => setImmediate(r));
+    }
+    if (this.#tagChecks.length > 0) {
+      const checks = this.#tagChecks;
+      this.#tagChecks = [];
+      for (const d of checks) {
+        const e = d.event as Extract<HistoryEvent, { type: "ActivityScheduled" }>;
+        const b = d.body as Extract<DecisionBody, { type: "ActivityScheduled" }>;
+        if ((e.tag ?? undefined) !== (b.tag ?? undefined))
+          throw new Divergence(
+            `history has ${describeEvent(e)} at event ${e.eventId}, but the orchestration code tried to ${describeDecision(b)}`,
+          );
+      }
+    }
+  }
+
+  // ------------------------------------------------------------------ API used by the context
+
+  /** @internal */
+  _markDirty(): void {
+    this.#dirty = true;
+  }
+
+  /** @internal Hook up cancellation for a schedule-backed future. */
+  _cancelFuture(d: Decision, breadcrumb: BreadcrumbType | null): void {
+    const f = d.future!;
+    const s = this.#scheduleOfFuture.get(f);
+    if (s) {
+      if (s.state !== "open") return;
+      s.state = "cancelled";
+    }
+    if (d.body.type === "ExternalSubscribed") this.#events.withdraw(d.body.name, f);
+    if (d.body.type === "QueueSubscribed") this.#queue.withdraw(d.body.name, f);
+    if (breadcrumb) this._decide({ type: breadcrumb, reason: "dropped_future", target: d });
+  }
+
+  /** @internal */
+  _subscribe(kind: "wait" | "queue", name: string, future: DurableFuture<unknown>): void {
+    const box = kind === "wait" ? this.#events : this.#queue;
+    box.wait(name, future, (data) => {
+      const s = this.#scheduleOfFuture.get(future);
+      if (s) s.state = "done";
+      this.#dirty = true;
+      future._settle({ ok: true, value: decodeJson(data) });
+    });
+  }
+
+  /** @internal */
+  _requestContinueAsNew(input: string, version: string | null): void {
+    this.#checkInTurn({ type: "KeyValuesCleared" });
+    this.#outcome ??= { kind: "continueAsNew", input, version };
+    this.#dirty = true;
+  }
+
+  /** @internal */
+  _setCustomStatus(status: string | null): void {
+    this.#customStatus = status;
+    this._decide({ type: "CustomStatusUpdated", status });
+  }
+  /** @internal */
+  _getCustomStatus(): string | null {
+    return this.#customStatus;
+  }
+
+  /** @internal */
+  _kvSet(key: string, value: string): void {
+    this.#kv.set(key, { value, lastUpdatedAtMs: this.#clock() });
+    const d = this._decide({ type: "KeyValueSet", key, value });
+    if (d.event && d.event.type === "KeyValueSet") this.#kv.get(key)!.lastUpdatedAtMs = d.event.lastUpdatedAtMs;
+  }
+  /** @internal */
+  _kvClear(key: string): void {
+    this.#kv.delete(key);
+    this._decide({ type: "KeyValueCleared", key });
+  }
+  /** @internal */
+  _kvClearAll(): void {
+    this.#kv.clear();
+    this._decide({ type: "KeyValuesCleared" });
+  }
+  /** @internal */
+  _kv(): ReadonlyMap<string, KvEntry> {
+    return this.#kv;
+  }
+
+  /** @internal */
+  _trace(level: TraceLevel, message: string): void {
+    if (!this.#live || !this.#trace) return;
+    this.#trace(level, message, {
+      instance_id: this.instance,
+      execution_id: this.executionId,
+      orchestration_name: this.orchestrationName,
+      orchestration_version: this.orchestrationVersion,
+    });
+  }
+
+  /** @internal */
+  _systemCall(op: SystemCallOp, future: DurableFuture<unknown>): void {
+    this._decide({ type: "SystemCall", op }, future);
+  }
+}
+
+function completionFits(kind: Schedule["kind"], type: string): boolean {
+  switch (type) {
+    case "ActivityCompleted":
+    case "ActivityFailed":
+      return kind === "activity";
+    case "TimerFired":
+      return kind === "timer";
+    case "SubOrchestrationCompleted":
+    case "SubOrchestrationFailed":
+      return kind === "subOrchestration";
+    default:
+      return false;
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === "string") return err;
+  try {
+    return JSON.stringify(err) ?? String(err);
+  } catch {
+    return String(err);
+  }
+}
