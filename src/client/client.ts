@@ -1,0 +1,275 @@
+// Client: start, signal, cancel, observe and manage orchestration instances.
+import type { Provider, StoredStatus } from "../providers/provider.js";
+import type { ExecutionInfo, InstanceInfo, QueueDepths, SystemMetrics } from "../providers/admin.js";
+import type { HistoryEvent } from "../model/events.js";
+import type { ExecutionStatus, InstanceState, OrchestrationStatus } from "../model/status.js";
+import { decodeJson, encodeJson } from "../model/json.js";
+import { DuroxideError, ErrorDetails, InvalidArgumentError, OrchestrationFailedError } from "../model/errors.js";
+import { parseSemver } from "../runtime/registry.js";
+import { waitFor } from "./waiting.js";
+
+function requireId(what: string, v: unknown): string {
+  if (typeof v !== "string" || v.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`);
+  return v;
+}
+
+function publicStatus(s: ExecutionStatus): OrchestrationStatus["status"] {
+  // Between executions of a continue-as-new chain the instance is running.
+  return s === "ContinuedAsNew" ? "Running" : s;
+}
+
+/** A history event as the management API returns it (duroxide-node JsEvent shape). */
+export interface HistoryEventView {
+  eventId: number;
+  kind: string;
+  sourceEventId?: number;
+  timestampMs: number;
+  data?: string;
+}
+
+export class ManagementNotSupportedError extends DuroxideError {}
+
+export class Client {
+  readonly #provider: Provider;
+
+  constructor(provider: Provider) {
+    if (!provider || typeof (provider as Provider).fetchOrchestrationItem !== "function")
+      throw new InvalidArgumentError("Client needs a provider (SqliteProvider or PostgresProvider)");
+    this.#provider = provider;
+  }
+
+  get provider(): Provider {
+    return this.#provider;
+  }
+
+  // ------------------------------------------------------------------ starting and signalling
+
+  /**
+   * Start a new instance. Rejects with InstanceAlreadyExistsError if `instanceId` exists or its
+   * start is already queued. Resolves once the start is durably queued.
+   */
+  async startOrchestration(instanceId: string, orchestrationName: string, input?: unknown): Promise<void> {
+    await this.#start(instanceId, orchestrationName, input, null);
+  }
+
+  async startOrchestrationVersioned(instanceId: string, orchestrationName: string, input: unknown, version: string): Promise<void> {
+    if (typeof version !== "string" || !parseSemver(version))
+      throw new InvalidArgumentError(`version must be semver (x.y.z), got ${JSON.stringify(version)}`);
+    await this.#start(instanceId, orchestrationName, input, version);
+  }
+
+  async #start(instanceId: string, name: string, input: unknown, version: string | null): Promise<void> {
+    requireId("instanceId", instanceId);
+    requireId("orchestrationName", name);
+    await this.#provider.createInstance({
+      type: "StartOrchestration",
+      instance: instanceId,
+      orchestration: name,
+      input: encodeJson(input, "orchestration input"),
+      version,
+      parent: null,
+      executionId: 1,
+    });
+  }
+
+  /**
+   * Raise an external event. Events raised before the orchestration waits are kept until a
+   * `waitForEvent` consumes them. Rejects with InstanceNotFoundError for an unknown instance.
+   */
+  async raiseEvent(instanceId: string, eventName: string, data?: unknown): Promise<void> {
+    requireId("instanceId", instanceId);
+    requireId("eventName", eventName);
+    await this.#provider.enqueueForOrchestrator(
+      { type: "ExternalRaised", instance: instanceId, name: eventName, data: encodeJson(data, "event data") },
+      { requireInstance: true },
+    );
+  }
+
+  /** Put a message on an instance's FIFO queue (consumed by `dequeueEvent`). */
+  async enqueueEvent(instanceId: string, queueName: string, data?: unknown): Promise<void> {
+    requireId("instanceId", instanceId);
+    requireId("queueName", queueName);
+    await this.#provider.enqueueForOrchestrator(
+      { type: "QueueMessage", instance: instanceId, name: queueName, data: encodeJson(data, "queue message") },
+      { requireInstance: true },
+    );
+  }
+
+  /** Cancel an instance: it ends Failed with `canceled: <reason>`; its children are cancelled too. */
+  async cancelInstance(instanceId: string, reason = ""): Promise<void> {
+    requireId("instanceId", instanceId);
+    await this.#provider.enqueueForOrchestrator({ type: "CancelInstance", instance: instanceId, reason }, { requireInstance: true });
+  }
+
+  // ------------------------------------------------------------------ observing
+
+  /** duroxide-node shape; `output` is the raw stored string here (as in duroxide-node). */
+  async getStatus(instanceId: string): Promise<OrchestrationStatus> {
+    requireId("instanceId", instanceId);
+    return toStatus(await this.#provider.getStatus(instanceId), false);
+  }
+
+  /** Typed view with error details. */
+  async getInstanceState(instanceId: string): Promise<InstanceState> {
+    requireId("instanceId", instanceId);
+    const s = await this.#provider.getStatus(instanceId);
+    if (!s)
+      return {
+        instanceId,
+        status: "NotFound",
+        orchestrationName: null,
+        orchestrationVersion: null,
+        executionId: 0,
+        output: null,
+        failure: null,
+        customStatus: null,
+        customStatusVersion: 0,
+      };
+    return {
+      instanceId,
+      status: publicStatus(s.status),
+      orchestrationName: s.orchestrationName,
+      orchestrationVersion: s.orchestrationVersion,
+      executionId: s.executionId,
+      output: s.status === "Completed" ? s.output : null,
+      failure: s.failure ? new ErrorDetails(s.failure) : null,
+      customStatus: s.customStatus,
+      customStatusVersion: s.customStatusVersion,
+    };
+  }
+
+  /**
+   * Wait until the instance completes or fails; `output` is JSON-parsed. Rejects with
+   * TimeoutError("Operation timed out") if it is still running (or unknown) after `timeoutMs`.
+   */
+  async waitForOrchestration(instanceId: string, timeoutMs = 30_000): Promise<OrchestrationStatus> {
+    requireId("instanceId", instanceId);
+    return waitFor(
+      this.#provider,
+      instanceId,
+      async () => {
+        const s = await this.#provider.getStatus(instanceId);
+        if (!s || (s.status !== "Completed" && s.status !== "Failed")) return null;
+        return toStatus(s, true);
+      },
+      timeoutMs,
+    );
+  }
+
+  /** Resolves once `customStatusVersion` exceeds `lastSeenVersion`. */
+  async waitForStatusChange(instanceId: string, lastSeenVersion: number, pollIntervalMs = 500, timeoutMs = 30_000): Promise<OrchestrationStatus> {
+    requireId("instanceId", instanceId);
+    return waitFor(
+      this.#provider,
+      instanceId,
+      async () => {
+        const s = await this.#provider.getStatus(instanceId);
+        if (!s || s.customStatusVersion <= lastSeenVersion) return null;
+        return toStatus(s, true);
+      },
+      timeoutMs,
+      Math.max(5, pollIntervalMs),
+    );
+  }
+
+  // ------------------------------------------------------------------ KV
+
+  async getValue(instanceId: string, key: string): Promise<string | null> {
+    return this.#provider.getKvValue(requireId("instanceId", instanceId), requireId("key", key));
+  }
+  async getKvAllValues(instanceId: string): Promise<Record<string, string>> {
+    return this.#provider.getKvAllValues(requireId("instanceId", instanceId));
+  }
+  async waitForValue(instanceId: string, key: string, timeoutMs = 30_000): Promise<string> {
+    requireId("instanceId", instanceId);
+    requireId("key", key);
+    return waitFor(this.#provider, instanceId, () => this.#provider.getKvValue(instanceId, key), timeoutMs);
+  }
+
+  // ------------------------------------------------------------------ typed helpers
+
+  async startOrchestrationTyped<TIn>(instanceId: string, orchestrationName: string, input?: TIn): Promise<void> {
+    await this.startOrchestration(instanceId, orchestrationName, input);
+  }
+  async startOrchestrationVersionedTyped<TIn>(instanceId: string, orchestrationName: string, input: TIn, version: string): Promise<void> {
+    await this.startOrchestrationVersioned(instanceId, orchestrationName, input, version);
+  }
+  async raiseEventTyped<T>(instanceId: string, eventName: string, data?: T): Promise<void> {
+    await this.raiseEvent(instanceId, eventName, data);
+  }
+  async enqueueEventTyped<T>(instanceId: string, queueName: string, data?: T): Promise<void> {
+    await this.enqueueEvent(instanceId, queueName, data);
+  }
+  /** The output itself; throws OrchestrationFailedError when the instance failed. */
+  async waitForOrchestrationTyped<TResult = unknown>(instanceId: string, timeoutMs = 30_000): Promise<TResult> {
+    const r = await this.waitForOrchestration(instanceId, timeoutMs);
+    if (r.status === "Failed") {
+      const s = await this.#provider.getStatus(instanceId);
+      throw new OrchestrationFailedError(instanceId, s?.failure ? new ErrorDetails(s.failure) : null, r.error ?? "failed");
+    }
+    return r.output as TResult;
+  }
+
+  // ------------------------------------------------------------------ management
+
+  #admin() {
+    const a = this.#provider.admin;
+    if (!a) throw new ManagementNotSupportedError(`provider ${this.#provider.name} has no management capability`);
+    return a;
+  }
+  hasManagementCapability(): boolean {
+    return this.#provider.admin !== undefined;
+  }
+  listAllInstances(): Promise<string[]> {
+    return this.#admin().listInstances();
+  }
+  listInstancesByStatus(status: string): Promise<string[]> {
+    if (!["Running", "Completed", "Failed", "ContinuedAsNew"].includes(status))
+      throw new InvalidArgumentError(`unknown status '${status}'`);
+    return this.#admin().listInstancesByStatus(status as ExecutionStatus);
+  }
+  async getInstanceInfo(instanceId: string): Promise<Omit<InstanceInfo, "output"> & { output?: unknown }> {
+    const info = await this.#admin().getInstanceInfo(requireId("instanceId", instanceId));
+    return { ...info, output: info.output === null ? undefined : decodeJson(info.output) };
+  }
+  async getExecutionInfo(instanceId: string, executionId: number): Promise<Omit<ExecutionInfo, "output"> & { output?: unknown }> {
+    const info = await this.#admin().getExecutionInfo(requireId("instanceId", instanceId), executionId);
+    return { ...info, output: info.output === null ? undefined : decodeJson(info.output) };
+  }
+  listExecutions(instanceId: string): Promise<number[]> {
+    return this.#admin().listExecutions(requireId("instanceId", instanceId));
+  }
+  /** Each event's kind and data (the event's fields as JSON). */
+  async readExecutionHistory(instanceId: string, executionId: number): Promise<HistoryEventView[]> {
+    const events = await this.#admin().readHistory(requireId("instanceId", instanceId), executionId);
+    return events.map(viewEvent);
+  }
+  /** Full typed history of one execution. */
+  readHistory(instanceId: string, executionId?: number): Promise<HistoryEvent[]> {
+    requireId("instanceId", instanceId);
+    return executionId === undefined ? this.#provider.read(instanceId) : this.#provider.readExecution(instanceId, executionId);
+  }
+  getSystemMetrics(): Promise<SystemMetrics> {
+    return this.#admin().getSystemMetrics();
+  }
+  getQueueDepths(): Promise<QueueDepths> {
+    return this.#admin().getQueueDepths();
+  }
+}
+
+export function viewEvent(e: HistoryEvent): HistoryEventView {
+  const { eventId, sourceEventId, timestampMs, type, instanceId: _i, executionId: _x, duroxideVersion: _v, ...rest } = e;
+  const v: HistoryEventView = { eventId, kind: type, timestampMs };
+  if (sourceEventId !== null) v.sourceEventId = sourceEventId;
+  if (Object.keys(rest).length > 0) v.data = JSON.stringify(rest);
+  return v;
+}
+
+function toStatus(s: StoredStatus | null, parseOutput: boolean): OrchestrationStatus {
+  if (!s) return { status: "NotFound", customStatusVersion: 0 };
+  const out: OrchestrationStatus = { status: publicStatus(s.status), customStatusVersion: s.customStatusVersion };
+  if (s.status === "Completed") out.output = parseOutput ? decodeJson(s.output) : (s.output ?? undefined);
+  if (s.status === "Failed") out.error = s.failure ? new ErrorDetails(s.failure).displayMessage() : (s.output ?? "failed");
+  if (s.customStatus !== null) out.customStatus = s.customStatus;
+  return out;
+}

@@ -1,0 +1,25 @@
+// Public API of Duroxide for TypeScript.
+export { Runtime } from "./runtime/runtime.js";
+export type { RuntimeOptions, WorkerTagFilter } from "./runtime/options.js";
+export { MAX_WORKER_TAGS, MAX_TAG_NAME_BYTES } from "./runtime/options.js";
+export type { ActivityHandler } from "./runtime/registry.js";
+export { Client } from "./client/client.js";
+export type { HistoryEventView } from "./client/client.js";
+export { OrchestrationContext, TaskCancelledError } from "./orchestration/context.js";
+export type { ActivityOptions } from "./orchestration/context.js";
+export { DurableFuture } from "./orchestration/future.js";
+export type { JoinResult, RaceResult, Task } from "./orchestration/combinators.js";
+export type { OrchestrationHandler } from "./orchestration/handler.js";
+export { ActivityContext } from "./activity/context.js";
+export { SqliteProvider } from "./providers/sqlite/SqliteProvider.js";
+export type { Provider } from "./providers/provider.js";
+export { initTracing } from "./observability/logger.js";
+export type { MetricsSink, MetricsSnapshot } from "./observability/metrics.js";
+export * from "./model/errors.js";
+export type { HistoryEvent, EventKind, EventType } from "./model/events.js";
+export type { WorkItem } from "./model/workItems.js";
+export type { OrchestrationStatus, InstanceState, ExecutionStatus } from "./model/status.js";
+
+/** KV limits (current reference values). */
+export const MAX_KV_KEYS = 150;
+export const MAX_KV_VALUE_BYTES = 65_536;

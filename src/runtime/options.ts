@@ -1,0 +1,114 @@
+// Runtime options: duroxide-node names, plus our own knobs, with defaults.
+import type { TagFilter } from "../providers/provider.js";
+import type { LogSink } from "../observability/logger.js";
+import type { MetricsSink } from "../observability/metrics.js";
+import { InvalidArgumentError } from "../model/errors.js";
+
+/** duroxide-node tag filter forms. */
+export type WorkerTagFilter = "defaultOnly" | "any" | "none" | { tags: string[] } | { defaultAnd: string[] };
+
+export const MAX_WORKER_TAGS = 5;
+export const MAX_TAG_NAME_BYTES = 256;
+
+export interface RuntimeOptions {
+  /** Orchestration turns processed at once (default 4). */
+  orchestrationConcurrency?: number;
+  /** Activities run at once (default 8). */
+  workerConcurrency?: number;
+  /** Idle poll interval; in-process work wakes dispatchers at once regardless (default 100 ms). */
+  dispatcherPollIntervalMs?: number;
+  /** Orchestration instance lock (default 5 s); renewed while a turn runs. */
+  orchestratorLockTimeoutMs?: number;
+  /** Activity lock (default 30 s); renewed while the activity runs. */
+  workerLockTimeoutMs?: number;
+  /** Fetches of one message before it is poisoned (default 10). */
+  maxAttempts?: number;
+  /** How long a cancelled activity may keep running before its result is dropped (default 10 s). */
+  activityCancellationGracePeriodMs?: number;
+  /** How often a running activity checks whether it was withdrawn, besides notifications (default 1 s). */
+  activityCancellationPollMs?: number;
+  /** Keep live orchestration state between turns (default 1000 instances, idle 5 min). */
+  instanceCacheSize?: number;
+  instanceCacheIdleMs?: number;
+  /** Replay from history on every turn (tests use it to prove both paths agree). */
+  replayEveryTurn?: boolean;
+  maxSessionsPerRuntime?: number;
+  sessionIdleTimeoutMs?: number;
+  sessionLockTimeoutMs?: number;
+  workerNodeId?: string;
+  workerTagFilter?: WorkerTagFilter;
+  /** Legacy duroxide-node form: "tags" / "defaultAnd" with the list here. */
+  workerTagFilterTags?: string[];
+  logLevel?: string;
+  logFormat?: "json" | "pretty" | "compact";
+  logSink?: LogSink;
+  serviceName?: string;
+  serviceVersion?: string;
+  metricsSinks?: MetricsSink[];
+}
+
+export interface ResolvedOptions {
+  orchestrationConcurrency: number;
+  workerConcurrency: number;
+  pollIntervalMs: number;
+  orchestratorLockTimeoutMs: number;
+  workerLockTimeoutMs: number;
+  maxAttempts: number;
+  cancellationGraceMs: number;
+  cancellationPollMs: number;
+  cacheSize: number;
+  cacheIdleMs: number;
+  replayEveryTurn: boolean;
+  maxSessions: number;
+  sessionIdleTimeoutMs: number;
+  sessionLockTimeoutMs: number;
+  workerNodeId: string | null;
+  tagFilter: TagFilter;
+}
+
+function positiveInt(name: string, v: number | undefined, dflt: number, min = 1): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < min || Math.floor(v) !== v)
+    throw new InvalidArgumentError(`runtime option ${name} must be an integer ≥ ${min}, got ${String(v)}`);
+  return v;
+}
+
+export function normalizeTagFilter(f: WorkerTagFilter | string | undefined, legacyTags?: string[]): TagFilter {
+  if (f === undefined || f === "defaultOnly") return { kind: "defaultOnly" };
+  if (f === "any") return { kind: "any" };
+  if (f === "none") return { kind: "none" };
+  const check = (tags: unknown): string[] => {
+    if (!Array.isArray(tags) || tags.length === 0) throw new InvalidArgumentError("workerTagFilter needs at least one tag");
+    if (tags.length > MAX_WORKER_TAGS) throw new InvalidArgumentError(`workerTagFilter allows at most ${MAX_WORKER_TAGS} tags`);
+    for (const t of tags)
+      if (typeof t !== "string" || t.length === 0 || Buffer.byteLength(t) > MAX_TAG_NAME_BYTES)
+        throw new InvalidArgumentError(`invalid worker tag ${JSON.stringify(t)}`);
+    return tags as string[];
+  };
+  if (f === "tags") return { kind: "tags", tags: check(legacyTags) };
+  if (f === "defaultAnd") return { kind: "defaultAnd", tags: check(legacyTags) };
+  if (typeof f === "object" && f !== null && "tags" in f) return { kind: "tags", tags: check(f.tags) };
+  if (typeof f === "object" && f !== null && "defaultAnd" in f) return { kind: "defaultAnd", tags: check(f.defaultAnd) };
+  throw new InvalidArgumentError(`unknown workerTagFilter ${JSON.stringify(f)}`);
+}
+
+export function resolveOptions(o: RuntimeOptions = {}): ResolvedOptions {
+  return {
+    orchestrationConcurrency: positiveInt("orchestrationConcurrency", o.orchestrationConcurrency, 4),
+    workerConcurrency: positiveInt("workerConcurrency", o.workerConcurrency, 8),
+    pollIntervalMs: positiveInt("dispatcherPollIntervalMs", o.dispatcherPollIntervalMs, 100),
+    orchestratorLockTimeoutMs: positiveInt("orchestratorLockTimeoutMs", o.orchestratorLockTimeoutMs, 5_000, 100),
+    workerLockTimeoutMs: positiveInt("workerLockTimeoutMs", o.workerLockTimeoutMs, 30_000, 100),
+    maxAttempts: positiveInt("maxAttempts", o.maxAttempts, 10),
+    cancellationGraceMs: positiveInt("activityCancellationGracePeriodMs", o.activityCancellationGracePeriodMs, 10_000, 0),
+    cancellationPollMs: positiveInt("activityCancellationPollMs", o.activityCancellationPollMs, 1_000, 10),
+    cacheSize: positiveInt("instanceCacheSize", o.instanceCacheSize, 1_000, 0),
+    cacheIdleMs: positiveInt("instanceCacheIdleMs", o.instanceCacheIdleMs, 300_000),
+    replayEveryTurn: o.replayEveryTurn ?? false,
+    maxSessions: positiveInt("maxSessionsPerRuntime", o.maxSessionsPerRuntime, 10),
+    sessionIdleTimeoutMs: positiveInt("sessionIdleTimeoutMs", o.sessionIdleTimeoutMs, 300_000),
+    sessionLockTimeoutMs: positiveInt("sessionLockTimeoutMs", o.sessionLockTimeoutMs, 30_000, 100),
+    workerNodeId: o.workerNodeId ?? null,
+    tagFilter: normalizeTagFilter(o.workerTagFilter, o.workerTagFilterTags),
+  };
+}

@@ -1,0 +1,380 @@
+// Orchestration dispatcher: fetch a locked instance, run one turn of the replay engine, ack it.
+import type { OrchestrationItem, Provider } from "../providers/provider.js";
+import { OrchestrationExecution, type TurnResult } from "../orchestration/execution.js";
+import { isTerminalEvent, type HistoryEvent } from "../model/events.js";
+import { ErrorDetails, ProviderError } from "../model/errors.js";
+import type { WorkItem, WorkItemOf } from "../model/workItems.js";
+import type { Logger } from "../observability/logger.js";
+import type { RuntimeMetrics } from "../observability/metrics.js";
+import type { OrchestrationRegistry } from "./registry.js";
+import type { ResolvedOptions } from "./options.js";
+import { InstanceCache } from "./instanceCache.js";
+import { WakeSignal, sleep } from "./signal.js";
+import { unregisteredBackoffMs, withRetries } from "./retrying.js";
+
+export interface DispatcherDeps {
+  provider: Provider;
+  registry: OrchestrationRegistry;
+  options: ResolvedOptions;
+  logger: Logger;
+  metrics: RuntimeMetrics;
+  runtimeId: string;
+}
+
+type StartLike = WorkItemOf<"StartOrchestration"> | WorkItemOf<"ContinueAsNew">;
+
+export class OrchestrationDispatcher {
+  readonly cache: InstanceCache;
+  readonly wake = new WakeSignal();
+  #running = false;
+  #loops: Promise<void>[] = [];
+  #inFlight = 0;
+  #timerWakes = new Set<NodeJS.Timeout>();
+
+  constructor(private readonly d: DispatcherDeps) {
+    this.cache = new InstanceCache(d.options.replayEveryTurn ? 0 : d.options.cacheSize, d.options.cacheIdleMs);
+  }
+
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  start(): void {
+    this.#running = true;
+    for (let i = 0; i < this.d.options.orchestrationConcurrency; i++) this.#loops.push(this.#loop(`orch-${i}-${this.d.runtimeId}`));
+  }
+
+  /** Wake for work that becomes visible at `visibleAtMs` (now or a timer in the future). */
+  onWork(visibleAtMs: number): void {
+    const delay = visibleAtMs - Date.now();
+    if (delay <= 0) {
+      this.wake.notifyOne();
+      return;
+    }
+    const t = setTimeout(() => {
+      this.#timerWakes.delete(t);
+      this.wake.notifyOne();
+    }, delay + 1);
+    t.unref();
+    this.#timerWakes.add(t);
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    this.wake.notifyAll();
+    for (const t of this.#timerWakes) clearTimeout(t);
+    this.#timerWakes.clear();
+    await Promise.all(this.#loops);
+    this.#loops = [];
+    this.cache.clear();
+  }
+
+  async #loop(workerId: string): Promise<void> {
+    let errors = 0;
+    while (this.#running) {
+      let item: OrchestrationItem | null;
+      try {
+        item = await this.d.provider.fetchOrchestrationItem(this.d.options.orchestratorLockTimeoutMs, {
+          knownHistory: (instance) => {
+            const x = this.cache.peek(instance);
+            return x ? { executionId: x.executionId, lastEventId: x.lastEventId } : undefined;
+          },
+        });
+        errors = 0;
+      } catch (err) {
+        this.d.metrics.providerError("fetch_orchestration_item");
+        this.d.logger.warn("fetch_orchestration_item failed", { error: String(err), worker_id: workerId });
+        await sleep(Math.min(100 * 2 ** errors++, 3_000));
+        continue;
+      }
+      if (!item) {
+        await this.wake.wait(this.d.options.pollIntervalMs);
+        continue;
+      }
+      // More may be waiting: let another slot look while this one works.
+      this.wake.notifyOne();
+      this.#inFlight++;
+      try {
+        this.d.metrics.orchItemsFetched(1);
+        await this.#process(item, workerId);
+      } catch (err) {
+        this.d.logger.error("orchestration turn failed unexpectedly", { instance_id: item.instance, error: String(err) });
+        this.cache.delete(item.instance);
+        await this.d.provider.abandonOrchestrationItem(item.lockToken, 100, false).catch(() => undefined);
+      } finally {
+        this.#inFlight--;
+      }
+    }
+  }
+
+  async #process(item: OrchestrationItem, workerId: string): Promise<void> {
+    const { provider, options } = this.d;
+    const renew = setInterval(() => {
+      provider.renewOrchestrationItemLock(item.lockToken, options.orchestratorLockTimeoutMs).catch(() => undefined);
+    }, Math.max(50, Math.floor(options.orchestratorLockTimeoutMs / 2)));
+    renew.unref();
+    try {
+      await this.#turn(item, workerId);
+    } finally {
+      clearInterval(renew);
+    }
+  }
+
+  async #turn(item: OrchestrationItem, workerId: string): Promise<void> {
+    const { provider, options, logger } = this.d;
+    const instance = item.instance;
+
+    if (item.attemptCount > options.maxAttempts) return this.#poison(item);
+    if (item.historyError !== null) {
+      this.cache.delete(instance);
+      logger.warn("history could not be read; will poison after max attempts", { instance_id: instance, error: item.historyError });
+      await provider.abandonOrchestrationItem(item.lockToken, 1_000, false);
+      return;
+    }
+
+    // The execution to run: cached live state, a replay of stored history, or a new one.
+    let cached = this.cache.take(instance);
+    if (item.historyAfterEventId > 0 && (!cached || cached.lastEventId !== item.historyAfterEventId || cached.executionId !== item.executionId)) {
+      // The provider trusted a cache entry we no longer hold: fetch again with full history.
+      await provider.abandonOrchestrationItem(item.lockToken, 0, true);
+      return;
+    }
+    if (cached && item.historyAfterEventId === 0) cached = undefined; // provider sent full history: state moved on elsewhere
+
+    const history = item.history;
+    const last: HistoryEvent | undefined = history[history.length - 1];
+    const messages = item.messages;
+    const canItem = messages.find((m): m is WorkItemOf<"ContinueAsNew"> => m.type === "ContinueAsNew");
+    const startItem = messages.find((m): m is WorkItemOf<"StartOrchestration"> => m.type === "StartOrchestration");
+
+    let execution: OrchestrationExecution;
+    let rest: WorkItem[];
+    const startedAt = Date.now();
+
+    if (cached) {
+      execution = cached;
+      rest = [...this.#rejectDuplicateStarts(messages, instance), ...messages];
+    } else if (last && isTerminalEvent(last) && !(last.type === "OrchestrationContinuedAsNew" && canItem)) {
+      // Finished: nothing to run. Duplicate starts from a parent learn that the id is taken.
+      await this.#ack(item, this.#rejectDuplicateStarts(messages, instance), null);
+      return;
+    } else if (history.length === 0 || (last && last.type === "OrchestrationContinuedAsNew")) {
+      const start: StartLike | undefined = history.length === 0 ? startItem : canItem;
+      if (!start) {
+        // Messages for an execution that has not started: nothing can consume them.
+        await this.#ack(item, [], null);
+        return;
+      }
+      const resolved = this.d.registry.resolve(start.orchestration, start.version);
+      if (!resolved) return this.#unregistered(item, start.orchestration, start.version);
+      const executionId = history.length === 0 ? item.executionId : item.executionId + 1;
+      execution = this.#newExecution(instance, executionId, start.orchestration, resolved.version, resolved.handler, item);
+      await execution.start({
+        input: start.input,
+        parent: start.parent,
+        ...(start.type === "ContinueAsNew"
+          ? { carryForwardEvents: start.carryForwardEvents, initialCustomStatus: start.initialCustomStatus }
+          : {}),
+      });
+      this.d.metrics.orchestrationStarted(start.orchestration, {
+        version: resolved.version,
+        initiatedBy: start.type === "ContinueAsNew" ? "continueAsNew" : "client",
+      });
+      rest = messages.filter((m) => m !== start && m.type !== "ContinueAsNew");
+      rest = [...this.#rejectDuplicateStarts(rest, instance), ...rest];
+    } else {
+      const started = history[0];
+      if (!started || started.type !== "OrchestrationStarted") {
+        await this.#failCorrupt(item, "first event must be OrchestrationStarted");
+        return;
+      }
+      const resolved = this.d.registry.resolve(started.name, started.version);
+      if (!resolved) return this.#unregistered(item, started.name, started.version);
+      execution = this.#newExecution(instance, item.executionId, started.name, resolved.version, resolved.handler, item);
+      await execution.replay(history);
+      rest = messages.slice();
+      rest = [...this.#rejectDuplicateStarts(rest, instance), ...rest];
+    }
+
+    // Replies to duplicate starts are work items, not messages for the engine.
+    const replies = rest.filter((m) => m.type === "SubOrchFailed" && m.parentInstance !== instance);
+    const toDeliver = rest.filter((m) => !replies.includes(m));
+    await execution.applyMessages(toDeliver);
+    const result = execution.finishTurn();
+    result.orchestratorItems.push(...replies);
+    const ok = await this.#ack(item, [], { execution, result });
+    this.d.metrics.turnDuration(execution.orchestrationName, Date.now() - startedAt);
+    if (!ok) {
+      this.cache.delete(instance);
+      return;
+    }
+    execution.commit();
+    this.#recordOutcome(execution, result);
+    if (!execution.isFinished) this.cache.put(instance, execution);
+    else this.cache.delete(instance);
+    void workerId;
+  }
+
+  #newExecution(
+    instance: string,
+    executionId: number,
+    name: string,
+    version: string,
+    handler: Parameters<OrchestrationRegistry["register"]>[2],
+    item: OrchestrationItem,
+  ): OrchestrationExecution {
+    const logger = this.d.logger.withTarget("duroxide::orchestration");
+    return new OrchestrationExecution({
+      instance,
+      executionId,
+      orchestrationName: name,
+      orchestrationVersion: version,
+      handler,
+      kvSnapshot: item.kvSnapshot,
+      trace: (level, message, fields) => {
+        if (logger.isEnabled(level)) logger.log(level, "duroxide::orchestration", message, fields);
+      },
+    });
+  }
+
+  /** A start with a parent for an id that already runs or ran: tell the parent it failed. */
+  #rejectDuplicateStarts(messages: WorkItem[], instance: string): WorkItem[] {
+    const out: WorkItem[] = [];
+    for (const m of messages) {
+      if (m.type === "StartOrchestration" && m.parent) {
+        out.push({
+          type: "SubOrchFailed",
+          ...m.parent,
+          details: ErrorDetails.orchestrationFailed(`sub-orchestration instance '${instance}' already exists`).data,
+        });
+      }
+    }
+    return out;
+  }
+
+  /** Ack with retries on transient errors. Returns false when the turn could not be stored. */
+  async #ack(item: OrchestrationItem, extra: WorkItem[], turn: { execution: OrchestrationExecution; result: TurnResult } | null): Promise<boolean> {
+    const { provider, logger } = this.d;
+    const r = turn?.result;
+    const x = turn?.execution;
+    const ack = {
+      executionId: x ? x.executionId : item.executionId,
+      historyDelta: r?.delta ?? [],
+      workerItems: r?.workerItems ?? [],
+      orchestratorItems: [...(r?.orchestratorItems ?? []), ...extra],
+      cancelledActivities: r?.cancelledActivities ?? [],
+      metadata: {
+        orchestrationName: x?.orchestrationName ?? item.orchestrationName ?? "",
+        orchestrationVersion: x?.orchestrationVersion ?? item.orchestrationVersion ?? "",
+        ...(r && r.status !== "Running" ? { status: r.status, output: r.output, failure: r.failure } : {}),
+        ...(x ? { parentInstanceId: parentOf(r, x) } : {}),
+      },
+    };
+    try {
+      await withRetries(() => provider.ackOrchestrationItem(item.lockToken, ack), 5);
+      return true;
+    } catch (err) {
+      this.d.metrics.providerError("ack_orchestration_item");
+      logger.warn("ack_orchestration_item failed; the turn will run again", { instance_id: item.instance, error: String(err) });
+      if (!(err instanceof ProviderError) || err.retryable) {
+        await provider.abandonOrchestrationItem(item.lockToken, 50, false).catch(() => undefined);
+      }
+      return false;
+    }
+  }
+
+  async #unregistered(item: OrchestrationItem, name: string, version: string | null): Promise<void> {
+    this.cache.delete(item.instance);
+    const delay = unregisteredBackoffMs(item.attemptCount);
+    this.d.logger.warn("orchestration is not registered here; will retry (and poison after max attempts)", {
+      instance_id: item.instance,
+      orchestration_name: name,
+      orchestration_version: version,
+      retry_in_ms: delay,
+      attempts_left: Math.max(0, this.d.options.maxAttempts - item.attemptCount),
+    });
+    await this.d.provider.abandonOrchestrationItem(item.lockToken, delay, false);
+  }
+
+  async #failCorrupt(item: OrchestrationItem, message: string): Promise<void> {
+    this.cache.delete(item.instance);
+    this.d.logger.error("corrupted history", { instance_id: item.instance, error: message });
+    await this.d.provider.abandonOrchestrationItem(item.lockToken, 1_000, false);
+  }
+
+  /** Too many attempts: fail the instance with a poison error naming the message. */
+  async #poison(item: OrchestrationItem): Promise<void> {
+    const { options, provider } = this.d;
+    this.cache.delete(item.instance);
+    const history = item.history;
+    const now = Date.now();
+    const messageType =
+      item.historyError !== null
+        ? { kind: "FailedDeserialization" as const, instance: item.instance, executionId: item.executionId, error: item.historyError }
+        : { kind: "Orchestration" as const, instance: item.instance, executionId: item.executionId };
+    const details = ErrorDetails.poison(item.attemptCount, options.maxAttempts, messageType, JSON.stringify(item.messages).slice(0, 4_096));
+    const start = item.messages.find((m): m is StartLike => m.type === "StartOrchestration" || m.type === "ContinueAsNew");
+    const env = (eventId: number) => ({ eventId, sourceEventId: null, instanceId: item.instance, timestampMs: now, duroxideVersion: "0.1.0" });
+    const delta: HistoryEvent[] = [];
+    let executionId = item.executionId;
+    let name = item.orchestrationName ?? start?.orchestration ?? "unknown";
+    const version = item.orchestrationVersion ?? start?.version ?? "0.0.0";
+    let parent = start?.parent ?? null;
+    if (item.historyError !== null) {
+      delta.push({ ...env(99_999), executionId, type: "OrchestrationFailed", details: details.data });
+    } else if (history.length === 0 || history[history.length - 1]!.type === "OrchestrationContinuedAsNew") {
+      if (history.length > 0) executionId += 1;
+      name = start?.orchestration ?? name;
+      delta.push({
+        ...env(1),
+        executionId,
+        type: "OrchestrationStarted",
+        name,
+        version,
+        input: start?.input ?? "null",
+        parentInstance: parent?.parentInstance ?? null,
+        parentId: parent?.parentId ?? null,
+        parentExecutionId: parent?.parentExecutionId ?? null,
+      });
+      delta.push({ ...env(2), executionId, type: "OrchestrationFailed", details: details.data });
+    } else {
+      const started = history[0];
+      if (started?.type === "OrchestrationStarted" && started.parentInstance && started.parentId !== null)
+        parent = { parentInstance: started.parentInstance, parentId: started.parentId, parentExecutionId: started.parentExecutionId ?? 1 };
+      const lastId = item.historyAfterEventId > 0 && history.length === 0 ? item.historyAfterEventId : history[history.length - 1]!.eventId;
+      delta.push({ ...env(lastId + 1), executionId, type: "OrchestrationFailed", details: details.data });
+    }
+    const orchestratorItems: WorkItem[] = parent && item.historyError === null ? [{ type: "SubOrchFailed", ...parent, details: details.data }] : [];
+    this.d.metrics.orchestrationPoisoned(name);
+    this.d.metrics.orchestrationFailed(name, "poison");
+    this.d.logger.error("orchestration poisoned", { instance_id: item.instance, attempts: item.attemptCount });
+    await withRetries(
+      () =>
+        provider.ackOrchestrationItem(item.lockToken, {
+          executionId,
+          historyDelta: delta,
+          workerItems: [],
+          orchestratorItems,
+          cancelledActivities: [],
+          metadata: { orchestrationName: name, orchestrationVersion: version, status: "Failed", failure: details.data, output: null },
+        }),
+      3,
+    ).catch(async (err) => {
+      this.d.logger.error("could not record poison failure", { instance_id: item.instance, error: String(err) });
+      await provider.abandonOrchestrationItem(item.lockToken, 1_000, false).catch(() => undefined);
+    });
+  }
+
+  #recordOutcome(x: OrchestrationExecution, r: TurnResult): void {
+    const m = this.d.metrics;
+    for (const e of r.delta) if (e.type === "SubOrchestrationScheduled") m.subOrchestrationCalled(x.orchestrationName, e.name);
+    if (r.status === "Completed") m.orchestrationCompleted(x.orchestrationName);
+    else if (r.status === "ContinuedAsNew") m.continuedAsNew(x.orchestrationName);
+    else if (r.status === "Failed" && r.failure) m.orchestrationFailed(x.orchestrationName, r.failure.category);
+  }
+}
+
+function parentOf(r: TurnResult | undefined, _x: OrchestrationExecution): string | null {
+  const started = r?.delta.find((e) => e.type === "OrchestrationStarted");
+  return started && started.type === "OrchestrationStarted" ? started.parentInstance : null;
+}

@@ -1,0 +1,147 @@
+// Runtime: registries plus the two dispatchers, wired to one provider.
+import type { Provider } from "../providers/provider.js";
+import { InvalidArgumentError } from "../model/errors.js";
+import type { OrchestrationHandler } from "../orchestration/handler.js";
+import { Client } from "../client/client.js";
+import { Logger, getDefaultLogger, parseLogLevel } from "../observability/logger.js";
+import { RuntimeMetrics, type MetricsSnapshot } from "../observability/metrics.js";
+import { ActivityRegistry, DEFAULT_VERSION, OrchestrationRegistry, type ActivityHandler } from "./registry.js";
+import { resolveOptions, type ResolvedOptions, type RuntimeOptions } from "./options.js";
+import { OrchestrationDispatcher } from "./orchestrationDispatcher.js";
+import { WorkerDispatcher } from "./workerDispatcher.js";
+
+export class Runtime {
+  readonly #provider: Provider;
+  readonly #options: ResolvedOptions;
+  readonly #orchestrations = new OrchestrationRegistry();
+  readonly #activities = new ActivityRegistry();
+  readonly #metrics: RuntimeMetrics;
+  readonly #logger: Logger;
+  readonly runtimeId: string;
+  #orch: OrchestrationDispatcher | null = null;
+  #worker: WorkerDispatcher | null = null;
+  #unsubscribe: (() => void) | null = null;
+  #state: "new" | "running" | "stopped" = "new";
+  #client: Client | null = null;
+
+  constructor(provider: Provider, options: RuntimeOptions = {}) {
+    if (!provider || typeof (provider as Provider).fetchOrchestrationItem !== "function")
+      throw new InvalidArgumentError("Runtime needs a provider (SqliteProvider or PostgresProvider)");
+    this.#provider = provider;
+    this.#options = resolveOptions(options);
+    this.runtimeId = Math.floor(Math.random() * 0x10000).toString(16).padStart(4, "0");
+    this.#metrics = new RuntimeMetrics(options.metricsSinks ?? []);
+    const level = options.logLevel !== undefined ? parseLogLevel(options.logLevel) : undefined;
+    if (options.logLevel !== undefined && level === undefined) throw new InvalidArgumentError(`unknown logLevel '${options.logLevel}'`);
+    this.#logger =
+      level !== undefined || options.logFormat !== undefined || options.logSink !== undefined
+        ? new Logger({
+            ...(level !== undefined ? { level } : {}),
+            ...(options.logFormat !== undefined ? { format: options.logFormat } : {}),
+            ...(options.logSink !== undefined ? { sink: options.logSink } : {}),
+            target: "duroxide::runtime",
+          })
+        : getDefaultLogger();
+  }
+
+  // ------------------------------------------------------------------ registration
+
+  registerActivity<TIn = unknown, TOut = unknown>(name: string, fn: ActivityHandler<TIn, TOut>): void {
+    this.#assertNotStarted();
+    this.#activities.register(name, fn as ActivityHandler);
+  }
+  registerActivityTyped<TIn, TOut>(name: string, fn: ActivityHandler<TIn, TOut>): void {
+    this.registerActivity(name, fn);
+  }
+  /** Register at version 1.0.0. Async functions and generator functions both work. */
+  registerOrchestration<TIn = unknown, TOut = unknown>(name: string, fn: OrchestrationHandler<TIn, TOut>): void {
+    this.registerOrchestrationVersioned(name, DEFAULT_VERSION, fn);
+  }
+  registerOrchestrationTyped<TIn = unknown, TOut = unknown>(name: string, fn: OrchestrationHandler<TIn, TOut>): void {
+    this.registerOrchestration(name, fn);
+  }
+  /** New instances start on the highest version; running ones stay on the version they began with. */
+  registerOrchestrationVersioned<TIn = unknown, TOut = unknown>(name: string, version: string, fn: OrchestrationHandler<TIn, TOut>): void {
+    this.#assertNotStarted();
+    this.#orchestrations.register(name, version, fn as OrchestrationHandler);
+  }
+  registerOrchestrationVersionedTyped<TIn = unknown, TOut = unknown>(name: string, version: string, fn: OrchestrationHandler<TIn, TOut>): void {
+    this.registerOrchestrationVersioned(name, version, fn);
+  }
+
+  #assertNotStarted(): void {
+    if (this.#state !== "new") throw new InvalidArgumentError("register handlers before runtime.start()");
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  /** Start the dispatchers and return (they run in the background until shutdown). */
+  async start(): Promise<void> {
+    if (this.#state !== "new") throw new InvalidArgumentError(`runtime already ${this.#state === "running" ? "started" : "stopped"}`);
+    this.#state = "running";
+    const deps = {
+      provider: this.#provider,
+      options: this.#options,
+      logger: this.#logger,
+      metrics: this.#metrics,
+      runtimeId: this.runtimeId,
+    };
+    this.#orch = new OrchestrationDispatcher({ ...deps, registry: this.#orchestrations });
+    this.#worker = new WorkerDispatcher({ ...deps, registry: this.#activities, client: () => this.client });
+    const orch = this.#orch;
+    const worker = this.#worker;
+    this.#unsubscribe = this.#provider.subscribe((n) => {
+      switch (n.kind) {
+        case "orchestrator":
+          orch.onWork(n.visibleAtMs);
+          return;
+        case "worker":
+          worker.wake.notifyOne();
+          return;
+        case "activitiesCancelled":
+          worker.onCancelled(n.activities);
+          return;
+        default:
+          return;
+      }
+    });
+    orch.start();
+    worker.start();
+    this.#logger.info("duroxide runtime started", { runtime_id: this.runtimeId, provider: this.#provider.name });
+  }
+
+  /**
+   * Stop fetching work, let running turns and activities finish for up to `timeoutMs`
+   * (default 1000), then signal cancellation to activities still running. Unacked work is
+   * picked up again (by this or another process) when its lock expires.
+   */
+  async shutdown(timeoutMs = 1_000): Promise<void> {
+    if (this.#state !== "running") {
+      this.#state = "stopped";
+      return;
+    }
+    this.#state = "stopped";
+    this.#unsubscribe?.();
+    await Promise.all([this.#orch?.stop(), this.#worker?.stop(timeoutMs)]);
+    this.#logger.info("duroxide runtime stopped", { runtime_id: this.runtimeId });
+  }
+
+  /** Counters with the reference's names, counted once per event. */
+  metricsSnapshot(): MetricsSnapshot {
+    return this.#metrics.snapshot();
+  }
+
+  get metrics(): RuntimeMetrics {
+    return this.#metrics;
+  }
+
+  /** A client on the same provider. */
+  get client(): Client {
+    return (this.#client ??= new Client(this.#provider));
+  }
+
+  /** Live instances held in memory (diagnostics). */
+  get cachedInstances(): number {
+    return this.#orch?.cache.size ?? 0;
+  }
+}

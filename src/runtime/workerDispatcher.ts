@@ -1,0 +1,265 @@
+// Worker dispatcher: fetch an activity, run its handler with an ActivityContext, ack the result.
+// Cancellation (the orchestration ended, or the activity lost a race) reaches the handler through
+// its AbortSignal: at once by in-process notification, else by a short poll or a failed renewal.
+import type { Provider, WorkItemLease } from "../providers/provider.js";
+import { ErrorDetails, ProviderError } from "../model/errors.js";
+import { decodeJson } from "../model/json.js";
+import type { ActivityIdentity, WorkItem } from "../model/workItems.js";
+import type { Logger } from "../observability/logger.js";
+import type { RuntimeMetrics } from "../observability/metrics.js";
+import { ActivityContext } from "../activity/context.js";
+import type { Client } from "../client/client.js";
+import type { ActivityRegistry } from "./registry.js";
+import type { ResolvedOptions } from "./options.js";
+import { WakeSignal, sleep } from "./signal.js";
+import { unregisteredBackoffMs, withRetries } from "./retrying.js";
+import { errorMessage } from "../orchestration/execution.js";
+
+export interface WorkerDeps {
+  provider: Provider;
+  registry: ActivityRegistry;
+  options: ResolvedOptions;
+  logger: Logger;
+  metrics: RuntimeMetrics;
+  runtimeId: string;
+  client: () => Client;
+}
+
+interface Running {
+  identity: ActivityIdentity;
+  abort: AbortController;
+}
+
+function key(a: ActivityIdentity): string {
+  return `${a.instance}\u0000${a.executionId}\u0000${a.activityId}`;
+}
+
+export class WorkerDispatcher {
+  readonly wake = new WakeSignal();
+  #running = false;
+  #loops: Promise<void>[] = [];
+  #active = new Map<string, Running>();
+  #sessionOwners = new Set<string>();
+  #sessionTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly d: WorkerDeps) {}
+
+  get inFlight(): number {
+    return this.#active.size;
+  }
+
+  start(): void {
+    if (this.d.options.tagFilter.kind === "none") return; // orchestrator-only node
+    this.#running = true;
+    for (let i = 0; i < this.d.options.workerConcurrency; i++) {
+      const workerId = `work-${i}-${this.d.options.workerNodeId ?? this.d.runtimeId}`;
+      this.#sessionOwners.add(this.d.options.workerNodeId ?? workerId);
+      this.#loops.push(this.#loop(workerId));
+    }
+    const every = Math.max(100, Math.floor(this.d.options.sessionLockTimeoutMs / 2));
+    this.#sessionTimer = setInterval(() => {
+      this.d.provider
+        .renewSessionLocks([...this.#sessionOwners], this.d.options.sessionLockTimeoutMs, this.d.options.sessionIdleTimeoutMs)
+        .catch(() => undefined);
+    }, every);
+    this.#sessionTimer.unref();
+  }
+
+  /** Withdrawn activities: signal their running copies now. */
+  onCancelled(ids: ActivityIdentity[]): void {
+    for (const id of ids) this.#active.get(key(id))?.abort.abort();
+  }
+
+  /** Stop fetching; wait up to `graceMs` for running activities, then signal them. */
+  async stop(graceMs: number): Promise<void> {
+    this.#running = false;
+    this.wake.notifyAll();
+    if (this.#sessionTimer) clearInterval(this.#sessionTimer);
+    const all = Promise.all(this.#loops);
+    const timedOut = await Promise.race([all.then(() => false), sleep(graceMs).then(() => true)]);
+    if (timedOut) {
+      for (const r of this.#active.values()) r.abort.abort();
+      await Promise.race([all, sleep(100)]);
+    }
+    this.#loops = [];
+  }
+
+  async #loop(workerId: string): Promise<void> {
+    const { provider, options } = this.d;
+    let errors = 0;
+    while (this.#running) {
+      let lease: WorkItemLease | null;
+      try {
+        lease = await provider.fetchWorkItem(options.workerLockTimeoutMs, {
+          tagFilter: options.tagFilter,
+          session: { ownerId: options.workerNodeId ?? workerId, lockTimeoutMs: options.sessionLockTimeoutMs },
+        });
+        errors = 0;
+      } catch (err) {
+        this.d.metrics.providerError("fetch_work_item");
+        this.d.logger.warn("fetch_work_item failed", { error: String(err), worker_id: workerId });
+        await sleep(Math.min(100 * 2 ** errors++, 3_000));
+        continue;
+      }
+      if (!lease) {
+        await this.wake.wait(options.pollIntervalMs);
+        continue;
+      }
+      this.wake.notifyOne();
+      this.d.metrics.workerItemsFetched(1);
+      try {
+        await this.#execute(lease, workerId);
+      } catch (err) {
+        this.d.logger.error("activity dispatch failed unexpectedly", { error: String(err) });
+        await provider.abandonWorkItem(lease.lockToken, 100, false).catch(() => undefined);
+      }
+    }
+  }
+
+  async #execute(lease: WorkItemLease, workerId: string): Promise<void> {
+    const { provider, options, metrics } = this.d;
+    const item = lease.item;
+    const identity: ActivityIdentity = { instance: item.instance, executionId: item.executionId, activityId: item.id };
+
+    if (lease.attemptCount > options.maxAttempts) {
+      const details = ErrorDetails.poison(
+        lease.attemptCount,
+        options.maxAttempts,
+        { kind: "Activity", instance: item.instance, executionId: item.executionId, activityName: item.name, activityId: item.id },
+        JSON.stringify(item),
+      );
+      metrics.activityPoisoned(item.name);
+      await this.#ack(lease, { type: "ActivityFailed", instance: item.instance, executionId: item.executionId, id: item.id, details: details.data });
+      return;
+    }
+
+    const handler = this.d.registry.resolve(item.name);
+    if (!handler) {
+      const delay = unregisteredBackoffMs(lease.attemptCount);
+      this.d.logger.warn("activity is not registered here; will retry (and poison after max attempts)", {
+        activity_name: item.name,
+        instance_id: item.instance,
+        retry_in_ms: delay,
+      });
+      await provider.abandonWorkItem(lease.lockToken, delay, false);
+      return;
+    }
+
+    const abort = new AbortController();
+    const running: Running = { identity, abort };
+    this.#active.set(key(identity), running);
+    const logger = this.d.logger.child(
+      {
+        instance_id: item.instance,
+        execution_id: item.executionId,
+        orchestration_name: item.orchestrationName,
+        orchestration_version: item.orchestrationVersion,
+        activity_name: item.name,
+        activity_id: item.id,
+        worker_id: workerId,
+      },
+      "duroxide::activity",
+    );
+    const ctx = new ActivityContext(
+      {
+        instanceId: item.instance,
+        executionId: item.executionId,
+        orchestrationName: item.orchestrationName,
+        orchestrationVersion: item.orchestrationVersion,
+        activityName: item.name,
+        activityId: item.id,
+        workerId,
+        sessionId: item.sessionId ?? null,
+        tag: item.tag ?? null,
+      },
+      abort,
+      this.d.client,
+      logger,
+    );
+
+    // Keep the lock alive; a lost lock or a withdrawn row means cancellation, a transient error does not.
+    const renewEvery = Math.max(50, Math.floor(options.workerLockTimeoutMs / 2));
+    const renew = setInterval(() => {
+      provider.renewWorkItemLock(lease.lockToken, options.workerLockTimeoutMs).catch((err: unknown) => {
+        if (err instanceof ProviderError && !err.retryable) abort.abort();
+      });
+    }, renewEvery);
+    renew.unref();
+    const poll = setInterval(() => {
+      provider
+        .isActivityPending(identity)
+        .then((pending) => {
+          if (!pending) abort.abort();
+        })
+        .catch(() => undefined);
+    }, options.cancellationPollMs);
+    poll.unref();
+
+    const started = Date.now();
+    let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
+    try {
+      const run = Promise.resolve().then(() => handler(ctx, decodeJson(item.input)));
+      const cancelled = new Promise<"cancelled">((resolve) =>
+        abort.signal.addEventListener("abort", () => setTimeout(() => resolve("cancelled"), options.cancellationGraceMs).unref(), { once: true }),
+      );
+      const r = await Promise.race([run.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error })), cancelled]);
+      if (r === "cancelled") {
+        outcome = { ok: false, error: new Error("cancelled") };
+      } else outcome = r;
+    } finally {
+      clearInterval(renew);
+      clearInterval(poll);
+      this.#active.delete(key(identity));
+    }
+    const duration = Date.now() - started;
+
+    if (abort.signal.aborted) {
+      // Withdrawn or its orchestration ended: the result is not wanted. Remove the row if still ours.
+      metrics.activityCancelled(item.name, duration);
+      await provider.ackWorkItem(lease.lockToken, null).catch(() => undefined);
+      return;
+    }
+    let completion: WorkItem;
+    if (outcome.ok) {
+      let result: string;
+      try {
+        result = JSON.stringify(outcome.value === undefined ? null : outcome.value) ?? "null";
+        completion = { type: "ActivityCompleted", instance: item.instance, executionId: item.executionId, id: item.id, result };
+        metrics.activitySucceeded(item.name, duration, item.tag ? { tag: item.tag } : {});
+      } catch (err) {
+        completion = {
+          type: "ActivityFailed",
+          instance: item.instance,
+          executionId: item.executionId,
+          id: item.id,
+          details: ErrorDetails.activityFailed(`activity '${item.name}' returned a value that is not JSON-serialisable: ${errorMessage(err)}`).data,
+        };
+        metrics.activityFailed(item.name, "application", duration);
+      }
+    } else {
+      completion = {
+        type: "ActivityFailed",
+        instance: item.instance,
+        executionId: item.executionId,
+        id: item.id,
+        details: ErrorDetails.activityFailed(errorMessage(outcome.error)).data,
+      };
+      metrics.activityFailed(item.name, "application", duration);
+    }
+    await this.#ack(lease, completion);
+  }
+
+  async #ack(lease: WorkItemLease, completion: WorkItem): Promise<void> {
+    try {
+      await withRetries(() => this.d.provider.ackWorkItem(lease.lockToken, completion), 5);
+    } catch (err) {
+      if (err instanceof ProviderError && !err.retryable) {
+        // Lock lost or row withdrawn: someone else owns it now, or it was cancelled.
+        this.d.logger.debug("activity result dropped: lock lost or activity withdrawn", { error: String(err) });
+        return;
+      }
+      this.d.metrics.providerError("ack_work_item");
+      await this.d.provider.abandonWorkItem(lease.lockToken, 100, false).catch(() => undefined);
+    }
+  }
+}
