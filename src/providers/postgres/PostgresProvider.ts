@@ -1,0 +1,1089 @@
+// PostgreSQL provider on the `pg` driver.
+//
+// Layout: every table lives in one schema (quoted everywhere), so two schemas in one database
+// never see each other. Timestamps are client milliseconds stored as BIGINT (like the SQLite
+// provider). Concurrency:
+//   - orchestrator queue: a candidate row is picked with FOR UPDATE SKIP LOCKED, so fetchers
+//     spread over instances; the instance lock is a row in `instance_locks` (UUID token,
+//     locked_until) taken inside the fetch transaction. Fetch, ack and abandon of one instance
+//     also hold a transaction-scoped advisory lock on it (fetch only tries it), which orders them
+//     and keeps them from deadlocking on queue rows;
+//   - worker queue: FOR UPDATE SKIP LOCKED on the item row, plus the session upsert rules;
+//   - every multi-statement write is ONE transaction; wake-ups are NOTIFYed inside it, so other
+//     processes hear about committed writes only.
+import { randomUUID } from "node:crypto";
+import pg from "pg";
+import type { Pool, PoolClient, QueryResultRow } from "pg";
+
+import type { HistoryEvent } from "../../model/events.js";
+import { InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError } from "../../model/errors.js";
+import type { ExecutionStatus } from "../../model/status.js";
+import { targetInstance, type ActivityIdentity, type WorkItem } from "../../model/workItems.js";
+import type { ProviderAdmin } from "../admin.js";
+import type {
+  EnqueueOptions,
+  FetchOrchestrationOptions,
+  FetchWorkOptions,
+  KvEntry,
+  NotificationListener,
+  OrchestrationAck,
+  OrchestrationItem,
+  Provider,
+  ProviderNotification,
+  StoredStatus,
+  TagFilter,
+  WorkItemLease,
+} from "../provider.js";
+import { PostgresAdmin } from "./admin.js";
+import { decodeEvent, decodeFailure, decodeWorkItem, encodeEvent, encodeFailure, encodeWorkItem, num } from "./codec.js";
+import { isConnectionError, pgCode, toProviderError, UNIQUE_VIOLATION } from "./errors.js";
+import { migrate } from "./migrations.js";
+import { encodeNotifications, notifyStatement, PgListener } from "./notifier.js";
+import { channelName, DEFAULT_SCHEMA, tablesOf, validateSchemaName, type Tables } from "./schemaName.js";
+
+export interface PostgresProviderOptions {
+  /** Pool size (default 10). The LISTEN connection is extra. */
+  maxConnections?: number;
+  /** `application_name` reported to the server (default "duroxide"). */
+  applicationName?: string;
+  /** Cross-process wake-ups over LISTEN/NOTIFY (default true). NOTIFY is always sent. */
+  listen?: boolean;
+  /** Milliseconds to wait for a pooled connection before failing retryably (default 30000). */
+  connectionTimeoutMs?: number;
+}
+
+/** Something that runs parameterised queries: the pool or a client inside a transaction. */
+interface Queryable {
+  query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+}
+
+interface InstanceRow {
+  orchestration_name: string;
+  orchestration_version: string | null;
+  current_execution_id: string | number;
+}
+
+type FetchStep = { kind: "none" } | { kind: "retry"; exclude?: string } | { kind: "item"; item: OrchestrationItem };
+
+/** Ends a transaction with ROLLBACK instead of COMMIT, returning `value`. */
+class Rollback<T> {
+  constructor(readonly value: T) {}
+}
+
+const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set<ExecutionStatus>(["Completed", "Failed", "ContinuedAsNew"]);
+const START_TYPES = "('StartOrchestration','ContinueAsNew')";
+/** Upper bound of rounds one fetch call spends on lost races, dead letters and orphans. */
+const MAX_FETCH_ROUNDS = 64;
+
+/** int8 columns parsed to numbers (all our int8 values are ms timestamps, ids and counts). */
+const TYPES: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: string) => {
+    if (oid === 20 && format !== "binary") return (v: string) => Number(v);
+    return (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format);
+  }) as pg.CustomTypesConfig["getTypeParser"],
+};
+
+export class PostgresProvider implements Provider {
+  readonly name = "postgres";
+  readonly admin: ProviderAdmin;
+  /** The schema holding this provider's tables. */
+  readonly schema: string;
+
+  private readonly pool: Pool;
+  private readonly t: Tables;
+  private readonly channel: string;
+  /** Identifies this object's own NOTIFYs, which its LISTEN client skips. */
+  private readonly source = randomUUID().slice(0, 8);
+  private readonly lockPrefix: string;
+  private readonly listeners = new Set<NotificationListener>();
+  private listener: PgListener | null = null;
+  private closed = false;
+
+  private constructor(
+    pool: Pool,
+    private readonly url: string,
+    schema: string,
+    private readonly options: PostgresProviderOptions,
+  ) {
+    this.pool = pool;
+    this.schema = schema;
+    this.t = tablesOf(schema);
+    this.channel = channelName(schema);
+    this.lockPrefix = `duroxide:${schema}:instance:`;
+    this.admin = new PostgresAdmin(pool, this.t, (op, err) => toProviderError(op, err));
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Factories
+
+  /** Connects to `url` and uses the default schema ("duroxide"). */
+  static async connect(url: string, options: PostgresProviderOptions = {}): Promise<PostgresProvider> {
+    return PostgresProvider.connectWithSchema(url, DEFAULT_SCHEMA, options);
+  }
+
+  /** Connects to `url`, creating and migrating `schema` if needed. */
+  static async connectWithSchema(url: string, schema: string, options: PostgresProviderOptions = {}): Promise<PostgresProvider> {
+    validateSchemaName(schema);
+    const max = options.maxConnections ?? 10;
+    if (!Number.isInteger(max) || max < 1) {
+      throw new ProviderError("connect", `maxConnections must be a positive integer, got ${String(max)}`, false);
+    }
+    const pool = new pg.Pool({
+      connectionString: url,
+      max,
+      application_name: options.applicationName ?? "duroxide",
+      connectionTimeoutMillis: options.connectionTimeoutMs ?? 30_000,
+      types: TYPES,
+    });
+    // An idle client losing its connection must not crash the process; the pool discards it.
+    pool.on("error", () => undefined);
+    try {
+      const client = await pool.connect();
+      try {
+        await migrate(client, schema);
+      } finally {
+        client.release();
+      }
+    } catch (err) {
+      await pool.end().catch(() => undefined);
+      throw toProviderError("connect", err);
+    }
+    return new PostgresProvider(pool, url, schema, options);
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Plumbing
+
+  private async run<R>(operation: string, fn: () => Promise<R>): Promise<R> {
+    if (this.closed) throw new ProviderError(operation, "provider is closed", false);
+    try {
+      return await fn();
+    } catch (err) {
+      throw toProviderError(operation, err);
+    }
+  }
+
+  /**
+   * Runs `fn` in one transaction. Returning a `Rollback` rolls back instead of committing.
+   * `notes` (set by fn through the accumulator) are NOTIFYed before COMMIT and given to local
+   * listeners after it.
+   */
+  private async tx<R>(fn: (c: PoolClient, notes: ProviderNotification[]) => Promise<R | Rollback<R>>): Promise<R> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const notes: ProviderNotification[] = [];
+    try {
+      await client.query("BEGIN");
+      let result: R | Rollback<R>;
+      try {
+        result = await fn(client, notes);
+      } catch (err) {
+        await client.query("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
+      if (result instanceof Rollback) {
+        await client.query("ROLLBACK");
+        return result.value;
+      }
+      await this.sendNotify(client, notes);
+      await client.query("COMMIT");
+      this.emit(notes);
+      return result;
+    } catch (err) {
+      if (isConnectionError(err)) broken = err instanceof Error ? err : new Error(String(err));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  /** A single autocommitted statement, followed by NOTIFY + local wake-ups if it changed anything. */
+  private async sendNotify(q: Queryable, notes: readonly ProviderNotification[]): Promise<void> {
+    const st = notifyStatement(this.channel, this.source, encodeNotifications(notes));
+    if (st !== null) await q.query(st.text, st.values);
+  }
+
+  private emit(notifications: readonly ProviderNotification[]): void {
+    if (notifications.length === 0 || this.listeners.size === 0) return;
+    for (const n of notifications) this.deliver(n);
+  }
+
+  private deliver(n: ProviderNotification): void {
+    for (const l of [...this.listeners]) {
+      try {
+        l(n);
+      } catch {
+        // A listener's failure must not affect the write that already committed.
+      }
+    }
+  }
+
+  subscribe(listener: NotificationListener): () => void {
+    this.listeners.add(listener);
+    if (this.listener === null && !this.closed && this.options.listen !== false) {
+      this.listener = new PgListener({
+        connectionString: this.url,
+        channel: this.channel,
+        source: this.source,
+        applicationName: `${this.options.applicationName ?? "duroxide"}-listen`,
+        deliver: (n) => this.deliver(n),
+        onReconnect: () => {
+          // Notifications may have been missed while disconnected: wake everyone once.
+          this.deliver({ kind: "orchestrator", visibleAtMs: Date.now() });
+          this.deliver({ kind: "worker" });
+        },
+      });
+      void this.listener.start();
+    }
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  /** Resolves once the LISTEN connection is up (or its first attempt failed). For tests and startup. */
+  async whenListening(): Promise<boolean> {
+    if (this.listener === null) return false;
+    await this.listener.start();
+    return this.listener.connected;
+  }
+
+  /** Test hook: drops the LISTEN connection as a network failure would (it reconnects). */
+  simulateListenerDisconnect(): void {
+    this.listener?.simulateDisconnect();
+  }
+
+  /** The underlying pool. Escape hatch for tests and tooling; writing through it bypasses every invariant. */
+  unsafeRawPool(): Pool {
+    return this.pool;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    const l = this.listener;
+    this.listener = null;
+    if (l !== null) await l.stop();
+    await this.pool.end();
+  }
+
+  private lockKey(instance: string): string {
+    return this.lockPrefix + instance;
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Orchestrator queue
+
+  async fetchOrchestrationItem(lockTimeoutMs: number, options?: FetchOrchestrationOptions): Promise<OrchestrationItem | null> {
+    return this.run("fetchOrchestrationItem", async () => {
+      const excluded: string[] = [];
+      for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
+        const step = await this.tx((c) => this.fetchOrchStep(c, lockTimeoutMs, options, excluded));
+        if (step.kind === "none") return null;
+        if (step.kind === "item") return step.item;
+        if (step.exclude !== undefined) excluded.push(step.exclude);
+      }
+      return null;
+    });
+  }
+
+  private async fetchOrchStep(
+    c: PoolClient,
+    lockTimeoutMs: number,
+    options: FetchOrchestrationOptions | undefined,
+    excluded: string[],
+  ): Promise<FetchStep | Rollback<FetchStep>> {
+    const t = this.t;
+    const now = Date.now();
+    // (1) Oldest visible message of an unlocked instance; concurrent fetchers skip each other's
+    // candidate rows. The advisory try is evaluated for the one chosen row only.
+    const cand = await c.query<{ instance_id: string; got: boolean }>(
+      `SELECT x.instance_id, pg_try_advisory_xact_lock(hashtextextended($3::text || x.instance_id, 0)) AS got
+       FROM (SELECT q.instance_id FROM ${t.orchestratorQueue} q
+             WHERE q.visible_at <= $1 AND NOT (q.instance_id = ANY($2::text[]))
+               AND NOT EXISTS (SELECT 1 FROM ${t.instanceLocks} l WHERE l.instance_id = q.instance_id AND l.locked_until > $1)
+             ORDER BY q.visible_at, q.id LIMIT 1
+             FOR UPDATE OF q SKIP LOCKED) x`,
+      [now, excluded, this.lockPrefix],
+    );
+    const row = cand.rows[0];
+    if (row === undefined) return { kind: "none" };
+    const instance = row.instance_id;
+    // Another process is fetching, acking or abandoning this instance right now.
+    if (!row.got) return new Rollback<FetchStep>({ kind: "retry", exclude: instance });
+
+    // (2) Instance lock (re-checked under the advisory lock: a competitor may just have committed).
+    const token = randomUUID();
+    const locked = await c.query(
+      `INSERT INTO ${t.instanceLocks} (instance_id, lock_token, locked_until, locked_at) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (instance_id) DO UPDATE SET lock_token = EXCLUDED.lock_token,
+         locked_until = EXCLUDED.locked_until, locked_at = EXCLUDED.locked_at
+       WHERE ${t.instanceLocks}.locked_until <= $4`,
+      [instance, token, now + lockTimeoutMs, now],
+    );
+    if (locked.rowCount !== 1) return new Rollback<FetchStep>({ kind: "retry", exclude: instance });
+
+    // (3) Tag every currently visible message of the instance.
+    const tagged = await c.query<{ id: number; work_item: string; attempt_count: number }>(
+      `UPDATE ${t.orchestratorQueue} SET lock_token = $2, attempt_count = attempt_count + 1
+       WHERE instance_id = $1 AND visible_at <= $3
+       RETURNING id, work_item, attempt_count`,
+      [instance, token, now],
+    );
+    const rows = tagged.rows.sort((a, b) => a.id - b.id);
+    const messages: WorkItem[] = [];
+    let attemptCount = 0;
+    for (const r of rows) {
+      const decoded = decodeWorkItem(r.work_item);
+      if (!decoded.ok) {
+        await this.deadLetter(c, "orchestrator", r.id, instance, r.work_item, decoded.error);
+        continue;
+      }
+      messages.push(decoded.value);
+      if (r.attempt_count > attemptCount) attemptCount = r.attempt_count;
+    }
+    if (messages.length === 0) {
+      // Everything was unreadable and has been moved aside.
+      await c.query(`DELETE FROM ${t.instanceLocks} WHERE instance_id = $1 AND lock_token = $2`, [instance, token]);
+      return { kind: "retry" };
+    }
+
+    const instRes = await c.query<InstanceRow>(
+      `SELECT orchestration_name, orchestration_version, current_execution_id FROM ${t.instances} WHERE instance_id = $1`,
+      [instance],
+    );
+    const inst = instRes.rows[0];
+    if (inst === undefined && !messages.some((m) => m.type === "StartOrchestration" || m.type === "ContinueAsNew")) {
+      // No instance and nothing in this batch can create one.
+      const pending = await c.query<{ v: number | null }>(
+        `SELECT MIN(visible_at) AS v FROM ${t.orchestratorQueue}
+         WHERE instance_id = $1 AND item_type IN ${START_TYPES} AND lock_token IS DISTINCT FROM $2`,
+        [instance, token],
+      );
+      const startAt = pending.rows[0]?.v ?? null;
+      if (startAt !== null && startAt > now) {
+        // A delayed start is queued: hold these messages back until it becomes visible.
+        await c.query(`UPDATE ${t.orchestratorQueue} SET visible_at = $2, lock_token = NULL WHERE lock_token = $1`, [
+          token,
+          startAt,
+        ]);
+      } else {
+        // Orphans can never be processed; drop them so they never block other instances.
+        await c.query(`DELETE FROM ${t.orchestratorQueue} WHERE lock_token = $1`, [token]);
+      }
+      await c.query(`DELETE FROM ${t.instanceLocks} WHERE instance_id = $1 AND lock_token = $2`, [instance, token]);
+      return { kind: "retry" };
+    }
+
+    // (4) History of the current execution, or only what the caller lacks.
+    const executionId = inst !== undefined ? num(inst.current_execution_id) : 1;
+    let history: HistoryEvent[] = [];
+    let historyAfterEventId = 0;
+    let historyError: string | null = null;
+    if (inst !== undefined) {
+      const known = options?.knownHistory?.(instance);
+      let reuse = false;
+      if (known !== undefined && known.executionId === executionId) {
+        const m = await c.query<{ m: number | null }>(
+          `SELECT MAX(event_id) AS m FROM ${t.history} WHERE instance_id = $1 AND execution_id = $2`,
+          [instance, executionId],
+        );
+        const max = m.rows[0]?.m ?? null;
+        reuse = max !== null && max === known.lastEventId;
+      }
+      if (reuse && known !== undefined) {
+        historyAfterEventId = known.lastEventId;
+      } else {
+        const loaded = await this.loadHistory(c, instance, executionId);
+        if (loaded.ok) history = loaded.value;
+        else historyError = loaded.error;
+      }
+    }
+
+    // (5) KV snapshot of previous executions.
+    const kv = await c.query<{ key: string; value: string; last_updated_at_ms: number }>(
+      `SELECT key, value, last_updated_at_ms FROM ${t.kvStore} WHERE instance_id = $1`,
+      [instance],
+    );
+    const kvSnapshot: Record<string, KvEntry> = {};
+    for (const r of kv.rows) kvSnapshot[r.key] = { value: r.value, lastUpdatedAtMs: num(r.last_updated_at_ms) };
+
+    return {
+      kind: "item",
+      item: {
+        instance,
+        orchestrationName: inst?.orchestration_name ?? null,
+        orchestrationVersion: inst?.orchestration_version ?? null,
+        executionId,
+        history,
+        historyAfterEventId,
+        historyError,
+        messages,
+        kvSnapshot,
+        lockToken: token,
+        attemptCount,
+      },
+    };
+  }
+
+  private async loadHistory(
+    q: Queryable,
+    instance: string,
+    executionId: number,
+  ): Promise<{ ok: true; value: HistoryEvent[] } | { ok: false; error: string }> {
+    const res = await q.query<{ event_id: number; event_data: string }>(
+      `SELECT event_id, event_data FROM ${this.t.history} WHERE instance_id = $1 AND execution_id = $2 ORDER BY event_id`,
+      [instance, executionId],
+    );
+    const out: HistoryEvent[] = [];
+    for (const r of res.rows) {
+      const d = decodeEvent(r.event_data);
+      if (!d.ok) return { ok: false, error: `event ${r.event_id} of ${instance} execution ${executionId}: ${d.error}` };
+      out.push(d.value);
+    }
+    return { ok: true, value: out };
+  }
+
+  private async deadLetter(
+    c: PoolClient,
+    queue: "orchestrator" | "worker",
+    id: number,
+    instance: string | null,
+    payload: string,
+    error: string,
+  ): Promise<void> {
+    const t = this.t;
+    await c.query(
+      `INSERT INTO ${t.deadLetters} (queue, original_id, instance_id, payload, error, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+      [queue, id, instance, payload, error, Date.now()],
+    );
+    await c.query(`DELETE FROM ${queue === "worker" ? t.workerQueue : t.orchestratorQueue} WHERE id = $1`, [id]);
+  }
+
+  /**
+   * Validates an orchestration lock token under the instance's advisory lock and row lock;
+   * returns the locked instance.
+   */
+  private async requireOrchLock(
+    c: PoolClient,
+    operation: string,
+    lockToken: string,
+    now: number,
+    allowExpired: boolean,
+  ): Promise<string> {
+    const t = this.t;
+    const first = await c.query<{ instance_id: string }>(
+      `SELECT instance_id, pg_advisory_xact_lock(hashtextextended($2::text || instance_id, 0)) AS l
+       FROM ${t.instanceLocks} WHERE lock_token = $1`,
+      [lockToken, this.lockPrefix],
+    );
+    const instance = first.rows[0]?.instance_id;
+    if (instance === undefined) throw new ProviderError(operation, "invalid lock token (instance lock not held)", false);
+    const lock = await c.query<{ locked_until: number }>(
+      `SELECT locked_until FROM ${t.instanceLocks} WHERE instance_id = $1 AND lock_token = $2 FOR UPDATE`,
+      [instance, lockToken],
+    );
+    const row = lock.rows[0];
+    if (row === undefined) throw new ProviderError(operation, "invalid lock token (instance lock not held)", false);
+    if (!allowExpired && num(row.locked_until) <= now) throw new ProviderError(operation, "instance lock expired", false);
+    return instance;
+  }
+
+  async ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<void> {
+    await this.run("ackOrchestrationItem", () => this.tx((c, notes) => this.ackOrchInTx(c, notes, lockToken, ack)));
+  }
+
+  private async ackOrchInTx(c: PoolClient, notes: ProviderNotification[], lockToken: string, ack: OrchestrationAck): Promise<void> {
+    const op = "ackOrchestrationItem";
+    const t = this.t;
+    const now = Date.now();
+    const instance = await this.requireOrchLock(c, op, lockToken, now, false);
+    const md = ack.metadata;
+    const exec = ack.executionId;
+
+    await c.query(`DELETE FROM ${t.orchestratorQueue} WHERE lock_token = $1`, [lockToken]);
+
+    // Instance row (parent is set once, at creation) and execution row.
+    await c.query(
+      `INSERT INTO ${t.instances} (instance_id, orchestration_name, orchestration_version, current_execution_id,
+         custom_status, custom_status_version, parent_instance_id, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, NULL, 0, $5, $6, $6)
+       ON CONFLICT (instance_id) DO UPDATE SET orchestration_name = EXCLUDED.orchestration_name,
+         orchestration_version = EXCLUDED.orchestration_version, updated_at = EXCLUDED.updated_at,
+         current_execution_id = GREATEST(${t.instances}.current_execution_id, EXCLUDED.current_execution_id)`,
+      [instance, md.orchestrationName, md.orchestrationVersion, exec, md.parentInstanceId ?? null, now],
+    );
+    await c.query(
+      `INSERT INTO ${t.executions} (instance_id, execution_id, status, started_at) VALUES ($1, $2, 'Running', $3)
+       ON CONFLICT (instance_id, execution_id) DO NOTHING`,
+      [instance, exec, now],
+    );
+
+    // Append the delta exactly as given.
+    const delta = ack.historyDelta;
+    if (delta.length > 0) {
+      try {
+        await c.query(
+          `INSERT INTO ${t.history} (instance_id, execution_id, event_id, event_type, event_data, created_at)
+           SELECT $1, $2, u.event_id, u.event_type, u.event_data, $3
+           FROM unnest($4::bigint[], $5::text[], $6::text[]) WITH ORDINALITY AS u(event_id, event_type, event_data, ord)
+           ORDER BY u.ord`,
+          [instance, exec, now, delta.map((e) => e.eventId), delta.map((e) => e.type), delta.map((e) => encodeEvent(e))],
+        );
+      } catch (err) {
+        if (pgCode(err) === UNIQUE_VIOLATION) {
+          const detail = err instanceof Error && "detail" in err ? String((err as { detail: unknown }).detail ?? "") : "";
+          throw new ProviderError(op, `duplicate event id for ${instance} execution ${exec}${detail ? ` (${detail})` : ""}`, false);
+        }
+        throw err;
+      }
+    }
+
+    // Custom status (last update in the delta wins) and KV materialisation.
+    let customStatusSeen = false;
+    let customStatus: string | null = null;
+    let clearAllAt: number | null = null;
+    const kvOps = new Map<string, { value: string | null; at: number }>();
+    for (const ev of delta) {
+      switch (ev.type) {
+        case "CustomStatusUpdated":
+          customStatusSeen = true;
+          customStatus = ev.status;
+          break;
+        case "KeyValueSet":
+          kvOps.delete(ev.key);
+          kvOps.set(ev.key, { value: ev.value, at: ev.lastUpdatedAtMs });
+          break;
+        case "KeyValueCleared":
+          kvOps.delete(ev.key);
+          kvOps.set(ev.key, { value: null, at: ev.timestampMs });
+          break;
+        case "KeyValuesCleared":
+          // Everything before this point is tombstoned by the clear-all below.
+          clearAllAt = ev.timestampMs;
+          kvOps.clear();
+          break;
+        default:
+          break;
+      }
+    }
+
+    if (md.status !== undefined) {
+      await c.query(
+        `UPDATE ${t.executions} SET status = $3, output = $4, failure = $5, completed_at = $6
+         WHERE instance_id = $1 AND execution_id = $2`,
+        [instance, exec, md.status, md.output ?? null, encodeFailure(md.failure), TERMINAL_STATUSES.has(md.status) ? now : null],
+      );
+    }
+    if (customStatusSeen) {
+      await c.query(
+        `UPDATE ${t.instances} SET custom_status = $2, custom_status_version = custom_status_version + 1 WHERE instance_id = $1`,
+        [instance, customStatus],
+      );
+    }
+    if (clearAllAt !== null) {
+      await c.query(`UPDATE ${t.kvDelta} SET value = NULL, last_updated_at_ms = $2 WHERE instance_id = $1`, [instance, clearAllAt]);
+      await c.query(
+        `INSERT INTO ${t.kvDelta} (instance_id, key, value, last_updated_at_ms)
+         SELECT instance_id, key, NULL, $2 FROM ${t.kvStore} WHERE instance_id = $1
+         ON CONFLICT (instance_id, key) DO UPDATE SET value = NULL, last_updated_at_ms = EXCLUDED.last_updated_at_ms`,
+        [instance, clearAllAt],
+      );
+    }
+    if (kvOps.size > 0) {
+      const keys = [...kvOps.keys()];
+      await c.query(
+        `INSERT INTO ${t.kvDelta} (instance_id, key, value, last_updated_at_ms)
+         SELECT $1, u.key, u.value, u.at FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(key, value, at)
+         ON CONFLICT (instance_id, key) DO UPDATE SET value = EXCLUDED.value, last_updated_at_ms = EXCLUDED.last_updated_at_ms`,
+        [instance, keys, keys.map((k) => kvOps.get(k)?.value ?? null), keys.map((k) => kvOps.get(k)?.at ?? now)],
+      );
+    }
+    if (md.status !== undefined && TERMINAL_STATUSES.has(md.status)) {
+      await c.query(
+        `INSERT INTO ${t.kvStore} (instance_id, key, value, last_updated_at_ms)
+         SELECT instance_id, key, value, last_updated_at_ms FROM ${t.kvDelta} WHERE instance_id = $1 AND value IS NOT NULL
+         ON CONFLICT (instance_id, key) DO UPDATE SET value = EXCLUDED.value, last_updated_at_ms = EXCLUDED.last_updated_at_ms`,
+        [instance],
+      );
+      await c.query(
+        `DELETE FROM ${t.kvStore} s USING ${t.kvDelta} d
+         WHERE s.instance_id = $1 AND d.instance_id = $1 AND d.key = s.key AND d.value IS NULL`,
+        [instance],
+      );
+      await c.query(`DELETE FROM ${t.kvDelta} WHERE instance_id = $1`, [instance]);
+    }
+
+    // Worker items first, then withdraw cancelled activities (schedule + cancel nets to nothing).
+    if (ack.workerItems.length > 0) {
+      await this.insertWorkerItems(c, ack.workerItems, now);
+      notes.push({ kind: "worker" });
+    }
+    let cancelled: ActivityIdentity[] = [];
+    if (ack.cancelledActivities.length > 0) {
+      const ca = ack.cancelledActivities;
+      const del = await c.query<{ instance_id: string; execution_id: number; activity_id: number }>(
+        `DELETE FROM ${t.workerQueue} w USING unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(i, e, a)
+         WHERE w.instance_id = u.i AND w.execution_id = u.e AND w.activity_id = u.a
+         RETURNING w.instance_id, w.execution_id, w.activity_id`,
+        [ca.map((a) => a.instance), ca.map((a) => a.executionId), ca.map((a) => a.activityId)],
+      );
+      cancelled = del.rows.map((r) => ({ instance: r.instance_id, executionId: num(r.execution_id), activityId: num(r.activity_id) }));
+    }
+
+    // Orchestrator items, routed by target instance; timers become visible at their fire time.
+    const times = new Set<number>();
+    if (ack.orchestratorItems.length > 0) {
+      const items = ack.orchestratorItems;
+      const visible = items.map((o) => (o.type === "TimerFired" ? o.fireAtMs : now));
+      await this.insertOrchItems(c, items, visible, now);
+      for (const v of visible) times.add(v);
+    }
+
+    await c.query(`DELETE FROM ${t.instanceLocks} WHERE lock_token = $1`, [lockToken]);
+
+    for (const v of times) notes.push({ kind: "orchestrator", visibleAtMs: v });
+    notes.push({ kind: "instanceChanged", instance });
+    if (cancelled.length > 0) notes.push({ kind: "activitiesCancelled", activities: cancelled });
+  }
+
+  private async insertOrchItems(q: Queryable, items: readonly WorkItem[], visibleAt: readonly number[], now: number): Promise<void> {
+    await q.query(
+      `INSERT INTO ${this.t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
+       SELECT u.instance_id, u.work_item, u.item_type, u.visible_at, 0, $1
+       FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY AS u(instance_id, work_item, item_type, visible_at, ord)
+       ORDER BY u.ord`,
+      [now, items.map((i) => targetInstance(i)), items.map((i) => encodeWorkItem(i)), items.map((i) => i.type), visibleAt],
+    );
+  }
+
+  private async insertWorkerItems(q: Queryable, items: readonly WorkItem[], now: number): Promise<void> {
+    const a = items.map((i) => (i.type === "ActivityExecute" ? i : null));
+    await q.query(
+      `INSERT INTO ${this.t.workerQueue} (work_item, visible_at, attempt_count, instance_id, execution_id, activity_id, session_id, tag, created_at)
+       SELECT u.work_item, $1, 0, u.instance_id, u.execution_id, u.activity_id, u.session_id, u.tag, $1
+       FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[])
+         WITH ORDINALITY AS u(work_item, instance_id, execution_id, activity_id, session_id, tag, ord)
+       ORDER BY u.ord`,
+      [
+        now,
+        items.map((i) => encodeWorkItem(i)),
+        a.map((x) => x?.instance ?? null),
+        a.map((x) => x?.executionId ?? null),
+        a.map((x) => x?.id ?? null),
+        a.map((x) => x?.sessionId ?? null),
+        a.map((x) => x?.tag ?? null),
+      ],
+    );
+  }
+
+  async abandonOrchestrationItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void> {
+    const delay = Math.max(0, delayMs ?? 0);
+    await this.run("abandonOrchestrationItem", () =>
+      this.tx(async (c, notes) => {
+        const op = "abandonOrchestrationItem";
+        const now = Date.now();
+        await this.requireOrchLock(c, op, lockToken, now, true);
+        await c.query(
+          `UPDATE ${this.t.orchestratorQueue} SET lock_token = NULL,
+             visible_at = CASE WHEN $2::bigint > 0 THEN $3::bigint ELSE visible_at END,
+             attempt_count = CASE WHEN $4::boolean THEN GREATEST(0, attempt_count - 1) ELSE attempt_count END
+           WHERE lock_token = $1`,
+          [lockToken, delay, now + delay, ignoreAttempt === true],
+        );
+        await c.query(`DELETE FROM ${this.t.instanceLocks} WHERE lock_token = $1`, [lockToken]);
+        notes.push({ kind: "orchestrator", visibleAtMs: now + delay });
+      }),
+    );
+  }
+
+  async renewOrchestrationItemLock(lockToken: string, extendMs: number): Promise<void> {
+    await this.run("renewOrchestrationItemLock", async () => {
+      const now = Date.now();
+      const r = await this.pool.query(
+        `UPDATE ${this.t.instanceLocks} SET locked_until = $2 WHERE lock_token = $1 AND locked_until > $3`,
+        [lockToken, now + extendMs, now],
+      );
+      if (r.rowCount !== 1) throw new ProviderError("renewOrchestrationItemLock", "instance lock not held or expired", false);
+    });
+  }
+
+  /** SQL condition: the instance has a row, or a start is queued for it ($1 = instance). */
+  private existsOrQueuedSql(): string {
+    const t = this.t;
+    return `(EXISTS (SELECT 1 FROM ${t.instances} WHERE instance_id = $1)
+             OR EXISTS (SELECT 1 FROM ${t.orchestratorQueue} WHERE instance_id = $1 AND item_type IN ${START_TYPES}))`;
+  }
+
+  async enqueueForOrchestrator(item: WorkItem, options: EnqueueOptions = {}): Promise<void> {
+    await this.run("enqueueForOrchestrator", async () => {
+      const now = Date.now();
+      const target = targetInstance(item);
+      let visibleAt = now;
+      if (options.delayMs !== undefined && options.delayMs > 0) visibleAt = now + options.delayMs;
+      else if (item.type === "TimerFired") visibleAt = item.fireAtMs;
+      const note: ProviderNotification = { kind: "orchestrator", visibleAtMs: visibleAt };
+      const [body] = encodeNotifications([note]);
+      const requireCond = options.requireInstance === true ? `WHERE ${this.existsOrQueuedSql()}` : "";
+      // One autocommitted statement: the check, the insert and the NOTIFY commit together.
+      const res = await this.pool.query<{ n: number }>(
+        `WITH ins AS (
+           INSERT INTO ${this.t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
+           SELECT $1, $2, $3, $4, 0, $5 ${requireCond}
+           RETURNING 1
+         ), n AS (SELECT pg_notify($6, $7) FROM ins)
+         SELECT (SELECT count(*) FROM ins)::int AS n, (SELECT count(*) FROM n)::int AS s`,
+        [target, encodeWorkItem(item), item.type, visibleAt, now, this.channel, `${this.source};${body ?? "w"}`],
+      );
+      if ((res.rows[0]?.n ?? 0) === 0) throw new InstanceNotFoundError(target);
+      this.emit([note]);
+    });
+  }
+
+  async createInstance(item: WorkItem & { type: "StartOrchestration" }): Promise<void> {
+    await this.run("createInstance", () =>
+      this.tx(async (c, notes) => {
+        const now = Date.now();
+        // Serialises concurrent creations of one id (the existence check alone would race).
+        await c.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`duroxide:${this.schema}:create:${item.instance}`]);
+        const ex = await c.query<{ e: boolean }>(`SELECT ${this.existsOrQueuedSql()} AS e`, [item.instance]);
+        if (ex.rows[0]?.e === true) throw new InstanceAlreadyExistsError(item.instance);
+        await this.insertOrchItems(c, [item], [now], now);
+        notes.push({ kind: "orchestrator", visibleAtMs: now });
+      }),
+    );
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Worker queue
+
+  async enqueueForWorker(item: WorkItem): Promise<void> {
+    await this.run("enqueueForWorker", () =>
+      this.tx(async (c, notes) => {
+        await this.insertWorkerItems(c, [item], Date.now());
+        notes.push({ kind: "worker" });
+      }),
+    );
+  }
+
+  private tagCondition(filter: TagFilter, param: string): string {
+    switch (filter.kind) {
+      case "defaultOnly":
+        return "w.tag IS NULL";
+      case "tags":
+        return `w.tag = ANY(${param}::text[])`;
+      case "defaultAnd":
+        return `(w.tag IS NULL OR w.tag = ANY(${param}::text[]))`;
+      case "any":
+        return "TRUE";
+      case "none":
+        return "FALSE";
+    }
+  }
+
+  async fetchWorkItem(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null> {
+    if (options.tagFilter.kind === "none") return null;
+    return this.run("fetchWorkItem", async () => {
+      for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
+        const step = await this.tx((c) => this.fetchWorkStep(c, lockTimeoutMs, options));
+        if (step === "retry") continue;
+        return step;
+      }
+      return null;
+    });
+  }
+
+  private async fetchWorkStep(
+    c: PoolClient,
+    lockTimeoutMs: number,
+    options: FetchWorkOptions,
+  ): Promise<WorkItemLease | null | "retry" | Rollback<WorkItemLease | null | "retry">> {
+    const t = this.t;
+    const now = Date.now();
+    const session = options.session;
+    const f = options.tagFilter;
+    const tags = f.kind === "tags" || f.kind === "defaultAnd" ? f.tags : [];
+    const token = randomUUID();
+    const params: unknown[] = [now, token, now + lockTimeoutMs];
+    const param = (v: unknown): string => {
+      params.push(v);
+      return `$${params.length}`;
+    };
+    const tagCond = this.tagCondition(f, f.kind === "tags" || f.kind === "defaultAnd" ? param(tags) : "");
+    const sessionCond =
+      session !== undefined
+        ? `(w.session_id IS NULL OR NOT EXISTS (SELECT 1 FROM ${t.sessions} s WHERE s.session_id = w.session_id
+             AND s.locked_until > $1 AND s.worker_id <> ${param(session.ownerId)}::text))`
+        : "w.session_id IS NULL";
+    const res = await c.query<{ id: number; work_item: string; attempt_count: number; session_id: string | null }>(
+      `WITH cand AS (
+         SELECT w.id FROM ${t.workerQueue} w
+         WHERE w.visible_at <= $1 AND (w.lock_token IS NULL OR w.locked_until <= $1)
+           AND ${tagCond} AND ${sessionCond}
+         ORDER BY w.id LIMIT 1
+         FOR UPDATE SKIP LOCKED
+       )
+       UPDATE ${t.workerQueue} q SET lock_token = $2, locked_until = $3, attempt_count = q.attempt_count + 1
+       FROM cand WHERE q.id = cand.id
+       RETURNING q.id, q.work_item, q.attempt_count, q.session_id`,
+      params,
+    );
+    const row = res.rows[0];
+    if (row === undefined) return null;
+    const decoded = decodeWorkItem(row.work_item);
+    if (!decoded.ok || decoded.value.type !== "ActivityExecute") {
+      await this.deadLetter(
+        c,
+        "worker",
+        row.id,
+        null,
+        row.work_item,
+        decoded.ok ? `unexpected ${decoded.value.type} in worker queue` : decoded.error,
+      );
+      return "retry";
+    }
+    if (row.session_id !== null && session !== undefined) {
+      const claimed = await c.query(
+        `INSERT INTO ${t.sessions} (session_id, worker_id, locked_until, last_activity_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (session_id) DO UPDATE SET worker_id = EXCLUDED.worker_id,
+           locked_until = CASE WHEN ${t.sessions}.locked_until > $4 THEN GREATEST(${t.sessions}.locked_until, EXCLUDED.locked_until)
+                               ELSE EXCLUDED.locked_until END,
+           last_activity_at = EXCLUDED.last_activity_at
+         WHERE ${t.sessions}.worker_id = EXCLUDED.worker_id OR ${t.sessions}.locked_until <= $4`,
+        [row.session_id, session.ownerId, now + session.lockTimeoutMs, now],
+      );
+      // Another owner claimed the session meanwhile.
+      if (claimed.rowCount !== 1) return new Rollback<WorkItemLease | null | "retry">(null);
+    }
+    return {
+      item: decoded.value as WorkItem & { type: "ActivityExecute" },
+      lockToken: token,
+      attemptCount: row.attempt_count,
+    };
+  }
+
+  async ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void> {
+    await this.run("ackWorkItem", async () => {
+      const t = this.t;
+      const now = Date.now();
+      const note: ProviderNotification = { kind: "orchestrator", visibleAtMs: now };
+      const [body] = encodeNotifications([note]);
+      // One autocommitted statement: delete (only while our lock is valid), bump the session,
+      // enqueue the completion and NOTIFY, all or nothing.
+      const res = await this.pool.query<{ deleted: number }>(
+        `WITH d AS (
+           DELETE FROM ${t.workerQueue} WHERE lock_token = $1 AND locked_until > $2 RETURNING session_id
+         ), s AS (
+           UPDATE ${t.sessions} SET last_activity_at = $2
+           WHERE session_id IN (SELECT session_id FROM d WHERE session_id IS NOT NULL) AND locked_until > $2
+           RETURNING 1
+         ), ins AS (
+           INSERT INTO ${t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
+           SELECT $3::text, $4::text, $5::text, $2, 0, $2 FROM d WHERE $4::text IS NOT NULL
+           RETURNING 1
+         ), n AS (SELECT pg_notify($6, $7) FROM ins)
+         SELECT (SELECT count(*) FROM d)::int AS deleted, (SELECT count(*) FROM s)::int AS touched,
+                (SELECT count(*) FROM n)::int AS notified`,
+        [
+          lockToken,
+          now,
+          completion === null ? null : targetInstance(completion),
+          completion === null ? null : encodeWorkItem(completion),
+          completion === null ? null : completion.type,
+          this.channel,
+          `${this.source};${body ?? "w"}`,
+        ],
+      );
+      if ((res.rows[0]?.deleted ?? 0) === 0) {
+        const why = await this.pool.query(`SELECT 1 FROM ${t.workerQueue} WHERE lock_token = $1`, [lockToken]);
+        throw new ProviderError(
+          "ackWorkItem",
+          why.rows.length > 0 ? "work item lock expired" : "work item lock not found (withdrawn, acked or lost)",
+          false,
+        );
+      }
+      if (completion !== null) this.emit([note]);
+    });
+  }
+
+  private async requireWorkLock(
+    c: PoolClient,
+    operation: string,
+    lockToken: string,
+    now: number,
+  ): Promise<{ id: number; session_id: string | null }> {
+    const res = await c.query<{ id: number; session_id: string | null; locked_until: number | null }>(
+      `SELECT id, session_id, locked_until FROM ${this.t.workerQueue} WHERE lock_token = $1 FOR UPDATE`,
+      [lockToken],
+    );
+    const row = res.rows[0];
+    if (row === undefined) throw new ProviderError(operation, "work item lock not found (withdrawn, acked or lost)", false);
+    if (row.locked_until === null || num(row.locked_until) <= now) throw new ProviderError(operation, "work item lock expired", false);
+    return row;
+  }
+
+  private async touchSession(c: PoolClient, sessionId: string | null, now: number): Promise<void> {
+    if (sessionId === null) return;
+    await c.query(`UPDATE ${this.t.sessions} SET last_activity_at = $2 WHERE session_id = $1 AND locked_until > $2`, [sessionId, now]);
+  }
+
+  async renewWorkItemLock(lockToken: string, extendMs: number): Promise<void> {
+    await this.run("renewWorkItemLock", () =>
+      this.tx(async (c) => {
+        const now = Date.now();
+        const row = await this.requireWorkLock(c, "renewWorkItemLock", lockToken, now);
+        await c.query(`UPDATE ${this.t.workerQueue} SET locked_until = $2 WHERE id = $1`, [row.id, now + extendMs]);
+        await this.touchSession(c, row.session_id, now);
+      }),
+    );
+  }
+
+  async abandonWorkItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void> {
+    const delay = Math.max(0, delayMs ?? 0);
+    await this.run("abandonWorkItem", () =>
+      this.tx(async (c, notes) => {
+        const now = Date.now();
+        const r = await c.query(
+          `UPDATE ${this.t.workerQueue} SET lock_token = NULL, locked_until = NULL, visible_at = $2,
+             attempt_count = CASE WHEN $3::boolean THEN GREATEST(0, attempt_count - 1) ELSE attempt_count END
+           WHERE lock_token = $1`,
+          [lockToken, now + delay, ignoreAttempt === true],
+        );
+        if (r.rowCount === 0) throw new ProviderError("abandonWorkItem", "work item lock not found (withdrawn, acked or lost)", false);
+        notes.push({ kind: "worker" });
+      }),
+    );
+  }
+
+  async isActivityPending(id: ActivityIdentity): Promise<boolean> {
+    return this.run("isActivityPending", async () => {
+      const r = await this.pool.query(
+        `SELECT 1 FROM ${this.t.workerQueue} WHERE instance_id = $1 AND execution_id = $2 AND activity_id = $3 LIMIT 1`,
+        [id.instance, id.executionId, id.activityId],
+      );
+      return r.rows.length > 0;
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Sessions
+
+  async renewSessionLocks(ownerIds: string[], extendMs: number, idleTimeoutMs: number): Promise<number> {
+    if (ownerIds.length === 0) return 0;
+    return this.run("renewSessionLocks", async () => {
+      const now = Date.now();
+      const r = await this.pool.query(
+        `UPDATE ${this.t.sessions} SET locked_until = $2
+         WHERE worker_id = ANY($1::text[]) AND locked_until > $3 AND last_activity_at > $4`,
+        [ownerIds, now + extendMs, now, now - idleTimeoutMs],
+      );
+      return r.rowCount ?? 0;
+    });
+  }
+
+  async cleanupOrphanedSessions(_idleTimeoutMs: number): Promise<number> {
+    return this.run("cleanupOrphanedSessions", async () => {
+      const r = await this.pool.query(
+        `DELETE FROM ${this.t.sessions} s WHERE s.locked_until <= $1
+           AND NOT EXISTS (SELECT 1 FROM ${this.t.workerQueue} w WHERE w.session_id = s.session_id)`,
+        [Date.now()],
+      );
+      return r.rowCount ?? 0;
+    });
+  }
+
+  // ------------------------------------------------------------------------------------------
+  // Reads
+
+  private async readHistoryOrThrow(operation: string, instance: string, executionId: number): Promise<HistoryEvent[]> {
+    const loaded = await this.loadHistory(this.pool, instance, executionId);
+    if (!loaded.ok) throw new ProviderError(operation, loaded.error, false);
+    return loaded.value;
+  }
+
+  async read(instance: string): Promise<HistoryEvent[]> {
+    return this.run("read", async () => {
+      const r = await this.pool.query<{ m: number | null }>(
+        `SELECT MAX(execution_id) AS m FROM ${this.t.executions} WHERE instance_id = $1`,
+        [instance],
+      );
+      const m = r.rows[0]?.m ?? null;
+      if (m === null) return [];
+      return this.readHistoryOrThrow("read", instance, m);
+    });
+  }
+
+  async readExecution(instance: string, executionId: number): Promise<HistoryEvent[]> {
+    return this.run("readExecution", () => this.readHistoryOrThrow("readExecution", instance, executionId));
+  }
+
+  async getStatus(instance: string): Promise<StoredStatus | null> {
+    return this.run("getStatus", async () => {
+      const res = await this.pool.query<{
+        orchestration_name: string;
+        orchestration_version: string | null;
+        current_execution_id: number;
+        custom_status: string | null;
+        custom_status_version: number;
+        parent_instance_id: string | null;
+        status: ExecutionStatus | null;
+        output: string | null;
+        failure: string | null;
+      }>(
+        `SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, i.custom_status,
+                i.custom_status_version, i.parent_instance_id, e.status, e.output, e.failure
+         FROM ${this.t.instances} i LEFT JOIN ${this.t.executions} e
+           ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id
+         WHERE i.instance_id = $1`,
+        [instance],
+      );
+      const row = res.rows[0];
+      if (row === undefined) return null;
+      return {
+        orchestrationName: row.orchestration_name,
+        orchestrationVersion: row.orchestration_version,
+        executionId: num(row.current_execution_id),
+        status: row.status ?? "Running",
+        output: row.output,
+        failure: decodeFailure(row.failure),
+        customStatus: row.custom_status,
+        customStatusVersion: num(row.custom_status_version),
+        parentInstanceId: row.parent_instance_id,
+      };
+    });
+  }
+
+  async getKvValue(instance: string, key: string): Promise<string | null> {
+    return this.run("getKvValue", async () => {
+      const res = await this.pool.query<{ in_delta: boolean; dv: string | null; sv: string | null }>(
+        `SELECT (d.key IS NOT NULL) AS in_delta, d.value AS dv, s.value AS sv
+         FROM (SELECT 1) one
+         LEFT JOIN ${this.t.kvDelta} d ON d.instance_id = $1 AND d.key = $2
+         LEFT JOIN ${this.t.kvStore} s ON s.instance_id = $1 AND s.key = $2`,
+        [instance, key],
+      );
+      const row = res.rows[0];
+      if (row === undefined) return null;
+      return row.in_delta ? row.dv : row.sv;
+    });
+  }
+
+  async getKvAllValues(instance: string): Promise<Record<string, string>> {
+    return this.run("getKvAllValues", async () => {
+      const res = await this.pool.query<{ src: string; key: string; value: string | null }>(
+        `SELECT 's' AS src, key, value FROM ${this.t.kvStore} WHERE instance_id = $1
+         UNION ALL
+         SELECT 'd' AS src, key, value FROM ${this.t.kvDelta} WHERE instance_id = $1`,
+        [instance],
+      );
+      const out: Record<string, string> = {};
+      for (const r of res.rows) if (r.src === "s" && r.value !== null) out[r.key] = r.value;
+      for (const r of res.rows) {
+        if (r.src !== "d") continue;
+        if (r.value === null) delete out[r.key];
+        else out[r.key] = r.value;
+      }
+      return out;
+    });
+  }
+}

@@ -1,0 +1,5 @@
+export { PostgresProvider, type PostgresProviderOptions } from "./PostgresProvider.js";
+export { PostgresAdmin } from "./admin.js";
+export { PG_MIGRATIONS } from "./migrations.js";
+export { validateSchemaName, channelName, DEFAULT_SCHEMA } from "./schemaName.js";
+export { probePostgres, ThrowawaySchemas } from "./testing.js";

@@ -1,0 +1,208 @@
+// Cross-process wake-ups over LISTEN/NOTIFY.
+//
+// Writers call `pg_notify(channel, '<source>;<body>')` inside their transaction, so a notification
+// is delivered only if the write commits. Bodies: 'o:<visibleAtMs>' (orchestrator queue), 'w'
+// (worker queue), 'i:<instance>' (instance changed), 'c:<json [instance, executionId, activityId][]>'
+// (activities withdrawn). `source` identifies the provider object that wrote, so it can skip its
+// own notifications (it already told its local listeners directly after the commit).
+import pg from "pg";
+import type { ActivityIdentity } from "../../model/workItems.js";
+import type { ProviderNotification } from "../provider.js";
+import { quoteIdent } from "./schemaName.js";
+
+/** NOTIFY payloads must stay below 8000 bytes; keep a margin for the source prefix. */
+const MAX_BODY = 7000;
+
+/** Encodes notifications into NOTIFY bodies (large cancellation lists are split). */
+export function encodeNotifications(notes: readonly ProviderNotification[]): string[] {
+  const out: string[] = [];
+  for (const n of notes) {
+    switch (n.kind) {
+      case "orchestrator":
+        out.push(`o:${Math.trunc(n.visibleAtMs)}`);
+        break;
+      case "worker":
+        out.push("w");
+        break;
+      case "instanceChanged":
+        // An id too long for a payload just goes without a cross-process wake-up.
+        if (Buffer.byteLength(n.instance) < MAX_BODY) out.push(`i:${n.instance}`);
+        break;
+      case "activitiesCancelled": {
+        let chunk: [string, number, number][] = [];
+        let size = 2;
+        for (const a of n.activities) {
+          const entry: [string, number, number] = [a.instance, a.executionId, a.activityId];
+          const len = Buffer.byteLength(JSON.stringify(entry)) + 1;
+          if (len + 4 > MAX_BODY) continue;
+          if (size + len > MAX_BODY && chunk.length > 0) {
+            out.push(`c:${JSON.stringify(chunk)}`);
+            chunk = [];
+            size = 2;
+          }
+          chunk.push(entry);
+          size += len;
+        }
+        if (chunk.length > 0) out.push(`c:${JSON.stringify(chunk)}`);
+        break;
+      }
+    }
+  }
+  return [...new Set(out)];
+}
+
+/** Decodes one NOTIFY body; returns null for anything unrecognised. */
+export function decodeNotification(body: string): ProviderNotification | null {
+  if (body === "w") return { kind: "worker" };
+  const tag = body.slice(0, 2);
+  const rest = body.slice(2);
+  switch (tag) {
+    case "o:": {
+      const v = Number(rest);
+      return Number.isFinite(v) ? { kind: "orchestrator", visibleAtMs: v } : null;
+    }
+    case "i:":
+      return { kind: "instanceChanged", instance: rest };
+    case "c:": {
+      try {
+        const parsed: unknown = JSON.parse(rest);
+        if (!Array.isArray(parsed)) return null;
+        const activities: ActivityIdentity[] = [];
+        for (const e of parsed) {
+          if (Array.isArray(e) && typeof e[0] === "string" && typeof e[1] === "number" && typeof e[2] === "number") {
+            activities.push({ instance: e[0], executionId: e[1], activityId: e[2] });
+          }
+        }
+        return activities.length > 0 ? { kind: "activitiesCancelled", activities } : null;
+      } catch {
+        return null;
+      }
+    }
+    default:
+      return null;
+  }
+}
+
+/** Builds one statement that sends every body (one round trip), or null when there is nothing. */
+export function notifyStatement(channel: string, source: string, bodies: readonly string[]): { text: string; values: string[] } | null {
+  if (bodies.length === 0) return null;
+  const calls = bodies.map((_, i) => `pg_notify($1, $${i + 2})`);
+  return { text: `SELECT ${calls.join(", ")}`, values: [channel, ...bodies.map((b) => `${source};${b}`)] };
+}
+
+export interface ListenerOptions {
+  connectionString: string;
+  channel: string;
+  source: string;
+  applicationName?: string;
+  /** Called with each notification another provider object sent. */
+  deliver: (n: ProviderNotification) => void;
+  /** Called after a (re)connection, since notifications may have been missed meanwhile. */
+  onReconnect: () => void;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/**
+ * Holds one dedicated connection in LISTEN mode, reconnecting with exponential backoff when it
+ * drops. Polling by the runtime remains the floor while it is down.
+ */
+export class PgListener {
+  private client: pg.Client | null = null;
+  private stopped = false;
+  private timer: NodeJS.Timeout | null = null;
+  private backoffMs: number;
+  private connecting: Promise<void> | null = null;
+  private everConnected = false;
+
+  constructor(private readonly opts: ListenerOptions) {
+    this.backoffMs = opts.minBackoffMs ?? 100;
+  }
+
+  /** True while the LISTEN connection is up. */
+  get connected(): boolean {
+    return this.client !== null;
+  }
+
+  /** Starts listening; resolves once the first attempt finished (successfully or not). */
+  start(): Promise<void> {
+    if (this.connecting === null) this.connecting = this.connect();
+    return this.connecting;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.stopped) return;
+    const client = new pg.Client({
+      connectionString: this.opts.connectionString,
+      application_name: this.opts.applicationName ?? "duroxide-listen",
+    });
+    let failed = false;
+    const onDown = (): void => {
+      if (failed) return;
+      failed = true;
+      if (this.client === client) this.client = null;
+      client.removeAllListeners("notification");
+      client.end().catch(() => undefined);
+      this.scheduleReconnect();
+    };
+    client.on("error", onDown);
+    client.on("end", onDown);
+    client.on("notification", (msg) => {
+      if (msg.channel !== this.opts.channel || msg.payload === undefined) return;
+      const sep = msg.payload.indexOf(";");
+      if (sep < 0) return;
+      if (msg.payload.slice(0, sep) === this.opts.source) return;
+      const n = decodeNotification(msg.payload.slice(sep + 1));
+      if (n !== null) this.opts.deliver(n);
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${quoteIdent(this.opts.channel)}`);
+    } catch {
+      onDown();
+      return;
+    }
+    if (this.stopped || failed) {
+      client.end().catch(() => undefined);
+      return;
+    }
+    this.client = client;
+    this.backoffMs = this.opts.minBackoffMs ?? 100;
+    if (this.everConnected) this.opts.onReconnect();
+    this.everConnected = true;
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped || this.timer !== null) return;
+    const delay = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, this.opts.maxBackoffMs ?? 5000);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      // A reconnection counts as "ever connected" so missed notifications are compensated.
+      this.everConnected = true;
+      this.connecting = this.connect();
+    }, delay);
+    this.timer.unref();
+  }
+
+  /** Test hook: drops the connection as a network failure would. */
+  simulateDisconnect(): void {
+    const c = this.client;
+    if (c !== null) c.emit("error", new Error("simulated disconnect"));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const c = this.client;
+    this.client = null;
+    if (c !== null) {
+      c.removeAllListeners();
+      c.on("error", () => undefined);
+      await c.end().catch(() => undefined);
+    }
+  }
+}
