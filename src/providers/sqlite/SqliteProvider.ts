@@ -608,10 +608,16 @@ export class SqliteProvider implements Provider {
       ? `(w.session_id IS NULL OR NOT EXISTS (SELECT 1 FROM sessions s WHERE s.session_id = w.session_id
            AND s.locked_until > @now AND s.worker_id <> @owner))`
       : "w.session_id IS NULL";
-    return `SELECT w.id, w.work_item, w.attempt_count, w.session_id FROM worker_queue w
-            WHERE w.visible_at <= @now AND (w.lock_token IS NULL OR w.locked_until <= @now)
-              AND ${tagCond} AND ${sessionCond}
-            ORDER BY w.id LIMIT 1`;
+    // Two index-driven probes (never-locked rows in id order; rows whose lock expired), merged:
+    // in-flight rows at the head of the queue are never scanned.
+    const cols = "w.id, w.work_item, w.attempt_count, w.session_id";
+    const cond = `w.visible_at <= @now AND ${tagCond} AND ${sessionCond}`;
+    return `SELECT * FROM (SELECT ${cols} FROM worker_queue w INDEXED BY idx_worker_ready
+                             WHERE w.lock_token IS NULL AND ${cond} ORDER BY w.id LIMIT 1)
+            UNION ALL
+            SELECT * FROM (SELECT ${cols} FROM worker_queue w INDEXED BY idx_worker_expiry
+                             WHERE w.lock_token IS NOT NULL AND w.locked_until <= @now AND ${cond} ORDER BY w.id LIMIT 1)
+            ORDER BY id LIMIT 1`;
   }
 
   async fetchWorkItem(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null> {

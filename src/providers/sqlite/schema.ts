@@ -77,6 +77,8 @@ CREATE TABLE IF NOT EXISTS worker_queue (
   created_at    INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS idx_worker_lock ON worker_queue(lock_token) WHERE lock_token IS NOT NULL;
+CREATE INDEX IF NOT EXISTS idx_worker_ready ON worker_queue(id) WHERE lock_token IS NULL;
+CREATE INDEX IF NOT EXISTS idx_worker_expiry ON worker_queue(locked_until) WHERE lock_token IS NOT NULL;
 CREATE INDEX IF NOT EXISTS idx_worker_identity ON worker_queue(instance_id, execution_id, activity_id);
 CREATE INDEX IF NOT EXISTS idx_worker_session ON worker_queue(session_id) WHERE session_id IS NOT NULL;
 
