@@ -35,7 +35,7 @@ import type {
   WorkItemLease,
 } from "../provider.js";
 import { PostgresAdmin } from "./admin.js";
-import { decodeEvent, decodeFailure, decodeWorkItem, encodeEvent, encodeFailure, encodeWorkItem, num } from "./codec.js";
+import { decodeEvent, decodeFailure, decodeWorkItem, encodeEvent, encodeFailure, encodeWorkItem, num, setEntry } from "./codec.js";
 import { isConnectionError, pgCode, toProviderError, UNIQUE_VIOLATION } from "./errors.js";
 import { migrate } from "./migrations.js";
 import { encodeNotifications, notifyStatement, PgListener } from "./notifier.js";
@@ -406,7 +406,7 @@ export class PostgresProvider implements Provider {
       [instance],
     );
     const kvSnapshot: Record<string, KvEntry> = {};
-    for (const r of kv.rows) kvSnapshot[r.key] = { value: r.value, lastUpdatedAtMs: num(r.last_updated_at_ms) };
+    for (const r of kv.rows) setEntry(kvSnapshot, r.key, { value: r.value, lastUpdatedAtMs: num(r.last_updated_at_ms) });
 
     return {
       kind: "item",
@@ -1077,11 +1077,11 @@ export class PostgresProvider implements Provider {
         [instance],
       );
       const out: Record<string, string> = {};
-      for (const r of res.rows) if (r.src === "s" && r.value !== null) out[r.key] = r.value;
+      for (const r of res.rows) if (r.src === "s" && r.value !== null) setEntry(out, r.key, r.value);
       for (const r of res.rows) {
         if (r.src !== "d") continue;
         if (r.value === null) delete out[r.key];
-        else out[r.key] = r.value;
+        else setEntry(out, r.key, r.value);
       }
       return out;
     });

@@ -166,11 +166,17 @@ export class PostgresAdmin implements ProviderAdmin {
 
   async getQueueDepths(): Promise<QueueDepths> {
     return this.run("getQueueDepths", async () => {
-      const r = await this.pool.query<{ o: number; w: number }>(
-        `SELECT (SELECT count(*) FROM ${this.t.orchestratorQueue} WHERE lock_token IS NULL)::int AS o,
-                (SELECT count(*) FROM ${this.t.workerQueue} WHERE lock_token IS NULL)::int AS w`,
+      // Ready work: visible and not held by a live lock; timers: messages not yet visible.
+      const r = await this.pool.query<{ o: number; w: number; timers: number }>(
+        `SELECT
+           (SELECT count(*) FROM ${this.t.orchestratorQueue} q WHERE q.visible_at <= $1
+              AND NOT EXISTS (SELECT 1 FROM ${this.t.instanceLocks} l WHERE l.instance_id = q.instance_id AND l.locked_until > $1))::int AS o,
+           (SELECT count(*) FROM ${this.t.workerQueue} w WHERE w.visible_at <= $1
+              AND (w.lock_token IS NULL OR w.locked_until <= $1))::int AS w,
+           (SELECT count(*) FROM ${this.t.orchestratorQueue} q WHERE q.visible_at > $1)::int AS timers`,
+        [Date.now()],
       );
-      return { orchestratorQueue: num(r.rows[0]?.o), workerQueue: num(r.rows[0]?.w), timerQueue: 0 };
+      return { orchestratorQueue: num(r.rows[0]?.o), workerQueue: num(r.rows[0]?.w), timerQueue: num(r.rows[0]?.timers) };
     });
   }
 

@@ -44,6 +44,19 @@ export class ThrowawaySchemas {
     return p;
   }
 
+  /** Drops one schema now (its providers must be closed already). */
+  async dropSchema(schema: string): Promise<void> {
+    const client = new pg.Client({ connectionString: this.url });
+    client.on("error", () => undefined);
+    try {
+      await client.connect();
+      await client.query(`DROP SCHEMA IF EXISTS ${quoteIdent(validateSchemaName(schema))} CASCADE`);
+      this.schemas.delete(schema);
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+
   async cleanup(): Promise<void> {
     for (const p of this.providers.splice(0)) await p.close().catch(() => undefined);
     if (this.schemas.size === 0) return;
