@@ -86,12 +86,15 @@ export function firstOf<T>(tasks: Task<T>[], dirty: Dirty, flattenErrors: boolea
   out._hooks.cancel = () => cancelAll(fs);
   // Already-settled tasks decide first, in argument order.
   const ready = fs.findIndex((f) => f.isSettled);
+  let decided = false;
   const win = (i: number, s: Settlement<unknown>): void => {
-    if (out.isSettled) return;
-    cancelAll(fs, i);
+    if (decided) return;
+    decided = true;
+    // Decide first, then cancel: a cancelled loser settles too and must not win.
     if (s.ok) out._settle({ ok: true, value: { index: i, value: s.value as T } });
     else if (flattenErrors) out._settle({ ok: true, value: { index: i, value: errorText(s.error) as T } });
     else out._settle({ ok: false, error: s.error });
+    cancelAll(fs, i);
   };
   if (ready >= 0) {
     win(ready, fs[ready]!._peek()!);
