@@ -10,6 +10,7 @@ import type { OrchestrationRegistry } from "./registry.js";
 import type { ResolvedOptions } from "./options.js";
 import { InstanceCache } from "./instanceCache.js";
 import { WakeSignal, sleep } from "./signal.js";
+import { Slots } from "./slots.js";
 import { unregisteredBackoffMs, withRetries } from "./retrying.js";
 
 export interface DispatcherDeps {
@@ -29,10 +30,12 @@ export class OrchestrationDispatcher {
   #running = false;
   #loops: Promise<void>[] = [];
   #inFlight = 0;
+  #slots: Slots;
   #timerWakes = new Set<NodeJS.Timeout>();
 
   constructor(private readonly d: DispatcherDeps) {
     this.cache = new InstanceCache(d.options.replayEveryTurn ? 0 : d.options.cacheSize, d.options.cacheIdleMs);
+    this.#slots = new Slots(d.options.orchestrationConcurrency);
   }
 
   get inFlight(): number {
@@ -41,7 +44,7 @@ export class OrchestrationDispatcher {
 
   start(): void {
     this.#running = true;
-    for (let i = 0; i < this.d.options.orchestrationConcurrency; i++) this.#loops.push(this.#loop(`orch-${i}-${this.d.runtimeId}`));
+    this.#loops.push(this.#loop(`orch-${this.d.runtimeId}`));
   }
 
   /** Wake for work that becomes visible at `visibleAtMs` (now or a timer in the future). */
@@ -69,9 +72,18 @@ export class OrchestrationDispatcher {
     this.cache.clear();
   }
 
+  /**
+   * One fetch loop feeds up to `orchestrationConcurrency` turns at a time, so an idle runtime
+   * makes one poll per interval, not one per slot.
+   */
   async #loop(workerId: string): Promise<void> {
     let errors = 0;
     while (this.#running) {
+      await this.#slots.acquire();
+      if (!this.#running) {
+        this.#slots.release();
+        break;
+      }
       let item: OrchestrationItem | null;
       try {
         item = await this.d.provider.fetchOrchestrationItem(this.d.options.orchestratorLockTimeoutMs, {
@@ -82,29 +94,32 @@ export class OrchestrationDispatcher {
         });
         errors = 0;
       } catch (err) {
+        this.#slots.release();
         this.d.metrics.providerError("fetch_orchestration_item");
         this.d.logger.warn("fetch_orchestration_item failed", { error: String(err), worker_id: workerId });
         await sleep(Math.min(100 * 2 ** errors++, 3_000));
         continue;
       }
       if (!item) {
+        this.#slots.release();
         await this.wake.wait(this.d.options.pollIntervalMs);
         continue;
       }
-      // More may be waiting: let another slot look while this one works.
-      this.wake.notifyOne();
+      const it = item;
       this.#inFlight++;
-      try {
-        this.d.metrics.orchItemsFetched(1);
-        await this.#process(item, workerId);
-      } catch (err) {
-        this.d.logger.error("orchestration turn failed unexpectedly", { instance_id: item.instance, error: String(err) });
-        this.cache.delete(item.instance);
-        await this.d.provider.abandonOrchestrationItem(item.lockToken, 100, false).catch(() => undefined);
-      } finally {
-        this.#inFlight--;
-      }
+      this.d.metrics.orchItemsFetched(1);
+      void this.#process(it, workerId)
+        .catch(async (err: unknown) => {
+          this.d.logger.error("orchestration turn failed unexpectedly", { instance_id: it.instance, error: String(err) });
+          this.cache.delete(it.instance);
+          await this.d.provider.abandonOrchestrationItem(it.lockToken, 100, false).catch(() => undefined);
+        })
+        .finally(() => {
+          this.#inFlight--;
+          this.#slots.release();
+        });
     }
+    await this.#slots.drained();
   }
 
   async #process(item: OrchestrationItem, workerId: string): Promise<void> {

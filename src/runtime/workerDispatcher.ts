@@ -12,6 +12,7 @@ import type { Client } from "../client/client.js";
 import type { ActivityRegistry } from "./registry.js";
 import type { ResolvedOptions } from "./options.js";
 import { WakeSignal, sleep } from "./signal.js";
+import { Slots } from "./slots.js";
 import { unregisteredBackoffMs, withRetries } from "./retrying.js";
 import { errorMessage } from "../orchestration/execution.js";
 
@@ -40,9 +41,12 @@ export class WorkerDispatcher {
   #loops: Promise<void>[] = [];
   #active = new Map<string, Running>();
   #sessionOwners = new Set<string>();
+  #slots: Slots;
   #sessionTimer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly d: WorkerDeps) {}
+  constructor(private readonly d: WorkerDeps) {
+    this.#slots = new Slots(d.options.workerConcurrency);
+  }
 
   get inFlight(): number {
     return this.#active.size;
@@ -51,11 +55,9 @@ export class WorkerDispatcher {
   start(): void {
     if (this.d.options.tagFilter.kind === "none") return; // orchestrator-only node
     this.#running = true;
-    for (let i = 0; i < this.d.options.workerConcurrency; i++) {
-      const workerId = `work-${i}-${this.d.options.workerNodeId ?? this.d.runtimeId}`;
-      this.#sessionOwners.add(this.d.options.workerNodeId ?? workerId);
-      this.#loops.push(this.#loop(workerId));
-    }
+    const workerId = `work-${this.d.options.workerNodeId ?? this.d.runtimeId}`;
+    this.#sessionOwners.add(this.d.options.workerNodeId ?? workerId);
+    this.#loops.push(this.#loop(workerId));
     const every = Math.max(100, Math.floor(this.d.options.sessionLockTimeoutMs / 2));
     this.#sessionTimer = setInterval(() => {
       this.d.provider
@@ -84,10 +86,16 @@ export class WorkerDispatcher {
     this.#loops = [];
   }
 
+  /** One fetch loop feeds up to `workerConcurrency` activities at a time. */
   async #loop(workerId: string): Promise<void> {
     const { provider, options } = this.d;
     let errors = 0;
     while (this.#running) {
+      await this.#slots.acquire();
+      if (!this.#running) {
+        this.#slots.release();
+        break;
+      }
       let lease: WorkItemLease | null;
       try {
         lease = await provider.fetchWorkItem(options.workerLockTimeoutMs, {
@@ -96,24 +104,27 @@ export class WorkerDispatcher {
         });
         errors = 0;
       } catch (err) {
+        this.#slots.release();
         this.d.metrics.providerError("fetch_work_item");
         this.d.logger.warn("fetch_work_item failed", { error: String(err), worker_id: workerId });
         await sleep(Math.min(100 * 2 ** errors++, 3_000));
         continue;
       }
       if (!lease) {
+        this.#slots.release();
         await this.wake.wait(options.pollIntervalMs);
         continue;
       }
-      this.wake.notifyOne();
+      const l = lease;
       this.d.metrics.workerItemsFetched(1);
-      try {
-        await this.#execute(lease, workerId);
-      } catch (err) {
-        this.d.logger.error("activity dispatch failed unexpectedly", { error: String(err) });
-        await provider.abandonWorkItem(lease.lockToken, 100, false).catch(() => undefined);
-      }
+      void this.#execute(l, workerId)
+        .catch(async (err: unknown) => {
+          this.d.logger.error("activity dispatch failed unexpectedly", { error: String(err) });
+          await provider.abandonWorkItem(l.lockToken, 100, false).catch(() => undefined);
+        })
+        .finally(() => this.#slots.release());
     }
+    await this.#slots.drained();
   }
 
   async #execute(lease: WorkItemLease, workerId: string): Promise<void> {

@@ -1,0 +1,32 @@
+// A counting semaphore for dispatcher concurrency.
+export class Slots {
+  #free: number;
+  #waiters: Array<() => void> = [];
+
+  constructor(readonly size: number) {
+    this.#free = size;
+  }
+
+  get busy(): number {
+    return this.size - this.#free;
+  }
+
+  acquire(): Promise<void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  release(): void {
+    const w = this.#waiters.shift();
+    if (w) w();
+    else this.#free++;
+  }
+
+  /** Resolves when every slot is free. */
+  async drained(): Promise<void> {
+    while (this.#free < this.size) await new Promise((r) => setTimeout(r, 5));
+  }
+}
