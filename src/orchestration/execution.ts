@@ -216,7 +216,7 @@ export class OrchestrationExecution {
         this.#applyInput(e);
         await this.#drain();
       }
-      if (!this.#stopped() && this.#outcome) {
+      if (this.#outcome && !this.#fatal && this.#cancelReason === null) {
         throw new Divergence(
           `the orchestration finished during replay, but its history (${history.length} events) shows it still running`,
         );
