@@ -6,7 +6,7 @@ import type { ExecutionStatus, InstanceState, OrchestrationStatus } from "../mod
 import { decodeJson, encodeJson } from "../model/json.js";
 import { DuroxideError, ErrorDetails, InvalidArgumentError, OrchestrationFailedError } from "../model/errors.js";
 import { parseSemver } from "../runtime/registry.js";
-import { waitFor } from "./waiting.js";
+import { InstanceWatcher } from "./waiting.js";
 
 function requireId(what: string, v: unknown): string {
   if (typeof v !== "string" || v.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`);
@@ -31,11 +31,13 @@ export class ManagementNotSupportedError extends DuroxideError {}
 
 export class Client {
   readonly #provider: Provider;
+  readonly #watcher: InstanceWatcher;
 
   constructor(provider: Provider) {
     if (!provider || typeof (provider as Provider).fetchOrchestrationItem !== "function")
       throw new InvalidArgumentError("Client needs a provider (SqliteProvider or PostgresProvider)");
     this.#provider = provider;
+    this.#watcher = new InstanceWatcher(provider);
   }
 
   get provider(): Provider {
@@ -144,8 +146,7 @@ export class Client {
    */
   async waitForOrchestration(instanceId: string, timeoutMs = 30_000): Promise<OrchestrationStatus> {
     requireId("instanceId", instanceId);
-    return waitFor(
-      this.#provider,
+    return this.#watcher.waitFor(
       instanceId,
       async () => {
         const s = await this.#provider.getStatus(instanceId);
@@ -159,8 +160,7 @@ export class Client {
   /** Resolves once `customStatusVersion` exceeds `lastSeenVersion`. */
   async waitForStatusChange(instanceId: string, lastSeenVersion: number, pollIntervalMs = 500, timeoutMs = 30_000): Promise<OrchestrationStatus> {
     requireId("instanceId", instanceId);
-    return waitFor(
-      this.#provider,
+    return this.#watcher.waitFor(
       instanceId,
       async () => {
         const s = await this.#provider.getStatus(instanceId);
@@ -183,7 +183,7 @@ export class Client {
   async waitForValue(instanceId: string, key: string, timeoutMs = 30_000): Promise<string> {
     requireId("instanceId", instanceId);
     requireId("key", key);
-    return waitFor(this.#provider, instanceId, () => this.#provider.getKvValue(instanceId, key), timeoutMs);
+    return this.#watcher.waitFor(instanceId, () => this.#provider.getKvValue(instanceId, key), timeoutMs);
   }
 
   // ------------------------------------------------------------------ typed helpers

@@ -1,46 +1,68 @@
-// Wait for a condition on an instance: woken by provider notifications, with polling as the floor
-// (5 ms doubling to 100 ms) so it also sees changes made by other processes.
+// Waiting for a condition on an instance: woken at once by provider notifications (every ack of
+// the instance notifies), with polling as the floor (20 ms doubling to `maxPollMs`) for changes
+// made by processes whose notifications do not reach this one.
 import type { Provider } from "../providers/provider.js";
 import { TimeoutError } from "../model/errors.js";
 
-export async function waitFor<T>(
-  provider: Provider,
-  instance: string,
-  check: () => Promise<T | null>,
-  timeoutMs: number,
-  maxPollMs = 100,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let wake: (() => void) | null = null;
-  let woken = false;
-  const unsubscribe = provider.subscribe((n) => {
-    if (n.kind === "instanceChanged" && n.instance === instance) {
+/** One provider subscription per client, fanned out by instance id. */
+export class InstanceWatcher {
+  #byInstance = new Map<string, Set<() => void>>();
+  #unsubscribe: (() => void) | null = null;
+
+  constructor(private readonly provider: Provider) {}
+
+  #watch(instance: string, cb: () => void): () => void {
+    if (!this.#unsubscribe) {
+      this.#unsubscribe = this.provider.subscribe((n) => {
+        if (n.kind !== "instanceChanged") return;
+        const set = this.#byInstance.get(n.instance);
+        if (set) for (const f of [...set]) f();
+      });
+    }
+    let set = this.#byInstance.get(instance);
+    if (!set) this.#byInstance.set(instance, (set = new Set()));
+    set.add(cb);
+    return () => {
+      set!.delete(cb);
+      if (set!.size === 0) this.#byInstance.delete(instance);
+      if (this.#byInstance.size === 0 && this.#unsubscribe) {
+        this.#unsubscribe();
+        this.#unsubscribe = null;
+      }
+    };
+  }
+
+  async waitFor<T>(instance: string, check: () => Promise<T | null>, timeoutMs: number, maxPollMs = 1_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    let wake: (() => void) | null = null;
+    let woken = false;
+    const unwatch = this.#watch(instance, () => {
       woken = true;
       wake?.();
-    }
-  });
-  try {
-    let pollMs = 5;
-    for (;;) {
-      woken = false;
-      const r = await check();
-      if (r !== null) return r;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new TimeoutError();
-      if (!woken) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(done, Math.min(pollMs, left));
-          function done(): void {
-            clearTimeout(t);
-            wake = null;
-            resolve();
-          }
-          wake = done;
-        });
+    });
+    try {
+      let pollMs = Math.min(20, maxPollMs);
+      for (;;) {
+        woken = false;
+        const r = await check();
+        if (r !== null) return r;
+        const left = deadline - Date.now();
+        if (left <= 0) throw new TimeoutError();
+        if (!woken) {
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(done, Math.min(pollMs, left));
+            function done(): void {
+              clearTimeout(t);
+              wake = null;
+              resolve();
+            }
+            wake = done;
+          });
+          pollMs = Math.min(pollMs * 2, maxPollMs);
+        }
       }
-      pollMs = Math.min(pollMs * 2, maxPollMs);
+    } finally {
+      unwatch();
     }
-  } finally {
-    unsubscribe();
   }
 }
