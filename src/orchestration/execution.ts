@@ -256,6 +256,14 @@ export class OrchestrationExecution {
 
   /** Close the turn: terminal bookkeeping if the execution ended, then hand out the delta. */
   finishTurn(): TurnResult {
+    if (!this.#stopped() && this.#outOfTurn) this.#fatal = ErrorDetails.nondeterminism(this.#outOfTurn, this.orchestrationName);
+    if (!this.#stopped() && !this.#hasOpenWork()) {
+      // Nothing durable can ever resume it: it awaits a promise the engine does not control.
+      this.#fatal = ErrorDetails.nondeterminism(
+        "the orchestration is waiting on something that is not a durable task (a plain promise, setTimeout, fetch, ...); await only tasks created by the orchestration context",
+        this.orchestrationName,
+      );
+    }
     let status: ExecutionStatus = "Running";
     let output: string | null = null;
     let failure: ErrorDetailsData | null = null;
@@ -365,6 +373,11 @@ export class OrchestrationExecution {
     } else {
       this.#outcome = { kind: "failed", details: ErrorDetails.orchestrationFailed(errorMessage(s.error)) };
     }
+  }
+
+  #hasOpenWork(): boolean {
+    for (const s of this.#schedules.values()) if (s.state === "open") return true;
+    return false;
   }
 
   #stopped(): boolean {
