@@ -1,11 +1,13 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { InvalidArgumentError, Runtime, SqliteProvider, type OrchestrationContext } from "../../src/index.js";
-import { harness } from "./harness.js";
+import { harness, PROVIDERS } from "./harness.js";
 
-describe("bad input gets a clear, typed error and stores nothing", () => {
+for (const kind of PROVIDERS) {
+
+describe(`[${kind}] bad input gets a clear, typed error and stores nothing`, () => {
   it("client arguments", async () => {
-    const h = await harness((rt) => rt.registerOrchestration("O", async () => 1));
+    const h = await harness((rt) => rt.registerOrchestration("O", async () => 1), {}, kind);
     try {
       const circular: Record<string, unknown> = {};
       circular.self = circular;
@@ -50,7 +52,7 @@ describe("bad input gets a clear, typed error and stores nothing", () => {
         await new Promise((r) => setTimeout(r, 20));
         return ctx.scheduleActivity("Nope");
       });
-    });
+    }, {}, kind);
     try {
       for (const [id, name, pattern] of [
         ["t", "BadTimer", /timer delay must be a non-negative integer/],
@@ -71,3 +73,5 @@ describe("bad input gets a clear, typed error and stores nothing", () => {
     }
   });
 });
+
+}

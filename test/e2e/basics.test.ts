@@ -1,10 +1,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { OrchestrationContext } from "../../src/index.js";
-import { harness } from "./harness.js";
+import { harness, PROVIDERS } from "./harness.js";
+
+for (const kind of PROVIDERS) {
 
 for (const replayEveryTurn of [false, true]) {
-  describe(`basics (replayEveryTurn=${replayEveryTurn})`, () => {
+  describe(`[${kind}] basics (replayEveryTurn=${replayEveryTurn})`, () => {
     it("hello world: async orchestration with one activity", async () => {
       const h = await harness(
         (rt) => {
@@ -13,7 +15,7 @@ for (const replayEveryTurn of [false, true]) {
             return await ctx.scheduleActivity("Greet", name);
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("h1", "Hello", "World");
@@ -35,7 +37,7 @@ for (const replayEveryTurn of [false, true]) {
             return v;
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("c1", "Chain", 10);
@@ -47,4 +49,6 @@ for (const replayEveryTurn of [false, true]) {
       }
     });
   });
+}
+
 }

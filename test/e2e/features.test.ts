@@ -7,10 +7,12 @@ import {
   TimeoutError,
   type OrchestrationContext,
 } from "../../src/index.js";
-import { harness } from "./harness.js";
+import { harness, PROVIDERS } from "./harness.js";
+
+for (const kind of PROVIDERS) {
 
 for (const replayEveryTurn of [false, true]) {
-  describe(`features (replayEveryTurn=${replayEveryTurn})`, () => {
+  describe(`[${kind}] features (replayEveryTurn=${replayEveryTurn})`, () => {
     it("sub-orchestrations: auto id and explicit id; parent gets results and failures", async () => {
       const h = await harness(
         (rt) => {
@@ -31,7 +33,7 @@ for (const replayEveryTurn of [false, true]) {
             return { a, b, err };
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("p1", "Parent");
@@ -57,7 +59,7 @@ for (const replayEveryTurn of [false, true]) {
             return { n, execution: ctx.executionId };
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("can1", "Counter", 0);
@@ -83,7 +85,7 @@ for (const replayEveryTurn of [false, true]) {
             return [a, b];
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("ev1", "Waiter");
@@ -116,7 +118,7 @@ for (const replayEveryTurn of [false, true]) {
             return w.index;
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("r1", "Racer");
@@ -142,7 +144,7 @@ for (const replayEveryTurn of [false, true]) {
             await ctx.scheduleSubOrchestrationWithId("Sleeper", "top-child");
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("top", "Top");
@@ -179,7 +181,7 @@ for (const replayEveryTurn of [false, true]) {
             throw new Error("orch-boom");
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("e1", "Catcher");
@@ -207,7 +209,7 @@ for (const replayEveryTurn of [false, true]) {
             return { g: typeof g, t: typeof t, same: g === (await ctx.newGuid()) };
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("s1", "Starter");
@@ -220,11 +222,11 @@ for (const replayEveryTurn of [false, true]) {
   });
 }
 
-describe("client contract", () => {
+describe(`[${kind}] client contract`, () => {
   it("duplicate start, unknown instance, timeout, typed wait", async () => {
     const h = await harness((rt) => {
       rt.registerOrchestration("Wait", async (ctx: OrchestrationContext) => ctx.waitForEvent("x"));
-    });
+    }, {}, kind);
     try {
       await h.client.startOrchestration("dup", "Wait");
       await assert.rejects(h.client.startOrchestration("dup", "Wait"), InstanceAlreadyExistsError);
@@ -247,7 +249,7 @@ describe("client contract", () => {
       rt.registerOrchestrationVersioned("V", "1.0.0", async (ctx: OrchestrationContext) => `v1:${ctx.orchestrationVersion}`);
       rt.registerOrchestrationVersioned("V", "2.1.0", async (ctx: OrchestrationContext) => `v2:${ctx.orchestrationVersion}`);
       rt.registerOrchestrationVersioned("V", "1.5.0", async (ctx: OrchestrationContext) => `v15:${ctx.orchestrationVersion}`);
-    });
+    }, {}, kind);
     try {
       await h.client.startOrchestration("v-latest", "V");
       await h.client.startOrchestrationVersioned("v-old", "V", null, "1.0.0");
@@ -258,3 +260,5 @@ describe("client contract", () => {
     }
   });
 });
+
+}

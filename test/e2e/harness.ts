@@ -1,20 +1,66 @@
-// End-to-end harness: a runtime and client on a real SQLite file in a fresh temp dir.
+// End-to-end harness: a runtime and client on a real store — a SQLite file in a fresh temp dir, or
+// a fresh PostgreSQL schema (dropped afterwards). Every e2e test runs on each available provider.
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Runtime, Client, SqliteProvider, type RuntimeOptions } from "../../src/index.js";
+import { Runtime, Client, SqliteProvider, type Provider, type RuntimeOptions } from "../../src/index.js";
+import { PostgresProvider, probePostgres, ThrowawaySchemas } from "../../src/providers/postgres/index.js";
+
+export type ProviderKind = "sqlite" | "postgres";
+
+export const PG_URL = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
+const pgProblem = await probePostgres(PG_URL);
+let schemas: ThrowawaySchemas | null = null;
+
+/** Providers to run e2e tests on. Under CI an unreachable PostgreSQL fails the run. */
+export const PROVIDERS: ProviderKind[] = pgProblem === null ? ["sqlite", "postgres"] : ["sqlite"];
+if (pgProblem !== null) {
+  const msg = `PostgreSQL unreachable at ${PG_URL}: ${pgProblem}`;
+  if (process.env["CI"] === "true") {
+    describe("e2e on postgres", () => it("needs a reachable PostgreSQL in CI", () => assert.fail(msg)));
+  } else {
+    process.stderr.write(`\n*** SKIPPING PostgreSQL end-to-end runs: ${msg} ***\n\n`);
+  }
+} else {
+  schemas = new ThrowawaySchemas(PG_URL, `dx_e2e_${process.pid}`);
+  after(async () => {
+    await schemas?.cleanup();
+  });
+}
 
 export interface Harness {
-  provider: SqliteProvider;
+  provider: Provider;
   runtime: Runtime;
   client: Client;
-  dir: string;
+  /** Open another provider object on the same store (e.g. for a second runtime). */
+  openProvider(): Promise<Provider>;
   close(): Promise<void>;
 }
 
-export async function harness(setup: (rt: Runtime) => void, options: RuntimeOptions = {}): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), "dx-e2e-"));
-  const provider = await SqliteProvider.open(`sqlite:${join(dir, "store.db")}`);
+export async function openStore(kind: ProviderKind): Promise<{ open(): Promise<Provider>; destroy(): Promise<void> }> {
+  if (kind === "sqlite") {
+    const dir = mkdtempSync(join(tmpdir(), "dx-e2e-"));
+    const url = `sqlite:${join(dir, "store.db")}`;
+    return {
+      open: () => SqliteProvider.open(url),
+      destroy: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  if (!schemas) throw new Error("PostgreSQL is not available");
+  const s = schemas;
+  const schema = s.newSchemaName();
+  return {
+    open: () => PostgresProvider.connectWithSchema(PG_URL, schema, { maxConnections: 6 }),
+    destroy: () => s.dropSchema(schema),
+  };
+}
+
+export async function harness(setup: (rt: Runtime) => void, options: RuntimeOptions = {}, kind: ProviderKind = "sqlite"): Promise<Harness> {
+  const store = await openStore(kind);
+  const provider = await store.open();
+  const extra: Provider[] = [];
   const runtime = new Runtime(provider, { dispatcherPollIntervalMs: 20, logLevel: "error", ...options });
   setup(runtime);
   await runtime.start();
@@ -23,11 +69,16 @@ export async function harness(setup: (rt: Runtime) => void, options: RuntimeOpti
     provider,
     runtime,
     client,
-    dir,
+    async openProvider() {
+      const p = await store.open();
+      extra.push(p);
+      return p;
+    },
     async close() {
       await runtime.shutdown(200);
       await provider.close();
-      rmSync(dir, { recursive: true, force: true });
+      for (const p of extra) await p.close();
+      await store.destroy();
     },
   };
 }
