@@ -57,13 +57,13 @@ interface Queryable {
   query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
-interface InstanceRow {
-  orchestration_name: string;
-  orchestration_version: string | null;
-  current_execution_id: string | number;
-}
-
 type FetchStep = { kind: "none" } | { kind: "retry"; exclude?: string } | { kind: "item"; item: OrchestrationItem };
+
+/** Wake-ups a transaction produces: NOTIFYed before COMMIT (unless already sent), delivered locally after. */
+interface TxNotes extends Array<ProviderNotification> {
+  /** Set when the transaction sent its NOTIFYs itself (folded into its last statement). */
+  sent?: boolean;
+}
 
 /** Ends a transaction with ROLLBACK instead of COMMIT, returning `value`. */
 class Rollback<T> {
@@ -166,14 +166,15 @@ export class PostgresProvider implements Provider {
   /**
    * Runs `fn` in one transaction. Returning a `Rollback` rolls back instead of committing.
    * `notes` (set by fn through the accumulator) are NOTIFYed before COMMIT and given to local
-   * listeners after it.
+   * listeners after it. `asyncCommit` skips waiting for the WAL flush: only for transactions
+   * whose loss in a server crash is harmless (fetches: a lost lock is simply not held).
    */
-  private async tx<R>(fn: (c: PoolClient, notes: ProviderNotification[]) => Promise<R | Rollback<R>>): Promise<R> {
+  private async tx<R>(fn: (c: PoolClient, notes: TxNotes) => Promise<R | Rollback<R>>, asyncCommit = false): Promise<R> {
     const client = await this.pool.connect();
     let broken: Error | undefined;
-    const notes: ProviderNotification[] = [];
+    const notes: TxNotes = [];
     try {
-      await client.query("BEGIN");
+      await client.query(asyncCommit ? "BEGIN; SET LOCAL synchronous_commit TO OFF" : "BEGIN");
       let result: R | Rollback<R>;
       try {
         result = await fn(client, notes);
@@ -185,7 +186,7 @@ export class PostgresProvider implements Provider {
         await client.query("ROLLBACK");
         return result.value;
       }
-      await this.sendNotify(client, notes);
+      if (notes.sent !== true) await this.sendNotify(client, notes);
       await client.query("COMMIT");
       this.emit(notes);
       return result;
@@ -278,7 +279,7 @@ export class PostgresProvider implements Provider {
     return this.run("fetchOrchestrationItem", async () => {
       const excluded: string[] = [];
       for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
-        const step = await this.tx((c) => this.fetchOrchStep(c, lockTimeoutMs, options, excluded));
+        const step = await this.tx((c) => this.fetchOrchStep(c, lockTimeoutMs, options, excluded), true);
         if (step.kind === "none") return null;
         if (step.kind === "item") return step.item;
         if (step.exclude !== undefined) excluded.push(step.exclude);
@@ -312,24 +313,25 @@ export class PostgresProvider implements Provider {
     // Another process is fetching, acking or abandoning this instance right now.
     if (!row.got) return new Rollback<FetchStep>({ kind: "retry", exclude: instance });
 
-    // (2) Instance lock (re-checked under the advisory lock: a competitor may just have committed).
+    // (2) Instance lock (re-checked under the advisory lock: a competitor may just have
+    // committed), and (3) tag every currently visible message of the instance, in one statement.
+    // The candidate row is ours, so no returned row means the lock was not acquired.
     const token = randomUUID();
-    const locked = await c.query(
-      `INSERT INTO ${t.instanceLocks} (instance_id, lock_token, locked_until, locked_at) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (instance_id) DO UPDATE SET lock_token = EXCLUDED.lock_token,
-         locked_until = EXCLUDED.locked_until, locked_at = EXCLUDED.locked_at
-       WHERE ${t.instanceLocks}.locked_until <= $4`,
+    const tagged = await c.query<{ id: number; work_item: string; attempt_count: number; current_execution_id: number | null }>(
+      `WITH l AS (
+         INSERT INTO ${t.instanceLocks} (instance_id, lock_token, locked_until, locked_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (instance_id) DO UPDATE SET lock_token = EXCLUDED.lock_token,
+           locked_until = EXCLUDED.locked_until, locked_at = EXCLUDED.locked_at
+         WHERE ${t.instanceLocks}.locked_until <= $4
+         RETURNING 1
+       )
+       UPDATE ${t.orchestratorQueue} SET lock_token = $2, attempt_count = attempt_count + 1
+       WHERE instance_id = $1 AND visible_at <= $4 AND EXISTS (SELECT 1 FROM l)
+       RETURNING id, work_item, attempt_count,
+         (SELECT current_execution_id FROM ${t.instances} WHERE instance_id = $1) AS current_execution_id`,
       [instance, token, now + lockTimeoutMs, now],
     );
-    if (locked.rowCount !== 1) return new Rollback<FetchStep>({ kind: "retry", exclude: instance });
-
-    // (3) Tag every currently visible message of the instance.
-    const tagged = await c.query<{ id: number; work_item: string; attempt_count: number }>(
-      `UPDATE ${t.orchestratorQueue} SET lock_token = $2, attempt_count = attempt_count + 1
-       WHERE instance_id = $1 AND visible_at <= $3
-       RETURNING id, work_item, attempt_count`,
-      [instance, token, now],
-    );
+    if (tagged.rows.length === 0) return new Rollback<FetchStep>({ kind: "retry", exclude: instance });
     const rows = tagged.rows.sort((a, b) => a.id - b.id);
     const messages: WorkItem[] = [];
     let attemptCount = 0;
@@ -348,12 +350,8 @@ export class PostgresProvider implements Provider {
       return { kind: "retry" };
     }
 
-    const instRes = await c.query<InstanceRow>(
-      `SELECT orchestration_name, orchestration_version, current_execution_id FROM ${t.instances} WHERE instance_id = $1`,
-      [instance],
-    );
-    const inst = instRes.rows[0];
-    if (inst === undefined && !messages.some((m) => m.type === "StartOrchestration" || m.type === "ContinueAsNew")) {
+    const currentExecutionId = tagged.rows[0]?.current_execution_id ?? null;
+    if (currentExecutionId === null && !messages.some((m) => m.type === "StartOrchestration" || m.type === "ContinueAsNew")) {
       // No instance and nothing in this batch can create one.
       const pending = await c.query<{ v: number | null }>(
         `SELECT MIN(visible_at) AS v FROM ${t.orchestratorQueue}
@@ -375,45 +373,60 @@ export class PostgresProvider implements Provider {
       return { kind: "retry" };
     }
 
-    // (4) History of the current execution, or only what the caller lacks.
-    const executionId = inst !== undefined ? num(inst.current_execution_id) : 1;
+    // (4) Name, version, KV snapshot of previous executions (5) and the current execution's
+    // history, or nothing of it when the caller already holds all of it, in one query.
+    const executionId = currentExecutionId !== null ? num(currentExecutionId) : 1;
+    const known = currentExecutionId !== null ? options?.knownHistory?.(instance) : undefined;
+    const knownLast = known !== undefined && known.executionId === executionId ? known.lastEventId : null;
+    const loaded = await c.query<{
+      orchestration_name: string | null;
+      orchestration_version: string | null;
+      kv: [string, string, number][] | null;
+      max_event: number | null;
+      event_ids: number[] | null;
+      events: string[] | null;
+    }>(
+      `SELECT i.orchestration_name, i.orchestration_version, m.max_event,
+         (SELECT json_agg(json_build_array(k.key, k.value, k.last_updated_at_ms)) FROM ${t.kvStore} k WHERE k.instance_id = $1) AS kv,
+         CASE WHEN $3::bigint IS NOT NULL AND m.max_event = $3::bigint THEN NULL ELSE
+           (SELECT array_agg(h.event_id ORDER BY h.event_id) FROM ${t.history} h WHERE h.instance_id = $1 AND h.execution_id = $2) END AS event_ids,
+         CASE WHEN $3::bigint IS NOT NULL AND m.max_event = $3::bigint THEN NULL ELSE
+           (SELECT array_agg(h.event_data ORDER BY h.event_id) FROM ${t.history} h WHERE h.instance_id = $1 AND h.execution_id = $2) END AS events
+       FROM (SELECT 1) one
+       LEFT JOIN ${t.instances} i ON i.instance_id = $1
+       LEFT JOIN LATERAL (SELECT MAX(event_id) AS max_event FROM ${t.history} WHERE instance_id = $1 AND execution_id = $2) m ON TRUE`,
+      [instance, executionId, knownLast],
+    );
+    const info = loaded.rows[0];
     let history: HistoryEvent[] = [];
     let historyAfterEventId = 0;
     let historyError: string | null = null;
-    if (inst !== undefined) {
-      const known = options?.knownHistory?.(instance);
-      let reuse = false;
-      if (known !== undefined && known.executionId === executionId) {
-        const m = await c.query<{ m: number | null }>(
-          `SELECT MAX(event_id) AS m FROM ${t.history} WHERE instance_id = $1 AND execution_id = $2`,
-          [instance, executionId],
-        );
-        const max = m.rows[0]?.m ?? null;
-        reuse = max !== null && max === known.lastEventId;
-      }
-      if (reuse && known !== undefined) {
-        historyAfterEventId = known.lastEventId;
+    if (currentExecutionId !== null && info !== undefined) {
+      if (knownLast !== null && info.max_event !== null && num(info.max_event) === knownLast) {
+        historyAfterEventId = knownLast;
       } else {
-        const loaded = await this.loadHistory(c, instance, executionId);
-        if (loaded.ok) history = loaded.value;
-        else historyError = loaded.error;
+        const ids = info.event_ids ?? [];
+        const texts = info.events ?? [];
+        for (let i = 0; i < texts.length; i++) {
+          const d = decodeEvent(texts[i] ?? "");
+          if (!d.ok) {
+            historyError = `event ${String(ids[i])} of ${instance} execution ${executionId}: ${d.error}`;
+            history = [];
+            break;
+          }
+          history.push(d.value);
+        }
       }
     }
-
-    // (5) KV snapshot of previous executions.
-    const kv = await c.query<{ key: string; value: string; last_updated_at_ms: number }>(
-      `SELECT key, value, last_updated_at_ms FROM ${t.kvStore} WHERE instance_id = $1`,
-      [instance],
-    );
     const kvSnapshot: Record<string, KvEntry> = {};
-    for (const r of kv.rows) setEntry(kvSnapshot, r.key, { value: r.value, lastUpdatedAtMs: num(r.last_updated_at_ms) });
+    for (const [key, value, at] of info?.kv ?? []) setEntry(kvSnapshot, key, { value, lastUpdatedAtMs: num(at) });
 
     return {
       kind: "item",
       item: {
         instance,
-        orchestrationName: inst?.orchestration_name ?? null,
-        orchestrationVersion: inst?.orchestration_version ?? null,
+        orchestrationName: currentExecutionId !== null ? (info?.orchestration_name ?? null) : null,
+        orchestrationVersion: currentExecutionId !== null ? (info?.orchestration_version ?? null) : null,
         executionId,
         history,
         historyAfterEventId,
@@ -493,53 +506,16 @@ export class PostgresProvider implements Provider {
     await this.run("ackOrchestrationItem", () => this.tx((c, notes) => this.ackOrchInTx(c, notes, lockToken, ack)));
   }
 
-  private async ackOrchInTx(c: PoolClient, notes: ProviderNotification[], lockToken: string, ack: OrchestrationAck): Promise<void> {
+  private async ackOrchInTx(c: PoolClient, notes: TxNotes, lockToken: string, ack: OrchestrationAck): Promise<void> {
     const op = "ackOrchestrationItem";
     const t = this.t;
     const now = Date.now();
     const instance = await this.requireOrchLock(c, op, lockToken, now, false);
     const md = ack.metadata;
     const exec = ack.executionId;
-
-    await c.query(`DELETE FROM ${t.orchestratorQueue} WHERE lock_token = $1`, [lockToken]);
-
-    // Instance row (parent is set once, at creation) and execution row.
-    await c.query(
-      `INSERT INTO ${t.instances} (instance_id, orchestration_name, orchestration_version, current_execution_id,
-         custom_status, custom_status_version, parent_instance_id, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, NULL, 0, $5, $6, $6)
-       ON CONFLICT (instance_id) DO UPDATE SET orchestration_name = EXCLUDED.orchestration_name,
-         orchestration_version = EXCLUDED.orchestration_version, updated_at = EXCLUDED.updated_at,
-         current_execution_id = GREATEST(${t.instances}.current_execution_id, EXCLUDED.current_execution_id)`,
-      [instance, md.orchestrationName, md.orchestrationVersion, exec, md.parentInstanceId ?? null, now],
-    );
-    await c.query(
-      `INSERT INTO ${t.executions} (instance_id, execution_id, status, started_at) VALUES ($1, $2, 'Running', $3)
-       ON CONFLICT (instance_id, execution_id) DO NOTHING`,
-      [instance, exec, now],
-    );
-
-    // Append the delta exactly as given.
     const delta = ack.historyDelta;
-    if (delta.length > 0) {
-      try {
-        await c.query(
-          `INSERT INTO ${t.history} (instance_id, execution_id, event_id, event_type, event_data, created_at)
-           SELECT $1, $2, u.event_id, u.event_type, u.event_data, $3
-           FROM unnest($4::bigint[], $5::text[], $6::text[]) WITH ORDINALITY AS u(event_id, event_type, event_data, ord)
-           ORDER BY u.ord`,
-          [instance, exec, now, delta.map((e) => e.eventId), delta.map((e) => e.type), delta.map((e) => encodeEvent(e))],
-        );
-      } catch (err) {
-        if (pgCode(err) === UNIQUE_VIOLATION) {
-          const detail = err instanceof Error && "detail" in err ? String((err as { detail: unknown }).detail ?? "") : "";
-          throw new ProviderError(op, `duplicate event id for ${instance} execution ${exec}${detail ? ` (${detail})` : ""}`, false);
-        }
-        throw err;
-      }
-    }
 
-    // Custom status (last update in the delta wins) and KV materialisation.
+    // What the delta implies for custom status (last update wins) and KV.
     let customStatusSeen = false;
     let customStatus: string | null = null;
     let clearAllAt: number | null = null;
@@ -567,25 +543,77 @@ export class PostgresProvider implements Provider {
           break;
       }
     }
+    const terminal = md.status !== undefined && TERMINAL_STATUSES.has(md.status);
 
-    if (md.status !== undefined) {
-      await c.query(
-        `UPDATE ${t.executions} SET status = $3, output = $4, failure = $5, completed_at = $6
-         WHERE instance_id = $1 AND execution_id = $2`,
-        [instance, exec, md.status, md.output ?? null, encodeFailure(md.failure), TERMINAL_STATUSES.has(md.status) ? now : null],
-      );
+    // One statement: delete the batch; create or update the instance row (the parent is set
+    // once, at creation; current_execution_id only grows; custom status +1 if the delta has one);
+    // insert the execution row, or update its status when the metadata carries one.
+    const execConflict =
+      md.status !== undefined
+        ? `DO UPDATE SET status = EXCLUDED.status, output = EXCLUDED.output, failure = EXCLUDED.failure, completed_at = EXCLUDED.completed_at`
+        : "DO NOTHING";
+    await c.query(
+      `WITH dq AS (
+         DELETE FROM ${t.orchestratorQueue} WHERE lock_token = $1 RETURNING 1
+       ), ui AS (
+         INSERT INTO ${t.instances} (instance_id, orchestration_name, orchestration_version, current_execution_id,
+           custom_status, custom_status_version, parent_instance_id, created_at, updated_at)
+         VALUES ($2, $3, $4, $5, CASE WHEN $7::boolean THEN $8::text END, CASE WHEN $7::boolean THEN 1 ELSE 0 END, $6, $9, $9)
+         ON CONFLICT (instance_id) DO UPDATE SET orchestration_name = EXCLUDED.orchestration_name,
+           orchestration_version = EXCLUDED.orchestration_version, updated_at = EXCLUDED.updated_at,
+           current_execution_id = GREATEST(${t.instances}.current_execution_id, EXCLUDED.current_execution_id),
+           custom_status = CASE WHEN $7::boolean THEN EXCLUDED.custom_status ELSE ${t.instances}.custom_status END,
+           custom_status_version = ${t.instances}.custom_status_version + CASE WHEN $7::boolean THEN 1 ELSE 0 END
+         RETURNING 1
+       ), ue AS (
+         INSERT INTO ${t.executions} (instance_id, execution_id, status, output, failure, started_at, completed_at)
+         VALUES ($2, $5, $10, $11, $12, $9, $13)
+         ON CONFLICT (instance_id, execution_id) ${execConflict}
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM dq)::int AS d`,
+      [
+        lockToken,
+        instance,
+        md.orchestrationName,
+        md.orchestrationVersion,
+        exec,
+        md.parentInstanceId ?? null,
+        customStatusSeen,
+        customStatus,
+        now,
+        md.status ?? "Running",
+        md.status !== undefined ? (md.output ?? null) : null,
+        md.status !== undefined ? encodeFailure(md.failure) : null,
+        terminal ? now : null,
+      ],
+    );
+
+    // Append the delta exactly as given.
+    if (delta.length > 0) {
+      try {
+        await c.query(
+          `INSERT INTO ${t.history} (instance_id, execution_id, event_id, event_type, event_data, created_at)
+           SELECT $1, $2, u.event_id, u.event_type, u.event_data, $3
+           FROM unnest($4::bigint[], $5::text[], $6::text[]) WITH ORDINALITY AS u(event_id, event_type, event_data, ord)
+           ORDER BY u.ord`,
+          [instance, exec, now, delta.map((e) => e.eventId), delta.map((e) => e.type), delta.map((e) => encodeEvent(e))],
+        );
+      } catch (err) {
+        if (pgCode(err) === UNIQUE_VIOLATION) {
+          const detail = err instanceof Error && "detail" in err ? String((err as { detail: unknown }).detail ?? "") : "";
+          throw new ProviderError(op, `duplicate event id for ${instance} execution ${exec}${detail ? ` (${detail})` : ""}`, false);
+        }
+        throw err;
+      }
     }
-    if (customStatusSeen) {
-      await c.query(
-        `UPDATE ${t.instances} SET custom_status = $2, custom_status_version = custom_status_version + 1 WHERE instance_id = $1`,
-        [instance, customStatus],
-      );
-    }
+
+    // KV materialisation into kv_delta; merged into kv_store when the execution ends.
     if (clearAllAt !== null) {
-      await c.query(`UPDATE ${t.kvDelta} SET value = NULL, last_updated_at_ms = $2 WHERE instance_id = $1`, [instance, clearAllAt]);
       await c.query(
-        `INSERT INTO ${t.kvDelta} (instance_id, key, value, last_updated_at_ms)
-         SELECT instance_id, key, NULL, $2 FROM ${t.kvStore} WHERE instance_id = $1
+        `WITH d AS (UPDATE ${t.kvDelta} SET value = NULL, last_updated_at_ms = $2 WHERE instance_id = $1 RETURNING key)
+         INSERT INTO ${t.kvDelta} (instance_id, key, value, last_updated_at_ms)
+         SELECT instance_id, key, NULL, $2 FROM ${t.kvStore} WHERE instance_id = $1 AND key NOT IN (SELECT key FROM d)
          ON CONFLICT (instance_id, key) DO UPDATE SET value = NULL, last_updated_at_ms = EXCLUDED.last_updated_at_ms`,
         [instance, clearAllAt],
       );
@@ -599,7 +627,7 @@ export class PostgresProvider implements Provider {
         [instance, keys, keys.map((k) => kvOps.get(k)?.value ?? null), keys.map((k) => kvOps.get(k)?.at ?? now)],
       );
     }
-    if (md.status !== undefined && TERMINAL_STATUSES.has(md.status)) {
+    if (terminal) {
       await c.query(
         `INSERT INTO ${t.kvStore} (instance_id, key, value, last_updated_at_ms)
          SELECT instance_id, key, value, last_updated_at_ms FROM ${t.kvDelta} WHERE instance_id = $1 AND value IS NOT NULL
@@ -607,11 +635,10 @@ export class PostgresProvider implements Provider {
         [instance],
       );
       await c.query(
-        `DELETE FROM ${t.kvStore} s USING ${t.kvDelta} d
-         WHERE s.instance_id = $1 AND d.instance_id = $1 AND d.key = s.key AND d.value IS NULL`,
+        `WITH d AS (DELETE FROM ${t.kvDelta} WHERE instance_id = $1 RETURNING key, value)
+         DELETE FROM ${t.kvStore} s USING d WHERE s.instance_id = $1 AND s.key = d.key AND d.value IS NULL`,
         [instance],
       );
-      await c.query(`DELETE FROM ${t.kvDelta} WHERE instance_id = $1`, [instance]);
     }
 
     // Worker items first, then withdraw cancelled activities (schedule + cancel nets to nothing).
@@ -631,20 +658,39 @@ export class PostgresProvider implements Provider {
       cancelled = del.rows.map((r) => ({ instance: r.instance_id, executionId: num(r.execution_id), activityId: num(r.activity_id) }));
     }
 
-    // Orchestrator items, routed by target instance; timers become visible at their fire time.
-    const times = new Set<number>();
-    if (ack.orchestratorItems.length > 0) {
-      const items = ack.orchestratorItems;
-      const visible = items.map((o) => (o.type === "TimerFired" ? o.fireAtMs : now));
-      await this.insertOrchItems(c, items, visible, now);
-      for (const v of visible) times.add(v);
-    }
-
-    await c.query(`DELETE FROM ${t.instanceLocks} WHERE lock_token = $1`, [lockToken]);
-
-    for (const v of times) notes.push({ kind: "orchestrator", visibleAtMs: v });
+    // Last statement: orchestrator items (routed by target instance; timers visible at their fire
+    // time), lock release and the NOTIFYs.
+    const items = ack.orchestratorItems;
+    const visible = items.map((o) => (o.type === "TimerFired" ? o.fireAtMs : now));
+    for (const v of new Set(visible)) notes.push({ kind: "orchestrator", visibleAtMs: v });
     notes.push({ kind: "instanceChanged", instance });
     if (cancelled.length > 0) notes.push({ kind: "activitiesCancelled", activities: cancelled });
+    const bodies = encodeNotifications(notes);
+    const values: unknown[] = [
+      lockToken,
+      now,
+      items.map((i) => targetInstance(i)),
+      items.map((i) => encodeWorkItem(i)),
+      items.map((i) => i.type),
+      visible,
+      this.channel,
+      ...bodies.map((b) => `${this.source};${b}`),
+    ];
+    const notifyCalls = bodies.map((_, i) => `pg_notify($7, $${i + 8})`).join(", ");
+    await c.query(
+      `WITH oi AS (
+         INSERT INTO ${t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
+         SELECT u.instance_id, u.work_item, u.item_type, u.visible_at, 0, $2
+         FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS u(instance_id, work_item, item_type, visible_at, ord)
+         ORDER BY u.ord
+         RETURNING 1
+       ), dl AS (
+         DELETE FROM ${t.instanceLocks} WHERE lock_token = $1 RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM oi)::int AS o, (SELECT count(*) FROM dl)::int AS l${notifyCalls ? `, ${notifyCalls}` : ""}`,
+      values,
+    );
+    notes.sent = true;
   }
 
   private async insertOrchItems(q: Queryable, items: readonly WorkItem[], visibleAt: readonly number[], now: number): Promise<void> {
@@ -785,7 +831,7 @@ export class PostgresProvider implements Provider {
     if (options.tagFilter.kind === "none") return null;
     return this.run("fetchWorkItem", async () => {
       for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
-        const step = await this.tx((c) => this.fetchWorkStep(c, lockTimeoutMs, options));
+        const step = await this.tx((c) => this.fetchWorkStep(c, lockTimeoutMs, options), true);
         if (step === "retry") continue;
         return step;
       }
