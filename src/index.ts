@@ -20,6 +20,7 @@ export type { HistoryEvent, EventKind, EventType } from "./model/events.js";
 export type { WorkItem } from "./model/workItems.js";
 export type { OrchestrationStatus, InstanceState, ExecutionStatus } from "./model/status.js";
 
-/** KV limits (current reference values). */
-export const MAX_KV_KEYS = 150;
-export const MAX_KV_VALUE_BYTES = 65_536;
+/** KV and custom status limits (current reference values). */
+export { MAX_KV_KEYS, MAX_KV_VALUE_BYTES, MAX_CUSTOM_STATUS_BYTES } from "./orchestration/limits.js";
+export type { RetryPolicy, BackoffStrategy } from "./orchestration/retry.js";
+export { delayForAttempt, resolveRetryPolicy, DEFAULT_BACKOFF, RETRY_TIMEOUT_MESSAGE } from "./orchestration/retry.js";

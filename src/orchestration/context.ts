@@ -4,8 +4,13 @@ import { DurableFuture } from "./future.js";
 import type { OrchestrationExecution, TraceLevel } from "./execution.js";
 import type { BreadcrumbType, Decision, DecisionBody } from "./decisions.js";
 import { allSettled, firstOf, joinAll, type JoinResult, type RaceResult, type Task } from "./combinators.js";
-import { encodeJson } from "../model/json.js";
+import { decodeJson, encodeJson } from "../model/json.js";
 import { InvalidArgumentError } from "../model/errors.js";
+import { resolveRetryPolicy, retryFuture, type RetryPolicy } from "./retry.js";
+import { MAX_CUSTOM_STATUS_BYTES, MAX_KV_KEYS, MAX_KV_VALUE_BYTES } from "./limits.js";
+
+/** Reserved system activity that reads another instance's KV value (registered by the runtime). */
+export const GET_KV_VALUE_SYSCALL = "__duroxide_syscall:get_kv_value";
 
 export interface ActivityOptions {
   /** Route every activity of this session to the worker that owns it. */
@@ -80,6 +85,35 @@ export class OrchestrationContext {
 
   scheduleActivityOnSession<T = unknown>(name: string, input: unknown, sessionId: string): DurableFuture<T> {
     return this.scheduleActivity<T>(name, input, { sessionId });
+  }
+
+  // ------------------------------------------------------------------ retries
+
+  /**
+   * Run an activity with retries: each attempt is a new activity, each backoff wait a durable
+   * timer (both visible in history). With `timeoutMs`, an attempt races a timer and a timed-out
+   * attempt is not retried: the task fails with "timeout: activity timed out". After
+   * `maxAttempts` failures the task fails with the last error.
+   */
+  scheduleActivityWithRetry<T = unknown>(name: string, input: unknown, policy?: RetryPolicy, options?: ActivityOptions): DurableFuture<T> {
+    requireName("activity name", name);
+    const resolved = resolveRetryPolicy(policy);
+    encodeJson(input, `input of activity '${name}'`); // fail fast on bad input, before any attempt
+    return retryFuture<T>(name, resolved, {
+      scheduleAttempt: () => this.scheduleActivity(name, input, options),
+      scheduleTimer: (ms) => this.scheduleTimer(ms) as DurableFuture<unknown>,
+      warn: (m) => this.traceWarn(m),
+    });
+  }
+  /** Retries pinned to one session: every attempt goes to the worker that owns `sessionId`. */
+  scheduleActivityWithRetryOnSession<T = unknown>(name: string, input: unknown, policy: RetryPolicy | undefined, sessionId: string): DurableFuture<T> {
+    return this.scheduleActivityWithRetry<T>(name, input, policy, { sessionId: requireName("sessionId", sessionId) });
+  }
+  scheduleActivityWithRetryTyped<T = unknown>(name: string, input: unknown, policy?: RetryPolicy): DurableFuture<T> {
+    return this.scheduleActivityWithRetry<T>(name, input, policy);
+  }
+  scheduleActivityWithRetryOnSessionTyped<T = unknown>(name: string, input: unknown, policy: RetryPolicy | undefined, sessionId: string): DurableFuture<T> {
+    return this.scheduleActivityWithRetryOnSession<T>(name, input, policy, sessionId);
   }
 
   /** Durable timer; resolves with null. `delayMs` is a non-negative integer. */
@@ -264,8 +298,12 @@ export class OrchestrationContext {
 
   // ------------------------------------------------------------------ custom status
 
+  /** Throws (failing the orchestration unless caught) when larger than MAX_CUSTOM_STATUS_BYTES. */
   setCustomStatus(status: string): void {
     if (typeof status !== "string") throw new InvalidArgumentError("custom status must be a string");
+    const n = Buffer.byteLength(status, "utf8");
+    if (n > MAX_CUSTOM_STATUS_BYTES)
+      throw new InvalidArgumentError(`Custom status size (${n} bytes) exceeds limit (${MAX_CUSTOM_STATUS_BYTES} bytes)`);
     this.#x._setCustomStatus(status);
   }
   resetCustomStatus(): void {
@@ -277,10 +315,88 @@ export class OrchestrationContext {
 
   // ------------------------------------------------------------------ KV state
 
+  /**
+   * Limits are checked here, at the call, so the offending write never reaches history: a value
+   * over MAX_KV_VALUE_BYTES, or a new key beyond MAX_KV_KEYS (counting every key the instance
+   * holds: earlier executions, earlier turns and this one), throws and fails the orchestration
+   * unless the code catches it.
+   */
   setValue(key: string, value: string): void {
     requireName("KV key", key);
     if (typeof value !== "string") throw new InvalidArgumentError(`KV value for '${key}' must be a string`);
+    const n = Buffer.byteLength(value, "utf8");
+    if (n > MAX_KV_VALUE_BYTES)
+      throw new InvalidArgumentError(`KV value for key '${key}' (${n} bytes) exceeds limit (${MAX_KV_VALUE_BYTES} bytes)`);
+    const kv = this.#x._kv();
+    if (!kv.has(key) && kv.size >= MAX_KV_KEYS)
+      throw new InvalidArgumentError(`KV key count (${kv.size + 1}) exceeds limit (${MAX_KV_KEYS}) when setting key '${key}'`);
     this.#x._kvSet(key, value);
+  }
+  /** JSON-encodes `value`. */
+  setValueTyped<T>(key: string, value: T): void {
+    this.setValue(key, encodeJson(value, `KV value for '${key}'`));
+  }
+  /** JSON-decodes the stored value; null when absent. */
+  getValueTyped<T = unknown>(key: string): T | null {
+    const raw = this.getValue(key);
+    if (raw === null) return null;
+    try {
+      return JSON.parse(raw) as T;
+    } catch (err) {
+      throw new InvalidArgumentError(`KV deserialization error for key '${key}': ${(err as Error).message}`);
+    }
+  }
+  // The seeds' (Rust) names.
+  setKvValue(key: string, value: string): void {
+    this.setValue(key, value);
+  }
+  getKvValue(key: string): string | null {
+    return this.getValue(key);
+  }
+  clearKvValue(key: string): void {
+    this.clearValue(key);
+  }
+  clearAllKvValues(): void {
+    this.clearAllValues();
+  }
+  setKvValueTyped<T>(key: string, value: T): void {
+    this.setValueTyped(key, value);
+  }
+  getKvValueTyped<T = unknown>(key: string): T | null {
+    return this.getValueTyped<T>(key);
+  }
+
+  /**
+   * Read a KV value of another instance (null when absent), recorded in history.
+   *
+   * Design: a reserved system activity (`__duroxide_syscall:get_kv_value`) that every runtime's
+   * worker serves from its provider, rather than a new decision/event pair. The read is thus an
+   * ordinary ActivityScheduled/ActivityCompleted pair: replay, races, cancellation and the
+   * instance cache need nothing new, and old histories stay readable. Cost: one activity round
+   * trip, and it needs a worker that accepts untagged activities (as in the reference).
+   */
+  getValueFromInstance(instanceId: string, key: string): DurableFuture<string | null> {
+    requireName("instance id", instanceId);
+    requireName("KV key", key);
+    return this.scheduleActivity<string | null>(GET_KV_VALUE_SYSCALL, { instanceId, key });
+  }
+  /** Like getValueFromInstance, JSON-decoding the value. */
+  getValueFromInstanceTyped<T = unknown>(instanceId: string, key: string): DurableFuture<T | null> {
+    const f = this.getValueFromInstance(instanceId, key);
+    const out = new DurableFuture<T | null>("join");
+    out._hooks.cancel = () => f.cancel();
+    f._listen((s) => {
+      if (!s.ok) return out._settle(s);
+      try {
+        out._settle({ ok: true, value: s.value === null ? null : (decodeJson(s.value) as T) });
+      } catch (err) {
+        out._settle({ ok: false, error: new InvalidArgumentError(`KV deserialization error for key '${key}': ${(err as Error).message}`) });
+      }
+    });
+    return out;
+  }
+  getKvValueFromInstance(instanceId: string, key: string): DurableFuture<string | null> {
+    return this.getValueFromInstance(instanceId, key);
   }
   getValue(key: string): string | null {
     return this.#x._kv().get(key)?.value ?? null;

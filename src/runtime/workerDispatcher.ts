@@ -9,7 +9,8 @@ import type { Logger } from "../observability/logger.js";
 import type { RuntimeMetrics } from "../observability/metrics.js";
 import { ActivityContext } from "../activity/context.js";
 import type { Client } from "../client/client.js";
-import type { ActivityRegistry } from "./registry.js";
+import type { ActivityHandler, ActivityRegistry } from "./registry.js";
+import { GET_KV_VALUE_SYSCALL } from "../orchestration/context.js";
 import type { ResolvedOptions } from "./options.js";
 import { WakeSignal, sleep } from "./signal.js";
 import { Slots } from "./slots.js";
@@ -29,6 +30,7 @@ export interface WorkerDeps {
 interface Running {
   identity: ActivityIdentity;
   abort: AbortController;
+  sessionId: string | null;
 }
 
 function key(a: ActivityIdentity): string {
@@ -50,6 +52,34 @@ export class WorkerDispatcher {
 
   get inFlight(): number {
     return this.#active.size;
+  }
+
+  /** Distinct sessions with an activity running here (bounded by maxSessionsPerRuntime). */
+  get activeSessions(): number {
+    return this.#sessionCounts.size;
+  }
+
+  #sessionCounts = new Map<string, number>();
+
+  #holdSession(sessionId: string): void {
+    this.#sessionCounts.set(sessionId, (this.#sessionCounts.get(sessionId) ?? 0) + 1);
+  }
+  #releaseSession(sessionId: string): void {
+    const n = (this.#sessionCounts.get(sessionId) ?? 1) - 1;
+    if (n <= 0) this.#sessionCounts.delete(sessionId);
+    else this.#sessionCounts.set(sessionId, n);
+  }
+
+  /** Runtime-internal activities (reserved `__duroxide_syscall:` names). */
+  #systemHandler(name: string): ActivityHandler | null {
+    if (name === GET_KV_VALUE_SYSCALL) {
+      return async (_ctx, input: { instanceId?: unknown; key?: unknown }) => {
+        if (typeof input?.instanceId !== "string" || typeof input.key !== "string")
+          throw new Error(`${GET_KV_VALUE_SYSCALL} needs { instanceId, key } strings`);
+        return this.d.provider.getKvValue(input.instanceId, input.key);
+      };
+    }
+    return null;
   }
 
   start(): void {
@@ -97,10 +127,12 @@ export class WorkerDispatcher {
         break;
       }
       let lease: WorkItemLease | null;
+      // At session capacity, fetch only items without a session (or of sessions already running here).
+      const atCapacity = this.#sessionCounts.size >= options.maxSessions;
       try {
         lease = await provider.fetchWorkItem(options.workerLockTimeoutMs, {
           tagFilter: options.tagFilter,
-          session: { ownerId: options.workerNodeId ?? workerId, lockTimeoutMs: options.sessionLockTimeoutMs },
+          ...(atCapacity ? {} : { session: { ownerId: options.workerNodeId ?? workerId, lockTimeoutMs: options.sessionLockTimeoutMs } }),
         });
         errors = 0;
       } catch (err) {
@@ -117,12 +149,23 @@ export class WorkerDispatcher {
       }
       const l = lease;
       this.d.metrics.workerItemsFetched(1);
+      const sid = l.item.sessionId ?? null;
+      if (sid !== null && !this.#sessionCounts.has(sid) && this.#sessionCounts.size >= options.maxSessions) {
+        // Another slot took the last session place meanwhile: put it back without counting an attempt.
+        this.#slots.release();
+        await provider.abandonWorkItem(l.lockToken, 100, true).catch(() => undefined);
+        continue;
+      }
+      if (sid !== null) this.#holdSession(sid);
       void this.#execute(l, workerId)
         .catch(async (err: unknown) => {
           this.d.logger.error("activity dispatch failed unexpectedly", { error: String(err) });
           await provider.abandonWorkItem(l.lockToken, 100, false).catch(() => undefined);
         })
-        .finally(() => this.#slots.release());
+        .finally(() => {
+          if (sid !== null) this.#releaseSession(sid);
+          this.#slots.release();
+        });
     }
     await this.#slots.drained();
   }
@@ -144,7 +187,7 @@ export class WorkerDispatcher {
       return;
     }
 
-    const handler = this.d.registry.resolve(item.name);
+    const handler = this.d.registry.resolve(item.name) ?? this.#systemHandler(item.name);
     if (!handler) {
       const delay = unregisteredBackoffMs(lease.attemptCount);
       this.d.logger.warn("activity is not registered here; will retry (and poison after max attempts)", {
@@ -157,7 +200,7 @@ export class WorkerDispatcher {
     }
 
     const abort = new AbortController();
-    const running: Running = { identity, abort };
+    const running: Running = { identity, abort, sessionId: item.sessionId ?? null };
     this.#active.set(key(identity), running);
     const logger = this.d.logger.child(
       {
