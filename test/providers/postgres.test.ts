@@ -202,6 +202,20 @@ if (skipReason !== false && process.env["CI"] === "true") {
       assert.deepEqual(await a.admin.listInstances(), ["shared-id"]);
     });
 
+    it("handles mixed-case schema names (quoted tables and channel)", async () => {
+      const name = `Dx_Mixed_${process.pid}_${Date.now().toString(36)}`;
+      const lower = await schemas.open(name.toLowerCase());
+      const a = await schemas.open(name);
+      const b = await schemas.open(name);
+      const seen: ProviderNotification[] = [];
+      a.subscribe((n) => seen.push(n));
+      assert.equal(await a.whenListening(), true);
+      await b.createInstance(start("mixed"));
+      assert.ok(await waitFor(() => seen.some((n) => n.kind === "orchestrator")), "NOTIFY reached the mixed-case channel");
+      assert.equal(await lower.fetchOrchestrationItem(5000), null, "the lower-case schema is a different schema");
+      assert.equal((await a.fetchOrchestrationItem(5000))?.instance, "mixed");
+    });
+
     it("round-trips create, fetch, ack, worker and completion", async () => {
       const p = await schemas.open();
       await p.createInstance(start("rt"));
