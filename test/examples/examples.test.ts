@@ -92,10 +92,9 @@ describe("durability demo", () => {
   it("survives SIGKILL of the worker process and completes (node dist/examples/durability-demo.js)", async () => {
     const script = fileURLToPath(new URL("../../examples/durability-demo.js", import.meta.url));
     const { code, stdout, stderr } = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = execFile(process.execPath, [script], { timeout: 30_000 }, (err, stdout, stderr) => {
-        resolve({ code: err ? ((err as NodeJS.ErrnoException & { code?: unknown }).code as number | null) ?? 1 : 0, stdout, stderr });
+      const child = execFile(process.execPath, [script], { timeout: 30_000 }, (_err, stdout, stderr) => {
+        resolve({ code: child.exitCode, stdout, stderr });
       });
-      void p;
     });
     assert.equal(code, 0, `demo failed:\n${stdout}\n${stderr}`);
     for (const step of [1, 2, 3]) assert.match(stdout, new RegExp(`\\[worker pid \\d+\\] step ${step}/6 done`));
