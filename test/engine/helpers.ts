@@ -81,6 +81,9 @@ export async function nextTurn(x: OrchestrationExecution, messages: WorkItem[] =
   return r;
 }
 
+/** runLive/runCold default to a constant clock so timer fire times and utcNow agree between the two paths. */
+export const FIXED_CLOCK = (): number => 1_000_000;
+
 /** Run turns on one cached execution (turns[0] goes with the start). Returns each result and the full history. */
 export async function runLive(
   handler: OrchestrationHandler,
@@ -88,6 +91,7 @@ export async function runLive(
   turns: WorkItem[][],
   opts: ExecOpts = {},
 ): Promise<{ results: TurnResult[]; history: HistoryEvent[]; x: OrchestrationExecution }> {
+  opts = { clock: FIXED_CLOCK, ...opts };
   const first = await firstTurn(handler, input, turns[0] ?? [], opts);
   const results = [first.r];
   const history = [...first.r.delta];
@@ -107,6 +111,7 @@ export async function runCold(
   turns: WorkItem[][],
   opts: ExecOpts = {},
 ): Promise<{ results: TurnResult[]; history: HistoryEvent[] }> {
+  opts = { clock: FIXED_CLOCK, ...opts };
   const first = await firstTurn(handler, input, turns[0] ?? [], opts);
   const results = [first.r];
   const history = [...first.r.delta];
