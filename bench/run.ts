@@ -1,0 +1,216 @@
+// Benchmark driver: `node dist/bench/run.js [workload...] [--store=memory|file|both]`.
+// Prints one JSON line per workload per store, then one summary line.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Runtime, SqliteProvider, type RuntimeOptions } from "../src/index.js";
+import { ALL, sequential, type Workload } from "./workloads.js";
+import { RssSampler, round, summarize } from "./stats.js";
+import { instrument } from "./callstats.js";
+
+type StoreKind = "sqlite-memory" | "sqlite-file";
+
+const RUNTIME_OPTIONS: RuntimeOptions = {
+  orchestrationConcurrency: 16,
+  workerConcurrency: 32,
+  dispatcherPollIntervalMs: 10,
+  logLevel: "error",
+};
+
+/** Targets for a SQLite file store. */
+const TARGETS = {
+  helloOrchPerSec: 1_000,
+  fanoutActivitiesPerSec: 5_000,
+  sequential1000Ms: 2_000,
+  timerLatenessP50Ms: 20,
+  singleP50Ms: 3,
+  peakRssMb: 150,
+};
+
+/** Rust-core duroxide-node on the same machine kind. */
+const REFERENCE = {
+  helloOrchPerSec: 130,
+  fanoutActivitiesPerSec: 676,
+  sequentialMsPerStep: 9_500 / 500,
+  timerLatenessP50Ms: 489,
+  singleP50Ms: 20,
+};
+
+interface Line {
+  workload: string;
+  store: StoreKind;
+  orchestrations: number;
+  activities: number;
+  durationMs: number;
+  orchPerSec: number;
+  activitiesPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  peakRssMb: number;
+  [k: string]: unknown;
+}
+
+interface Args {
+  workloads: Workload[];
+  stores: StoreKind[];
+  calls: boolean;
+  warmup: boolean;
+  repeat: number;
+  pragmas: string[];
+}
+
+function parseArgs(argv: string[]): Args {
+  let calls = false;
+  let warmup = true;
+  let repeat = 1;
+  const pragmas: string[] = [];
+  let stores: StoreKind[] = ["sqlite-memory", "sqlite-file"];
+  const names: string[] = [];
+  for (const a of argv) {
+    if (a.startsWith("--store=")) {
+      const v = a.slice("--store=".length);
+      if (v === "memory") stores = ["sqlite-memory"];
+      else if (v === "file") stores = ["sqlite-file"];
+      else if (v === "both") stores = ["sqlite-memory", "sqlite-file"];
+      else throw new Error(`unknown --store=${v} (memory|file|both)`);
+    } else if (a.startsWith("--repeat=")) {
+      repeat = Number(a.slice("--repeat=".length));
+      if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`bad ${a}`);
+    } else if (a.startsWith("--pragma=")) pragmas.push(a.slice("--pragma=".length));
+    else if (a === "--calls") calls = true;
+    else if (a === "--no-warmup") warmup = false;
+    else if (a.startsWith("--")) throw new Error(`unknown option ${a}`);
+    else names.push(a);
+  }
+  const workloads = names.length === 0 ? ALL : names.map((n) => {
+    const m = /^sequential(\d+)$/.exec(n);
+    const w = ALL.find((x) => x.name === n) ?? (m ? sequential(Number(m[1])) : undefined);
+    if (!w) throw new Error(`unknown workload '${n}'; known: ${ALL.map((x) => x.name).join(", ")}, sequential<N>`);
+    return w;
+  });
+  return { workloads, stores, calls, warmup, repeat, pragmas };
+}
+
+function vsReference(w: string, l: Line): Record<string, number> {
+  switch (w) {
+    case "hello":
+      return { vsReference: round(l.orchPerSec / REFERENCE.helloOrchPerSec, 1) };
+    case "fanout":
+      return { vsReference: round(l.activitiesPerSec / REFERENCE.fanoutActivitiesPerSec, 1) };
+    case "sequential200":
+    case "sequential1000":
+      return { vsReference: round(REFERENCE.sequentialMsPerStep / (l.durationMs / l.activities), 1) };
+    case "timers": {
+      const p50 = l.fireLatenessP50Ms as number;
+      return { vsReference: round(REFERENCE.timerLatenessP50Ms / Math.max(p50, 0.5), 1) };
+    }
+    case "single":
+      return { vsReference: round(REFERENCE.singleP50Ms / l.p50Ms, 1) };
+    default:
+      return {};
+  }
+}
+
+async function runOne(w: Workload, store: StoreKind, calls = false, pragmas: string[] = []): Promise<Line> {
+  let dir: string | null = null;
+  let provider: SqliteProvider;
+  if (store === "sqlite-file") {
+    dir = mkdtempSync(join(tmpdir(), "dx-bench-"));
+    provider = await SqliteProvider.open(`sqlite:${join(dir, "bench.db")}`);
+  } else provider = await SqliteProvider.inMemory();
+  // Experiments only (--pragma=name=value): applied through the provider's raw-connection escape hatch.
+  for (const p of pragmas) provider.unsafeRawDatabase().pragma(p);
+  const noCheckpoint = pragmas.some((p) => p.replace(/\s/g, "") === "wal_autocheckpoint=0");
+  const callStats = calls ? instrument(provider, store === "sqlite-file" && noCheckpoint ? `${provider.location}-wal` : null) : null;
+  const runtime = new Runtime(provider, RUNTIME_OPTIONS);
+  w.register(runtime);
+  global.gc?.();
+  const rss = new RssSampler(50);
+  try {
+    await runtime.start();
+    const r = await w.run({ runtime, client: runtime.client, provider });
+    const peakRssMb = rss.stop();
+    const lat = summarize(r.latenciesMs);
+    const line: Line = {
+      workload: w.name,
+      store,
+      orchestrations: r.orchestrations,
+      activities: r.activities,
+      durationMs: round(r.durationMs, 1),
+      orchPerSec: round((r.orchestrations * 1000) / r.durationMs, 1),
+      activitiesPerSec: round((r.activities * 1000) / r.durationMs, 1),
+      p50Ms: lat.p50,
+      p99Ms: lat.p99,
+      peakRssMb,
+      ...r.extra,
+    };
+    Object.assign(line, vsReference(w.name, line));
+    if (callStats) line.providerCalls = callStats();
+    return line;
+  } finally {
+    rss.stop();
+    await runtime.shutdown(1_000);
+    await provider.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function summary(lines: Line[]): Record<string, unknown> {
+  const find = (w: string, s: StoreKind) => lines.find((l) => l.workload === w && l.store === s);
+  const out: Record<string, unknown> = { summary: true };
+  for (const s of ["sqlite-memory", "sqlite-file"] as const) {
+    const s200 = find("sequential200", s);
+    const s1000 = find("sequential1000", s);
+    if (s200 && s1000) out[`seq1000OverSeq200_${s}`] = round(s1000.durationMs / s200.durationMs, 2);
+  }
+  const f = (w: string) => find(w, "sqlite-file");
+  const check = (actual: number | undefined, target: number, higherIsBetter: boolean) =>
+    actual === undefined ? undefined : { actual, target, met: higherIsBetter ? actual >= target : actual < target };
+  const targets: Record<string, unknown> = {
+    helloOrchPerSec: check(f("hello")?.orchPerSec, TARGETS.helloOrchPerSec, true),
+    fanoutActivitiesPerSec: check(f("fanout")?.activitiesPerSec, TARGETS.fanoutActivitiesPerSec, true),
+    sequential1000Ms: check(f("sequential1000")?.durationMs, TARGETS.sequential1000Ms, false),
+    timerLatenessP50Ms: check(f("timers")?.fireLatenessP50Ms as number | undefined, TARGETS.timerLatenessP50Ms, false),
+    singleP50Ms: check(f("single")?.p50Ms, TARGETS.singleP50Ms, false),
+    peakRssMb: check(lines.length ? Math.max(...lines.map((l) => l.peakRssMb)) : undefined, TARGETS.peakRssMb, false),
+  };
+  out.targetsSqliteFile = Object.fromEntries(Object.entries(targets).filter(([, v]) => v !== undefined));
+  out.reference = { name: "duroxide-node (Rust core)", ...REFERENCE };
+  out.vsReferenceSqliteFile = Object.fromEntries(
+    lines.filter((l) => l.store === "sqlite-file" && l.vsReference !== undefined).map((l) => [l.workload, l.vsReference]),
+  );
+  out.maxRssMbProcess = round(process.resourceUsage().maxRSS / 1024, 1);
+  return out;
+}
+
+async function main(): Promise<void> {
+  // `... | head` closes the pipe early: stop quietly instead of crashing on EPIPE.
+  process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(0);
+    throw err;
+  });
+  const { workloads, stores, calls, warmup, repeat, pragmas } = parseArgs(process.argv.slice(2));
+  const lines: Line[] = [];
+  // One unreported in-memory hello run first, so the first measured workload is not paying for
+  // module loading and JIT warm-up (disable with --no-warmup).
+  if (warmup) await runOne(ALL[0]!, "sqlite-memory");
+  for (const w of workloads) {
+    for (const s of stores) {
+      // With --repeat=N, report the run with the median duration (the machine may be shared).
+      const runs: Line[] = [];
+      for (let i = 0; i < repeat; i++) runs.push(await runOne(w, s, calls, pragmas));
+      const sorted = [...runs].sort((a, b) => a.durationMs - b.durationMs);
+      const line = sorted[Math.floor((sorted.length - 1) / 2)]!;
+      if (repeat > 1) line.runDurationsMs = runs.map((r) => r.durationMs);
+      if (pragmas.length > 0) line.pragmas = pragmas;
+      lines.push(line);
+      process.stdout.write(JSON.stringify(line) + "\n");
+    }
+  }
+  process.stdout.write(JSON.stringify(summary(lines)) + "\n");
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
