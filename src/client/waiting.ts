@@ -41,7 +41,8 @@ export class InstanceWatcher {
       wake?.();
     });
     try {
-      let pollMs = Math.min(20, maxPollMs);
+      // With cross-process notifications, polling is only a safety net against lost wake-ups.
+      let pollMs = this.provider.notifiesAcrossProcesses ? maxPollMs : Math.min(20, maxPollMs);
       for (;;) {
         woken = false;
         const r = await check();

@@ -121,6 +121,11 @@ export interface EnqueueOptions {
 
 export interface Provider {
   readonly name: string;
+  /**
+   * True when `subscribe` also reports writes made by other processes (e.g. PostgreSQL
+   * LISTEN/NOTIFY). Waiters then poll only as a slow safety net.
+   */
+  readonly notifiesAcrossProcesses?: boolean;
 
   // ---- orchestrator queue ----
   fetchOrchestrationItem(lockTimeoutMs: number, options?: FetchOrchestrationOptions): Promise<OrchestrationItem | null>;

@@ -85,6 +85,11 @@ const TYPES: pg.CustomTypesConfig = {
 
 export class PostgresProvider implements Provider {
   readonly name = "postgres";
+
+  /** LISTEN/NOTIFY carries every process's writes on this schema. */
+  get notifiesAcrossProcesses(): boolean {
+    return this.options.listen !== false;
+  }
   readonly admin: ProviderAdmin;
   /** The schema holding this provider's tables. */
   readonly schema: string;
