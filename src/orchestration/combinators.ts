@@ -90,11 +90,13 @@ export function firstOf<T>(tasks: Task<T>[], dirty: Dirty, flattenErrors: boolea
   const win = (i: number, s: Settlement<unknown>): void => {
     if (decided) return;
     decided = true;
-    // Decide first, then cancel: a cancelled loser settles too and must not win.
+    // Decide first (a cancelled loser settles too and must not win), then cancel the losers, then
+    // settle: a generator resumes synchronously on settlement and may finish the orchestration,
+    // after which the losers' cancellation breadcrumbs could no longer be recorded.
+    cancelAll(fs, i);
     if (s.ok) out._settle({ ok: true, value: { index: i, value: s.value as T } });
     else if (flattenErrors) out._settle({ ok: true, value: { index: i, value: errorText(s.error) as T } });
     else out._settle({ ok: false, error: s.error });
-    cancelAll(fs, i);
   };
   if (ready >= 0) {
     win(ready, fs[ready]!._peek()!);
