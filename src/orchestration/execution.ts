@@ -115,6 +115,10 @@ export class OrchestrationExecution {
   #outOfTurn: string | null = null;
   #finished = false;
 
+  /** Messages that arrived after a continue-as-new decision in the same batch. */
+  #lateQueue: Array<[string, string]> = [];
+  #lateEvents: WorkItem[] = [];
+
   #customStatus: string | null = null;
   #kv = new Map<string, KvEntry>();
 
@@ -243,7 +247,15 @@ export class OrchestrationExecution {
     this.#turnActive = true;
     try {
       for (const m of messages) {
-        if (this.#stopped()) break;
+        if (this.#stopped()) {
+          // After a continue-as-new, messages meant for the instance move on to the next execution.
+          if (this.#outcome?.kind === "continueAsNew" && !this.#fatal && this.#cancelReason === null) {
+            if (m.type === "QueueMessage") this.#lateQueue.push([m.name, m.data]);
+            else if (m.type === "ExternalRaised") this.#lateEvents.push(m);
+            else if (m.type === "CancelInstance") this.#lateEvents.push(m);
+          }
+          continue;
+        }
         this.#applyMessage(m);
         await this.#drain();
       }
@@ -283,7 +295,7 @@ export class OrchestrationExecution {
     } else if (this.#outcome) {
       const o = this.#outcome;
       if (o.kind === "continueAsNew") {
-        const carried = this.#queue.unconsumed();
+        const carried = [...this.#queue.unconsumed(), ...this.#lateQueue];
         this.#finalize("continueAsNew", "orchestration_terminal_continued_as_new", "parent dropped sub-orchestration future");
         this.#appendTerminal({ type: "OrchestrationContinuedAsNew", input: o.input });
         this.#orchestratorItems.push({
@@ -296,6 +308,8 @@ export class OrchestrationExecution {
           initialCustomStatus: this.#customStatus,
           parent: this.#parentLink(),
         });
+        // Queued after the ContinueAsNew item, so the next execution sees them after it starts.
+        this.#orchestratorItems.push(...this.#lateEvents);
         status = "ContinuedAsNew";
         output = o.input;
       } else if (o.kind === "completed") {

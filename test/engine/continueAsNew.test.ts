@@ -1,3 +1,4 @@
+import type { WorkItem } from "../../src/model/workItems.js";
 // Continue-as-new: terminal event, work item with input/version, carried-forward queue messages.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -87,7 +88,7 @@ test("can: unconsumed queue messages are carried forward in arrival order; custo
   assert.deepEqual(cold.results[2]!.orchestratorItems, r.orchestratorItems);
 });
 
-test("can: queue messages in the same batch after the continue-as-new decision are carried forward", { todo: "messages after the turn's outcome are not applied, so queue messages in that batch are acked and lost (Rust materialises them and carries them forward)" }, async () => {
+test("can: queue messages in the same batch after the continue-as-new decision are carried forward", async () => {
   const orch = async (ctx: OrchestrationContext) => {
     await ctx.scheduleActivity("A", null);
     return ctx.continueAsNew(null);
@@ -97,6 +98,20 @@ test("can: queue messages in the same batch after the continue-as-new decision a
   assert.equal(r.status, "ContinuedAsNew");
   const w = r.orchestratorItems.find((i) => i.type === "ContinueAsNew");
   assert.deepEqual(w && w.type === "ContinueAsNew" ? w.carryForwardEvents : null, [["q", '"after"']]);
+});
+
+test("can: external events in the same batch after the continue-as-new decision are re-queued for the next execution", async () => {
+  const orch = async (ctx: OrchestrationContext) => {
+    await ctx.scheduleActivity("A", null);
+    return ctx.continueAsNew(null);
+  };
+  const { x } = await firstTurn(orch, null);
+  const ev: WorkItem = { type: "ExternalRaised", instance: x.instance, name: "go", data: '"late"' };
+  const r = await nextTurn(x, [activityDone(2, null), ev]);
+  assert.equal(r.status, "ContinuedAsNew");
+  const types = r.orchestratorItems.map((i) => i.type);
+  assert.deepEqual(types, ["ContinueAsNew", "ExternalRaised"]);
+  assert.ok(!r.delta.some((e) => e.type === "ExternalEvent"), "not recorded in the finished execution");
 });
 
 test("can: the next execution starts with carried events delivered first, and the initial custom status", async () => {
