@@ -128,7 +128,9 @@ async function runOne(w: Workload, store: StoreKind, calls = false, pragmas: str
   const rss = new RssSampler(50);
   try {
     await runtime.start();
+    const cpu0 = process.cpuUsage();
     const r = await w.run({ runtime, client: runtime.client, provider });
+    const cpu = process.cpuUsage(cpu0);
     const peakRssMb = rss.stop();
     const lat = summarize(r.latenciesMs);
     const line: Line = {
@@ -142,6 +144,8 @@ async function runOne(w: Workload, store: StoreKind, calls = false, pragmas: str
       p50Ms: lat.p50,
       p99Ms: lat.p99,
       peakRssMb,
+      // Process CPU time (user + system) during the workload: steadier than wall time on a shared machine.
+      cpuMs: round((cpu.user + cpu.system) / 1000, 1),
       ...r.extra,
     };
     Object.assign(line, vsReference(w.name, line));
