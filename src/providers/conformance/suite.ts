@@ -20,6 +20,7 @@ import {
   startItem,
   timerFired,
 } from "./fixtures.js";
+import { runManagementConformance } from "./management.js";
 
 export interface ProviderFactory {
   create(): Promise<Provider>;
@@ -1173,4 +1174,5 @@ export function runProviderConformance(name: string, factory: ProviderFactory, o
       });
     });
   });
+  runManagementConformance(name, factory);
 }

@@ -115,7 +115,7 @@ export class PostgresProvider implements Provider {
     this.t = tablesOf(schema);
     this.channel = channelName(schema);
     this.lockPrefix = `duroxide:${schema}:instance:`;
-    this.admin = new PostgresAdmin(pool, this.t, (op, err) => toProviderError(op, err));
+    this.admin = new PostgresAdmin(pool, this.t, (op, err) => toProviderError(op, err), this.lockPrefix);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -562,10 +562,15 @@ export class PostgresProvider implements Provider {
          DELETE FROM ${t.orchestratorQueue} WHERE lock_token = $1 RETURNING 1
        ), ui AS (
          INSERT INTO ${t.instances} (instance_id, orchestration_name, orchestration_version, current_execution_id,
-           custom_status, custom_status_version, parent_instance_id, created_at, updated_at)
-         VALUES ($2, $3, $4, $5, CASE WHEN $7::boolean THEN $8::text END, CASE WHEN $7::boolean THEN 1 ELSE 0 END, $6, $9, $9)
+           custom_status, custom_status_version, parent_instance_id, created_at, updated_at, status)
+         VALUES ($2, $3, $4, $5, CASE WHEN $7::boolean THEN $8::text END, CASE WHEN $7::boolean THEN 1 ELSE 0 END, $6, $9, $9, $10)
          ON CONFLICT (instance_id) DO UPDATE SET orchestration_name = EXCLUDED.orchestration_name,
            orchestration_version = EXCLUDED.orchestration_version, updated_at = EXCLUDED.updated_at,
+           status = ${
+             md.status !== undefined
+               ? "EXCLUDED.status"
+               : `CASE WHEN EXCLUDED.current_execution_id > ${t.instances}.current_execution_id THEN 'Running' ELSE ${t.instances}.status END`
+           },
            current_execution_id = GREATEST(${t.instances}.current_execution_id, EXCLUDED.current_execution_id),
            custom_status = CASE WHEN $7::boolean THEN EXCLUDED.custom_status ELSE ${t.instances}.custom_status END,
            custom_status_version = ${t.instances}.custom_status_version + CASE WHEN $7::boolean THEN 1 ELSE 0 END

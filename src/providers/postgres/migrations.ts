@@ -125,6 +125,18 @@ CREATE TABLE IF NOT EXISTS ${t.deadLetters} (
 );
 `,
   },
+  {
+    version: 2,
+    description: "instance status column and listing indexes (keyset paging)",
+    sql: (t) => `
+ALTER TABLE ${t.instances} ADD COLUMN IF NOT EXISTS status TEXT NOT NULL DEFAULT 'Running';
+UPDATE ${t.instances} i SET status = e.status FROM ${t.executions} e
+  WHERE e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id AND i.status IS DISTINCT FROM e.status;
+CREATE INDEX IF NOT EXISTS idx_instances_page ON ${t.instances} (created_at, instance_id);
+CREATE INDEX IF NOT EXISTS idx_instances_status_page ON ${t.instances} (status, created_at, instance_id);
+CREATE INDEX IF NOT EXISTS idx_instances_name_page ON ${t.instances} (orchestration_name, created_at, instance_id);
+`,
+  },
 ];
 
 /**

@@ -3,6 +3,7 @@
 // Every multi-statement operation runs as ONE `BEGIN IMMEDIATE` transaction, so several processes
 // may share a file store safely (the write lock serialises them; busy_timeout makes them wait).
 // better-sqlite3 is synchronous: each async method does its work before its promise settles.
+import { WalCheckpointer } from "./checkpointer.js";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -40,9 +41,21 @@ export interface SqliteProviderOptions {
    * survives power loss, at some cost in write throughput.
    */
   synchronous?: "NORMAL" | "FULL";
+  /**
+   * How often a background thread checkpoints the WAL (default 250 ms). 0 turns it off and leaves
+   * checkpoints to SQLite's automatic ones inside commits (which block the event loop while they
+   * fsync).
+   */
+  checkpointIntervalMs?: number;
 }
 
 type Stmt = Database.Statement<unknown[], unknown>;
+
+/** The oldest visible message whose instance is not locked (or whose lock expired). */
+const ORCH_CANDIDATE_SQL = `SELECT q.instance_id AS instance_id FROM orchestrator_queue q
+  WHERE q.visible_at <= ?
+    AND NOT EXISTS (SELECT 1 FROM instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > ?)
+  ORDER BY q.visible_at, q.id LIMIT 1`;
 
 interface QueueRow {
   id: number;
@@ -76,6 +89,7 @@ export class SqliteProvider implements Provider {
   readonly location: string;
 
   private readonly db: Database.Database;
+  private checkpointer: WalCheckpointer | null = null;
   private readonly statements = new Map<string, Stmt>();
   private readonly listeners = new Set<NotificationListener>();
   private closed = false;
@@ -140,7 +154,15 @@ export class SqliteProvider implements Provider {
         db.close();
         throw err;
       }
-      return new SqliteProvider(db, loc.path);
+      const provider = new SqliteProvider(db, loc.path);
+      const interval = options.checkpointIntervalMs ?? 250;
+      if (interval > 0) {
+        // The background thread checkpoints; the main connection keeps a large backstop only.
+        db.pragma("wal_autocheckpoint = 20000");
+        db.pragma("journal_size_limit = 67108864");
+        provider.checkpointer = new WalCheckpointer(loc.path, interval);
+      }
+      return provider;
     } catch (err) {
       throw toProviderError("open", err);
     }
@@ -214,6 +236,7 @@ export class SqliteProvider implements Provider {
     this.closed = true;
     this.listeners.clear();
     this.statements.clear();
+    await this.checkpointer?.close();
     this.db.close();
   }
 
@@ -221,18 +244,19 @@ export class SqliteProvider implements Provider {
   // Orchestrator queue
 
   async fetchOrchestrationItem(lockTimeoutMs: number, options?: FetchOrchestrationOptions): Promise<OrchestrationItem | null> {
+    // A plain read first: an empty (or fully locked) queue costs no write transaction.
+    const any = this.run("fetchOrchestrationItem", () => {
+      const now = Date.now();
+      return this.stmt(ORCH_CANDIDATE_SQL).get(now, now) !== undefined;
+    });
+    if (!any) return null;
     return this.run("fetchOrchestrationItem", () => this.txFetchOrch(lockTimeoutMs, options).item);
   }
 
   private fetchOrchInTx(lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): FetchResult {
     const now = Date.now();
     for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
-      const cand = this.stmt(
-        `SELECT q.instance_id AS instance_id FROM orchestrator_queue q
-         WHERE q.visible_at <= ?
-           AND NOT EXISTS (SELECT 1 FROM instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > ?)
-         ORDER BY q.visible_at, q.id LIMIT 1`,
-      ).get(now, now) as { instance_id: string } | undefined;
+      const cand = this.stmt(ORCH_CANDIDATE_SQL).get(now, now) as { instance_id: string } | undefined;
       if (cand === undefined) return { item: null };
       const instance = cand.instance_id;
 
@@ -381,14 +405,16 @@ export class SqliteProvider implements Provider {
     if (existing === undefined) {
       this.stmt(
         `INSERT INTO instances (instance_id, orchestration_name, orchestration_version, current_execution_id,
-           custom_status, custom_status_version, parent_instance_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, NULL, 0, ?, ?, ?)`,
-      ).run(instance, md.orchestrationName, md.orchestrationVersion, exec, md.parentInstanceId ?? null, now, now);
+           custom_status, custom_status_version, parent_instance_id, created_at, updated_at, status)
+         VALUES (?, ?, ?, ?, NULL, 0, ?, ?, ?, ?)`,
+      ).run(instance, md.orchestrationName, md.orchestrationVersion, exec, md.parentInstanceId ?? null, now, now, md.status ?? "Running");
     } else {
+      // instances.status mirrors the current execution's status (listing indexes use it).
       this.stmt(
         `UPDATE instances SET orchestration_name = ?, orchestration_version = ?, updated_at = ?,
+           status = CASE WHEN ? IS NOT NULL THEN ? WHEN ? > current_execution_id THEN 'Running' ELSE status END,
            current_execution_id = MAX(current_execution_id, ?) WHERE instance_id = ?`,
-      ).run(md.orchestrationName, md.orchestrationVersion, now, exec, instance);
+      ).run(md.orchestrationName, md.orchestrationVersion, now, md.status ?? null, md.status ?? null, exec, exec, instance);
     }
     this.stmt(
       "INSERT OR IGNORE INTO executions (instance_id, execution_id, status, started_at) VALUES (?, ?, 'Running', ?)",
@@ -622,8 +648,20 @@ export class SqliteProvider implements Provider {
 
   async fetchWorkItem(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null> {
     if (options.tagFilter.kind === "none") return null;
+    // A plain read first: an empty queue costs no write transaction.
+    if (!this.run("fetchWorkItem", () => this.workCandidateExists(options))) return null;
     const lease = this.run("fetchWorkItem", () => this.txFetchWork(lockTimeoutMs, options));
     return lease;
+  }
+
+  private workCandidateExists(options: FetchWorkOptions): boolean {
+    const f = options.tagFilter;
+    const params = {
+      now: Date.now(),
+      owner: options.session?.ownerId ?? "",
+      tags: JSON.stringify(f.kind === "tags" || f.kind === "defaultAnd" ? f.tags : []),
+    };
+    return this.stmt(this.workerFetchSql(f, options.session !== undefined)).get(params) !== undefined;
   }
 
   private fetchWorkInTx(lockTimeoutMs: number, options: FetchWorkOptions): WorkItemLease | null {

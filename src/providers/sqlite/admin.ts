@@ -4,7 +4,28 @@ import type Database from "better-sqlite3";
 import type { HistoryEvent } from "../../model/events.js";
 import { InstanceNotFoundError, ProviderError } from "../../model/errors.js";
 import type { ExecutionStatus } from "../../model/status.js";
-import type { ExecutionInfo, InstanceInfo, ProviderAdmin, QueueDepths, SystemMetrics } from "../admin.js";
+import {
+  CannotDeleteSubOrchestrationError,
+  InstanceStillRunningError,
+  encodeCursor,
+  normalizeBulkLimit,
+  normalizeKeepLast,
+  normalizePageOptions,
+  type DeleteInstanceResult,
+  type ExecutionInfo,
+  type InstanceFilter,
+  type InstanceInfo,
+  type InstancePage,
+  type InstanceSummary,
+  type InstanceTree,
+  type ListInstancesOptions,
+  type OrchestrationStats,
+  type ProviderAdmin,
+  type PruneOptions,
+  type PruneResult,
+  type QueueDepths,
+  type SystemMetrics,
+} from "../admin.js";
 import { decodeEvent } from "./codec.js";
 
 type Stmt = Database.Statement<unknown[], unknown>;
@@ -15,6 +36,11 @@ export class SqliteAdmin implements ProviderAdmin {
     private readonly stmt: (sql: string) => Stmt,
     private readonly wrapError: (operation: string, err: unknown) => Error,
   ) {}
+
+  /** Runs `fn` in one BEGIN IMMEDIATE transaction (all-or-nothing, serialised with acks). */
+  private tx<R>(operation: string, fn: () => R): R {
+    return this.run(operation, () => this.db.transaction(fn).immediate());
+  }
 
   private run<R>(operation: string, fn: () => R): R {
     if (!this.db.open) throw new ProviderError(operation, "provider is closed", false);
@@ -194,4 +220,289 @@ export class SqliteAdmin implements ProviderAdmin {
       ).map((r) => r.instance_id),
     );
   }
+
+  // ------------------------------------------------------------------ paging
+
+  async listInstancesPage(options: ListInstancesOptions = {}): Promise<InstancePage> {
+    const o = normalizePageOptions(options);
+    return this.run("listInstancesPage", () => {
+      const where: string[] = [];
+      const params: Record<string, unknown> = { limit: o.limit + 1 };
+      if (o.status !== null) {
+        where.push("status = @status");
+        params["status"] = o.status;
+      }
+      if (o.name !== null) {
+        where.push("orchestration_name = @name");
+        params["name"] = o.name;
+      }
+      if (o.after !== null) {
+        where.push("created_at >= @after");
+        params["after"] = o.after;
+      }
+      if (o.before !== null) {
+        where.push("created_at < @before");
+        params["before"] = o.before;
+      }
+      if (o.cursor !== null) {
+        where.push("(created_at, instance_id) < (@cAt, @cId)");
+        params["cAt"] = o.cursor.createdAt;
+        params["cId"] = o.cursor.instanceId;
+      }
+      const rows = this.stmt(
+        `SELECT instance_id, orchestration_name, orchestration_version, status, current_execution_id,
+                created_at, updated_at, parent_instance_id
+         FROM instances ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+         ORDER BY created_at DESC, instance_id DESC LIMIT @limit`,
+      ).all(params) as SummaryRow[];
+      const more = rows.length > o.limit;
+      const page = more ? rows.slice(0, o.limit) : rows;
+      const items = page.map(toSummary);
+      const last = page[page.length - 1];
+      return {
+        items,
+        instanceIds: items.map((i) => i.instanceId),
+        nextCursor: more && last !== undefined ? encodeCursor(last.created_at, last.instance_id) : null,
+      };
+    });
+  }
+
+  // ------------------------------------------------------------------ trees and deletion
+
+  /** The ids of `root`'s tree, root first (breadth-first by depth). */
+  private treeIds(root: string): string[] {
+    return (
+      this.stmt(
+        `WITH RECURSIVE tree(id, depth) AS (
+           SELECT ?, 0
+           UNION
+           SELECT i.instance_id, t.depth + 1 FROM instances i JOIN tree t ON i.parent_instance_id = t.id
+         )
+         SELECT id FROM tree ORDER BY depth, id`,
+      ).all(root) as { id: string }[]
+    ).map((r) => r.id);
+  }
+
+  async getInstanceTree(instance: string): Promise<InstanceTree> {
+    return this.run("getInstanceTree", () => {
+      if (this.stmt("SELECT 1 AS x FROM instances WHERE instance_id = ?").get(instance) === undefined)
+        throw new InstanceNotFoundError(instance);
+      const allIds = this.treeIds(instance);
+      return { rootId: instance, allIds, size: allIds.length };
+    });
+  }
+
+  /** Deletes every row of the given instances; runs inside the caller's transaction. */
+  private deleteIds(ids: readonly string[]): DeleteInstanceResult {
+    const r: DeleteInstanceResult = { instancesDeleted: 0, executionsDeleted: 0, eventsDeleted: 0, queueMessagesDeleted: 0 };
+    const json = JSON.stringify(ids);
+    const inIds = "(SELECT value FROM json_each(?))";
+    r.eventsDeleted = this.stmt(`DELETE FROM history WHERE instance_id IN ${inIds}`).run(json).changes;
+    r.executionsDeleted = this.stmt(`DELETE FROM executions WHERE instance_id IN ${inIds}`).run(json).changes;
+    r.queueMessagesDeleted =
+      this.stmt(`DELETE FROM orchestrator_queue WHERE instance_id IN ${inIds}`).run(json).changes +
+      this.stmt(`DELETE FROM worker_queue WHERE instance_id IN ${inIds}`).run(json).changes;
+    // Without its lock row an in-flight ack of a deleted instance fails instead of recreating it.
+    this.stmt(`DELETE FROM instance_locks WHERE instance_id IN ${inIds}`).run(json);
+    this.stmt(`DELETE FROM kv_store WHERE instance_id IN ${inIds}`).run(json);
+    this.stmt(`DELETE FROM kv_delta WHERE instance_id IN ${inIds}`).run(json);
+    r.instancesDeleted = this.stmt(`DELETE FROM instances WHERE instance_id IN ${inIds}`).run(json).changes;
+    return r;
+  }
+
+  private liveIn(ids: readonly string[]): string | undefined {
+    const row = this.stmt(
+      "SELECT instance_id FROM instances WHERE instance_id IN (SELECT value FROM json_each(?)) AND status IN ('Running','ContinuedAsNew') LIMIT 1",
+    ).get(JSON.stringify(ids)) as { instance_id: string } | undefined;
+    return row?.instance_id;
+  }
+
+  async deleteInstance(instance: string, force: boolean): Promise<DeleteInstanceResult> {
+    return this.tx("deleteInstance", () => {
+      const row = this.stmt("SELECT parent_instance_id, status FROM instances WHERE instance_id = ?").get(instance) as
+        | { parent_instance_id: string | null; status: ExecutionStatus }
+        | undefined;
+      if (row === undefined) throw new InstanceNotFoundError(instance);
+      if (row.parent_instance_id !== null) throw new CannotDeleteSubOrchestrationError(instance, this.rootOf(instance));
+      const ids = this.treeIds(instance);
+      if (!force) {
+        const live = this.liveIn(ids);
+        if (live !== undefined) throw new InstanceStillRunningError(live);
+      }
+      return this.deleteIds(ids);
+    });
+  }
+
+  private rootOf(instance: string): string {
+    let id = instance;
+    const seen = new Set<string>();
+    for (;;) {
+      seen.add(id);
+      const r = this.stmt("SELECT parent_instance_id FROM instances WHERE instance_id = ?").get(id) as
+        | { parent_instance_id: string | null }
+        | undefined;
+      if (r === undefined || r.parent_instance_id === null || seen.has(r.parent_instance_id)) return id;
+      id = r.parent_instance_id;
+    }
+  }
+
+  async deleteInstanceBulk(filter: InstanceFilter = {}): Promise<DeleteInstanceResult> {
+    const limit = normalizeBulkLimit(filter.limit);
+    const total: DeleteInstanceResult = { instancesDeleted: 0, executionsDeleted: 0, eventsDeleted: 0, queueMessagesDeleted: 0 };
+    if (limit === 0 || (filter.instanceIds !== undefined && filter.instanceIds.length === 0)) return total;
+    return this.tx("deleteInstanceBulk", () => {
+      const params: unknown[] = [];
+      let sql = `SELECT i.instance_id FROM instances i
+                 LEFT JOIN executions e ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id
+                 WHERE i.parent_instance_id IS NULL AND i.status IN ('Completed','Failed')`;
+      if (filter.instanceIds !== undefined) {
+        sql += " AND i.instance_id IN (SELECT value FROM json_each(?))";
+        params.push(JSON.stringify(filter.instanceIds));
+      }
+      if (filter.completedBefore !== undefined) {
+        sql += " AND e.completed_at < ?";
+        params.push(filter.completedBefore);
+      }
+      sql += " ORDER BY i.created_at, i.instance_id LIMIT ?";
+      params.push(limit);
+      const roots = (this.stmt(sql).all(...params) as { instance_id: string }[]).map((r) => r.instance_id);
+      for (const root of roots) {
+        const ids = this.treeIds(root);
+        if (this.liveIn(ids) !== undefined) continue; // a descendant still runs: leave the tree alone
+        const r = this.deleteIds(ids);
+        total.instancesDeleted += r.instancesDeleted;
+        total.executionsDeleted += r.executionsDeleted;
+        total.eventsDeleted += r.eventsDeleted;
+        total.queueMessagesDeleted += r.queueMessagesDeleted;
+      }
+      return total;
+    });
+  }
+
+  // ------------------------------------------------------------------ pruning
+
+  /** Prunes one instance inside the caller's transaction; null if the instance is unknown. */
+  private pruneOne(instance: string, keepLast: number, completedBefore: number | undefined): PruneResult | null {
+    const inst = this.stmt("SELECT current_execution_id FROM instances WHERE instance_id = ?").get(instance) as
+      | { current_execution_id: number }
+      | undefined;
+    if (inst === undefined) return null;
+    const params: unknown[] = [instance, inst.current_execution_id, instance, keepLast];
+    let sql = `SELECT execution_id FROM executions
+               WHERE instance_id = ? AND execution_id <> ? AND status <> 'Running'
+                 AND execution_id NOT IN (SELECT execution_id FROM executions WHERE instance_id = ? ORDER BY execution_id DESC LIMIT ?)`;
+    if (completedBefore !== undefined) {
+      sql += " AND completed_at IS NOT NULL AND completed_at < ?";
+      params.push(completedBefore);
+    }
+    const execs = (this.stmt(sql).all(...params) as { execution_id: number }[]).map((r) => r.execution_id);
+    let events = 0;
+    const delH = this.stmt("DELETE FROM history WHERE instance_id = ? AND execution_id = ?");
+    const delE = this.stmt("DELETE FROM executions WHERE instance_id = ? AND execution_id = ?");
+    for (const x of execs) {
+      events += delH.run(instance, x).changes;
+      delE.run(instance, x);
+    }
+    return { instancesProcessed: 1, executionsDeleted: execs.length, eventsDeleted: events };
+  }
+
+  async pruneExecutions(instance: string, options: PruneOptions = {}): Promise<PruneResult> {
+    const keepLast = normalizeKeepLast(options.keepLast);
+    return this.tx("pruneExecutions", () => {
+      const r = this.pruneOne(instance, keepLast, options.completedBefore);
+      if (r === null) throw new InstanceNotFoundError(instance);
+      return r;
+    });
+  }
+
+  async pruneExecutionsBulk(filter: InstanceFilter = {}, options: PruneOptions = {}): Promise<PruneResult> {
+    const keepLast = normalizeKeepLast(options.keepLast);
+    const limit = normalizeBulkLimit(filter.limit);
+    const total: PruneResult = { instancesProcessed: 0, executionsDeleted: 0, eventsDeleted: 0 };
+    if (limit === 0 || (filter.instanceIds !== undefined && filter.instanceIds.length === 0)) return total;
+    const cutoff = minDefined(options.completedBefore, filter.completedBefore);
+    return this.tx("pruneExecutionsBulk", () => {
+      const params: unknown[] = [];
+      // Only instances that have something besides their current execution.
+      let sql = `SELECT i.instance_id FROM instances i
+                 WHERE EXISTS (SELECT 1 FROM executions e WHERE e.instance_id = i.instance_id AND e.execution_id <> i.current_execution_id)`;
+      if (filter.instanceIds !== undefined) {
+        sql += " AND i.instance_id IN (SELECT value FROM json_each(?))";
+        params.push(JSON.stringify(filter.instanceIds));
+      }
+      sql += " ORDER BY i.created_at, i.instance_id LIMIT ?";
+      params.push(limit);
+      const ids = (this.stmt(sql).all(...params) as { instance_id: string }[]).map((r) => r.instance_id);
+      for (const id of ids) {
+        const r = this.pruneOne(id, keepLast, cutoff);
+        if (r === null) continue;
+        total.instancesProcessed += 1;
+        total.executionsDeleted += r.executionsDeleted;
+        total.eventsDeleted += r.eventsDeleted;
+      }
+      return total;
+    });
+  }
+
+  // ------------------------------------------------------------------ stats
+
+  async getOrchestrationStats(instance: string): Promise<OrchestrationStats | null> {
+    return this.run("getOrchestrationStats", () => {
+      const r = this.stmt(
+        `SELECT
+           (SELECT COUNT(*) FROM history WHERE instance_id = @id) AS events,
+           (SELECT COALESCE(SUM(LENGTH(CAST(event_data AS BLOB))), 0) FROM history WHERE instance_id = @id) AS bytes,
+           (SELECT COUNT(*) FROM orchestrator_queue WHERE instance_id = @id) +
+             (SELECT COUNT(*) FROM worker_queue WHERE instance_id = @id) AS queued
+         FROM instances WHERE instance_id = @id`,
+      ).get({ id: instance }) as { events: number; bytes: number; queued: number } | undefined;
+      if (r === undefined) return null;
+      // KV as the instance sees it: kv_store overlaid with the current execution's kv_delta.
+      const kv = this.stmt(
+        `SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(CAST(value AS BLOB))), 0) AS bytes FROM (
+           SELECT d.value AS value FROM kv_delta d WHERE d.instance_id = @id AND d.value IS NOT NULL
+           UNION ALL
+           SELECT s.value FROM kv_store s WHERE s.instance_id = @id
+             AND NOT EXISTS (SELECT 1 FROM kv_delta d WHERE d.instance_id = s.instance_id AND d.key = s.key)
+         )`,
+      ).get({ id: instance }) as { n: number; bytes: number };
+      return {
+        historyEventCount: r.events,
+        historySizeBytes: r.bytes,
+        queuePendingCount: r.queued,
+        kvUserKeyCount: kv.n,
+        kvTotalValueBytes: kv.bytes,
+      };
+    });
+  }
+}
+
+interface SummaryRow {
+  instance_id: string;
+  orchestration_name: string;
+  orchestration_version: string | null;
+  status: ExecutionStatus;
+  current_execution_id: number;
+  created_at: number;
+  updated_at: number;
+  parent_instance_id: string | null;
+}
+
+function toSummary(r: SummaryRow): InstanceSummary {
+  return {
+    instanceId: r.instance_id,
+    orchestrationName: r.orchestration_name,
+    orchestrationVersion: r.orchestration_version ?? "unknown",
+    status: r.status,
+    currentExecutionId: r.current_execution_id,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+    parentInstanceId: r.parent_instance_id,
+  };
+}
+
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
 }

@@ -124,6 +124,19 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 `,
   },
+  {
+    version: 2,
+    description: "instance status column and listing indexes (keyset paging)",
+    sql: `
+ALTER TABLE instances ADD COLUMN status TEXT NOT NULL DEFAULT 'Running';
+UPDATE instances SET status = COALESCE(
+  (SELECT e.status FROM executions e WHERE e.instance_id = instances.instance_id AND e.execution_id = instances.current_execution_id),
+  'Running');
+CREATE INDEX IF NOT EXISTS idx_instances_page ON instances(created_at, instance_id);
+CREATE INDEX IF NOT EXISTS idx_instances_status_page ON instances(status, created_at, instance_id);
+CREATE INDEX IF NOT EXISTS idx_instances_name_page ON instances(orchestration_name, created_at, instance_id);
+`,
+  },
 ];
 
 /** Applies every migration newer than the store's recorded version. Safe to call on every open. */
