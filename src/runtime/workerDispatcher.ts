@@ -108,10 +108,16 @@ export class WorkerDispatcher {
     this.wake.notifyAll();
     if (this.#sessionTimer) clearInterval(this.#sessionTimer);
     const all = Promise.all(this.#loops);
-    const timedOut = await Promise.race([all.then(() => false), sleep(graceMs).then(() => true)]);
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), graceMs);
+      timer.unref();
+    });
+    const timedOut = await Promise.race([all.then(() => false), grace]);
+    clearTimeout(timer);
     if (timedOut) {
       for (const r of this.#active.values()) r.abort.abort();
-      await Promise.race([all, sleep(100)]);
+      await Promise.race([all, new Promise<void>((r) => setTimeout(r, 100).unref())]);
     }
     this.#loops = [];
   }
@@ -232,13 +238,32 @@ export class WorkerDispatcher {
     );
 
     // Keep the lock alive; a lost lock or a withdrawn row means cancellation, a transient error does not.
-    const renewEvery = Math.max(50, Math.floor(options.workerLockTimeoutMs / 2));
-    const renew = setInterval(() => {
-      provider.renewWorkItemLock(lease.lockToken, options.workerLockTimeoutMs).catch((err: unknown) => {
-        if (err instanceof ProviderError && !err.retryable) abort.abort();
-      });
-    }, renewEvery);
-    renew.unref();
+    // Renew at a third of the lock so one transient failure still leaves time to retry (quickly)
+    // before the lock lapses; with a half-lock interval a single failed renewal let the lock expire
+    // and another worker run the activity a second time.
+    const renewEvery = Math.max(30, Math.floor(options.workerLockTimeoutMs / 3));
+    const retryEvery = Math.max(10, Math.floor(options.workerLockTimeoutMs / 20));
+    let renewStopped = false;
+    let renew: NodeJS.Timeout;
+    const scheduleRenew = (ms: number): void => {
+      renew = setTimeout(() => {
+        provider.renewWorkItemLock(lease.lockToken, options.workerLockTimeoutMs).then(
+          () => {
+            if (!renewStopped) scheduleRenew(renewEvery);
+          },
+          (err: unknown) => {
+            if (err instanceof ProviderError && !err.retryable) {
+              abort.abort(); // lock lost or row withdrawn: a real cancellation
+              return;
+            }
+            this.d.logger.debug("work item lock renewal failed transiently; retrying", { error: String(err) });
+            if (!renewStopped) scheduleRenew(retryEvery);
+          },
+        );
+      }, ms);
+      renew.unref();
+    };
+    scheduleRenew(renewEvery);
     const poll = setInterval(() => {
       provider
         .isActivityPending(identity)
@@ -261,7 +286,8 @@ export class WorkerDispatcher {
         outcome = { ok: false, error: new Error("cancelled") };
       } else outcome = r;
     } finally {
-      clearInterval(renew);
+      renewStopped = true;
+      clearTimeout(renew!);
       clearInterval(poll);
       this.#active.delete(key(identity));
     }
