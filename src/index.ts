@@ -25,3 +25,25 @@ export type { OrchestrationStatus, InstanceState, ExecutionStatus } from "./mode
 export { MAX_KV_KEYS, MAX_KV_VALUE_BYTES, MAX_CUSTOM_STATUS_BYTES } from "./orchestration/limits.js";
 export type { RetryPolicy, BackoffStrategy } from "./orchestration/retry.js";
 export { delayForAttempt, resolveRetryPolicy, DEFAULT_BACKOFF, RETRY_TIMEOUT_MESSAGE } from "./orchestration/retry.js";
+
+/** Management API (duroxide-node shapes) and its errors. */
+export { CannotDeleteSubOrchestrationError, InstanceStillRunningError } from "./providers/admin.js";
+export { ManagementNotSupportedError } from "./client/client.js";
+export type {
+  DeleteInstanceResult,
+  ExecutionInfo,
+  InstanceFilter,
+  InstanceInfo,
+  InstancePage,
+  InstanceSummary,
+  InstanceTree,
+  ListInstancesOptions,
+  OrchestrationStats,
+  PruneOptions,
+  PruneResult,
+  QueueDepths,
+  SystemMetrics,
+} from "./providers/admin.js";
+/** Observability: structured logging and metrics sinks. */
+export { Logger, FileLogWriter, formatRecord, parseLogLevel, parseLogFormat, METRIC_NAMES, RuntimeMetrics } from "./observability/index.js";
+export type { LogRecord, LogSink, LogLevel, LogFormat, TracingOptions, HistogramSummary } from "./observability/index.js";

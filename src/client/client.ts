@@ -1,6 +1,20 @@
 // Client: start, signal, cancel, observe and manage orchestration instances.
 import type { Provider, StoredStatus } from "../providers/provider.js";
-import type { ExecutionInfo, InstanceInfo, QueueDepths, SystemMetrics } from "../providers/admin.js";
+import type {
+  DeleteInstanceResult,
+  ExecutionInfo,
+  InstanceFilter,
+  InstanceInfo,
+  InstancePage,
+  InstanceTree,
+  ListInstancesOptions,
+  OrchestrationStats,
+  PruneOptions,
+  PruneResult,
+  QueueDepths,
+  SystemMetrics,
+} from "../providers/admin.js";
+import { getDefaultLogger } from "../observability/logger.js";
 import type { HistoryEvent } from "../model/events.js";
 import type { ExecutionStatus, InstanceState, OrchestrationStatus } from "../model/status.js";
 import { decodeJson, encodeJson } from "../model/json.js";
@@ -255,6 +269,76 @@ export class Client {
   getQueueDepths(): Promise<QueueDepths> {
     return this.#admin().getQueueDepths();
   }
+
+  /**
+   * One page of instances, newest first, filtered on indexed columns (status of the current
+   * execution, orchestration name, creation time). Pass `nextCursor` back as `cursor` for the next page.
+   */
+  listInstances(options: ListInstancesOptions = {}): Promise<InstancePage> {
+    return this.#admin().listInstancesPage(options);
+  }
+  /** The instance and all its descendants. Rejects with InstanceNotFoundError for an unknown id. */
+  getInstanceTree(instanceId: string): Promise<InstanceTree> {
+    return this.#admin().getInstanceTree(requireId("instanceId", instanceId));
+  }
+  /** Storage footprint of one instance; `null` if it does not exist. */
+  getOrchestrationStats(instanceId: string): Promise<OrchestrationStats | null> {
+    return this.#admin().getOrchestrationStats(requireId("instanceId", instanceId));
+  }
+  /**
+   * Delete a root instance with all its sub-orchestrations, atomically. Without `force` it rejects
+   * with InstanceStillRunningError while any of them runs; a sub-orchestration id rejects with
+   * CannotDeleteSubOrchestrationError; an unknown id with InstanceNotFoundError.
+   */
+  async deleteInstance(instanceId: string, force = false): Promise<DeleteInstanceResult> {
+    requireId("instanceId", instanceId);
+    if (typeof force !== "boolean") throw new InvalidArgumentError("force must be a boolean");
+    const r = await this.#admin().deleteInstance(instanceId, force);
+    getDefaultLogger().info("Deleted instance", { instance_id: instanceId, force, ...counts(r) });
+    return r;
+  }
+  /** Delete terminal (Completed/Failed) root instances matching the filter (default limit 1000), with their trees. */
+  async deleteInstanceBulk(filter: InstanceFilter = {}): Promise<DeleteInstanceResult> {
+    const r = await this.#admin().deleteInstanceBulk(checkFilter(filter));
+    getDefaultLogger().info("Bulk deleted instances", counts(r));
+    return r;
+  }
+  /** Delete old executions of one instance; never the current one, never a running one; KV is untouched. */
+  async pruneExecutions(instanceId: string, options: PruneOptions = {}): Promise<PruneResult> {
+    const r = await this.#admin().pruneExecutions(requireId("instanceId", instanceId), checkPrune(options));
+    getDefaultLogger().info("Pruned executions", { instance_id: instanceId, ...counts(r) });
+    return r;
+  }
+  /** `pruneExecutions` for every instance matching the filter (running instances included). */
+  async pruneExecutionsBulk(filter: InstanceFilter = {}, options: PruneOptions = {}): Promise<PruneResult> {
+    const r = await this.#admin().pruneExecutionsBulk(checkFilter(filter), checkPrune(options));
+    getDefaultLogger().info("Bulk pruned executions", counts(r));
+    return r;
+  }
+}
+
+function counts(r: DeleteInstanceResult | PruneResult): Record<string, number> {
+  return { ...r };
+}
+
+function checkFilter(f: InstanceFilter): InstanceFilter {
+  if (f === null || typeof f !== "object") throw new InvalidArgumentError("filter must be an object");
+  if (f.instanceIds !== undefined && (!Array.isArray(f.instanceIds) || f.instanceIds.some((i) => typeof i !== "string")))
+    throw new InvalidArgumentError("filter.instanceIds must be an array of strings");
+  if (f.completedBefore !== undefined && (typeof f.completedBefore !== "number" || !Number.isFinite(f.completedBefore)))
+    throw new InvalidArgumentError("filter.completedBefore must be a number (ms since epoch)");
+  if (f.limit !== undefined && (!Number.isInteger(f.limit) || f.limit < 0))
+    throw new InvalidArgumentError("filter.limit must be a non-negative integer");
+  return f;
+}
+
+function checkPrune(o: PruneOptions): PruneOptions {
+  if (o === null || typeof o !== "object") throw new InvalidArgumentError("options must be an object");
+  if (o.keepLast !== undefined && (!Number.isInteger(o.keepLast) || o.keepLast < 0))
+    throw new InvalidArgumentError("keepLast must be a non-negative integer");
+  if (o.completedBefore !== undefined && (typeof o.completedBefore !== "number" || !Number.isFinite(o.completedBefore)))
+    throw new InvalidArgumentError("completedBefore must be a number (ms since epoch)");
+  return o;
 }
 
 export function viewEvent(e: HistoryEvent): HistoryEventView {
