@@ -39,11 +39,24 @@ export interface RuntimeOptions {
   workerTagFilter?: WorkerTagFilter;
   /** Legacy duroxide-node form: "tags" / "defaultAnd" with the list here. */
   workerTagFilterTags?: string[];
+  /**
+   * Level of the user traces (`ctx.trace*`, targets duroxide::orchestration / duroxide::activity);
+   * runtime internals log at the quieter of this and `warn`. A directive string also works
+   * ("debug,duroxide::runtime=debug"). Absent: env DUROXIDE_LOG_LEVEL, then "info".
+   * Orchestration traces are silent while the code replays.
+   */
   logLevel?: string;
+  /** Line format on stderr (absent: env DUROXIDE_LOG_FORMAT, then "pretty"). */
   logFormat?: "json" | "pretty" | "compact";
+  /** Receive every enabled record instead of writing to stderr. Logs never go to stdout. */
   logSink?: LogSink;
   serviceName?: string;
   serviceVersion?: string;
+  /**
+   * Exporters (Prometheus, OpenTelemetry, ...) implement `MetricsSink` { counter, histogram, gauge }
+   * and receive every metric event with duroxide's names and labels. Sinks can also be added
+   * later with `runtime.metrics.addSink(sink)`; `runtime.metricsSnapshot()` gives exact in-memory counters.
+   */
   metricsSinks?: MetricsSink[];
 }
 

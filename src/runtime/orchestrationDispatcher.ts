@@ -165,6 +165,8 @@ export class OrchestrationDispatcher {
     let execution: OrchestrationExecution;
     let rest: WorkItem[];
     const startedAt = Date.now();
+    /** Set when this turn begins an execution; counted only once the turn is stored. */
+    let began: { name: string; version: string; initiatedBy: "client" | "continueAsNew" } | null = null;
 
     if (cached) {
       execution = cached;
@@ -191,10 +193,11 @@ export class OrchestrationDispatcher {
           ? { carryForwardEvents: start.carryForwardEvents, initialCustomStatus: start.initialCustomStatus }
           : {}),
       });
-      this.d.metrics.orchestrationStarted(start.orchestration, {
+      began = {
+        name: start.orchestration,
         version: resolved.version,
         initiatedBy: start.type === "ContinueAsNew" ? "continueAsNew" : "client",
-      });
+      };
       rest = messages.filter((m) => m !== start && m.type !== "ContinueAsNew");
       rest = [...this.#rejectDuplicateStarts(rest, instance), ...rest];
     } else {
@@ -224,7 +227,15 @@ export class OrchestrationDispatcher {
       return;
     }
     execution.commit();
-    this.#recordOutcome(execution, result);
+    if (began !== null) {
+      this.d.metrics.orchestrationStarted(began.name, { version: began.version, initiatedBy: began.initiatedBy });
+      if (this.d.logger.isEnabled("debug"))
+        this.d.logger.debug("Orchestration started", {
+          ...this.#fields(execution, workerId),
+          is_continue_as_new: began.initiatedBy === "continueAsNew",
+        });
+    }
+    this.#recordOutcome(execution, result, workerId);
     if (!execution.isFinished) this.cache.put(instance, execution);
     else this.cache.delete(instance);
     void workerId;
@@ -247,7 +258,7 @@ export class OrchestrationDispatcher {
       handler,
       kvSnapshot: item.kvSnapshot,
       trace: (level, message, fields) => {
-        if (logger.isEnabled(level)) logger.log(level, "duroxide::orchestration", message, fields);
+        if (logger.isEnabled(level)) logger.log(level, "duroxide::orchestration", message, { ...fields, worker_id: this.#workerId });
       },
     });
   }
@@ -380,12 +391,42 @@ export class OrchestrationDispatcher {
     });
   }
 
-  #recordOutcome(x: OrchestrationExecution, r: TurnResult): void {
+  /** The fixed orchestration worker id (one fetch loop per dispatcher). */
+  get #workerId(): string {
+    return `orch-${this.d.runtimeId}`;
+  }
+
+  #fields(x: OrchestrationExecution, workerId: string): Record<string, string | number> {
+    return {
+      instance_id: x.instance,
+      execution_id: x.executionId,
+      orchestration_name: x.orchestrationName,
+      orchestration_version: x.orchestrationVersion,
+      worker_id: workerId,
+    };
+  }
+
+  /** Counts once per stored turn: sub-orchestration calls and the execution's terminal outcome. */
+  #recordOutcome(x: OrchestrationExecution, r: TurnResult, workerId: string): void {
     const m = this.d.metrics;
+    const logger = this.d.logger;
     for (const e of r.delta) if (e.type === "SubOrchestrationScheduled") m.subOrchestrationCalled(x.orchestrationName, e.name);
-    if (r.status === "Completed") m.orchestrationCompleted(x.orchestrationName);
-    else if (r.status === "ContinuedAsNew") m.continuedAsNew(x.orchestrationName);
-    else if (r.status === "Failed" && r.failure) m.orchestrationFailed(x.orchestrationName, r.failure.category);
+    if (r.status === "Running") return;
+    const info = { version: x.orchestrationVersion };
+    if (r.status === "Completed") m.orchestrationCompleted(x.orchestrationName, undefined, info);
+    else if (r.status === "ContinuedAsNew") m.continuedAsNew(x.orchestrationName, info);
+    else if (r.status === "Failed" && r.failure) m.orchestrationFailed(x.orchestrationName, r.failure.category, undefined, info);
+    if (r.status === "Failed" && r.failure) {
+      const level = r.failure.category === "application" ? "warn" : "error";
+      if (logger.isEnabled(level))
+        logger.log(level, "duroxide::runtime", `Orchestration failed${r.failure.category === "application" ? " (application error)" : ""}`, {
+          ...this.#fields(x, workerId),
+          error_type: r.failure.category,
+          error: r.output ?? r.failure.message ?? null,
+        });
+    } else if (logger.isEnabled("debug")) {
+      logger.debug(r.status === "Completed" ? "Orchestration completed" : "Orchestration continued as new", this.#fields(x, workerId));
+    }
   }
 }
 

@@ -275,6 +275,7 @@ export class WorkerDispatcher {
     poll.unref();
 
     const started = Date.now();
+    if (logger.isEnabled("debug", "duroxide::runtime")) logger.log("debug", "duroxide::runtime", "Activity started", { activity_tag: item.tag ?? null });
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     try {
       const run = Promise.resolve().then(() => handler(ctx, decodeJson(item.input)));
@@ -325,6 +326,21 @@ export class WorkerDispatcher {
         details: ErrorDetails.activityFailed(errorMessage(outcome.error)).data,
       };
       metrics.activityFailed(item.name, "application", duration);
+    }
+    if (completion.type === "ActivityCompleted") {
+      if (logger.isEnabled("debug", "duroxide::runtime"))
+        logger.log("debug", "duroxide::runtime", "Activity completed", {
+          outcome: "success",
+          duration_ms: duration,
+          result_size: completion.result.length,
+        });
+    } else if (completion.type === "ActivityFailed" && logger.isEnabled("info", "duroxide::runtime")) {
+      // An expected outcome (the orchestration decides what to do), so info, not warn.
+      logger.log("info", "duroxide::runtime", "Activity failed (application error)", {
+        outcome: "app_error",
+        duration_ms: duration,
+        error: completion.details.message ?? null,
+      });
     }
     await this.#ack(lease, completion);
   }
