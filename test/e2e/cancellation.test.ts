@@ -1,8 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { SubOrchestrationFailedError, type ActivityContext, type OrchestrationContext, type Runtime } from "../../src/index.js";
-import { harness } from "./harness.js";
+import { harness, PROVIDERS } from "./harness.js";
 import { sleep, until } from "./multi.js";
+
+for (const kind of PROVIDERS) {
 
 /** A cooperative long activity: records when it started and when its signal fired. */
 function tracker() {
@@ -24,7 +26,7 @@ function tracker() {
   return { started, aborted, register };
 }
 
-describe("cooperative activity cancellation", () => {
+describe(`[${kind}] cooperative activity cancellation`, () => {
   it("signalled well under a second when the orchestration completes, fails, continues as new, or is cancelled", async () => {
     const t = tracker();
     const h = await harness((rt) => {
@@ -37,7 +39,7 @@ describe("cooperative activity cancellation", () => {
         if (how === "can") return ctx.continueAsNew(how);
         return "done";
       });
-    });
+    }, {}, kind);
     try {
       for (const how of ["complete", "fail", "can", "cancel"]) {
         await h.client.startOrchestration(`i-${how}`, "Ends", how);
@@ -78,7 +80,7 @@ describe("cooperative activity cancellation", () => {
           return [a.index, b.index];
         });
       },
-      { activityCancellationGracePeriodMs: 100 },
+      { activityCancellationGracePeriodMs: 100 }, kind
     );
     try {
       await h.client.startOrchestration("race", "Racer");
@@ -109,7 +111,7 @@ describe("cooperative activity cancellation", () => {
         else await act;
         return "never";
       });
-    });
+    }, {}, kind);
     try {
       await h.client.startOrchestration("lvl-0", "Level", 0);
       await until(() => t.started.size === 3, 5_000, "three activities running");
@@ -136,7 +138,7 @@ describe("cooperative activity cancellation", () => {
           return { message: (e as Error).message, typed: e instanceof SubOrchestrationFailedError };
         }
       });
-    });
+    }, {}, kind);
     try {
       await h.client.startOrchestration("parent", "Parent");
       await until(async () => (await h.client.getStatus("the-child")).status === "Running", 5_000, "child running");
@@ -149,3 +151,5 @@ describe("cooperative activity cancellation", () => {
     }
   });
 });
+
+}

@@ -2,6 +2,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ProviderError, type OrchestrationContext, type Provider, type Runtime } from "../../src/index.js";
 import { SharedStore, sleep } from "./multi.js";
+import { PROVIDERS } from "./harness.js";
+
+for (const kind of PROVIDERS) {
 
 /** Delegates everything to the real provider; renewWorkItemLock fails once with a retryable error. */
 function flakyRenewal(p: Provider, counter: { renewals: number; injected: number }): Provider {
@@ -23,7 +26,7 @@ function flakyRenewal(p: Provider, counter: { renewals: number; injected: number
   });
 }
 
-describe("long-running activities", () => {
+describe(`[${kind}] long-running activities`, () => {
   const setup = (runs: { n: number; cancelled: boolean[] }) => (rt: Runtime) => {
     rt.registerActivity("Long", async (ctx) => {
       runs.n++;
@@ -35,7 +38,7 @@ describe("long-running activities", () => {
   };
 
   it("an activity running 3× its lock timeout is renewed: not run twice, not lost (two workers competing)", async () => {
-    const store = new SharedStore();
+    const store = new SharedStore(kind);
     const runs = { n: 0, cancelled: [] as boolean[] };
     try {
       const client = await store.client();
@@ -56,7 +59,7 @@ describe("long-running activities", () => {
   });
 
   it("a transient (retryable) renewal error is not a cancellation", async () => {
-    const store = new SharedStore();
+    const store = new SharedStore(kind);
     const runs = { n: 0, cancelled: [] as boolean[] };
     const counter = { renewals: 0, injected: 0 };
     try {
@@ -74,3 +77,5 @@ describe("long-running activities", () => {
     }
   });
 });
+
+}

@@ -1,24 +1,29 @@
-// Several runtimes (as if several processes) sharing one SQLite file.
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Runtime, Client, SqliteProvider, type RuntimeOptions, type Provider } from "../../src/index.js";
+// Several runtimes (as if several processes) sharing one store: a SQLite file or a PostgreSQL schema,
+// each runtime on its own provider object.
+import { Runtime, Client, type RuntimeOptions, type Provider } from "../../src/index.js";
+import { openStore, type ProviderKind } from "./harness.js";
 
 export interface Node {
-  provider: SqliteProvider;
+  provider: Provider;
   runtime: Runtime;
   stop(graceMs?: number): Promise<void>;
 }
 
 export class SharedStore {
-  readonly dir = mkdtempSync(join(tmpdir(), "dx-multi-"));
-  readonly url = `sqlite:${join(this.dir, "store.db")}`;
+  #store: ReturnType<typeof openStore> | null = null;
   #nodes: Node[] = [];
-  #client: { provider: SqliteProvider; client: Client } | null = null;
+  #client: { provider: Provider; client: Client } | null = null;
+
+  constructor(readonly kind: ProviderKind = "sqlite") {}
+
+  async #open(): Promise<Provider> {
+    this.#store ??= openStore(this.kind);
+    return (await this.#store).open();
+  }
 
   async client(): Promise<Client> {
     if (!this.#client) {
-      const provider = await SqliteProvider.open(this.url);
+      const provider = await this.#open();
       this.#client = { provider, client: new Client(provider) };
     }
     return this.#client.client;
@@ -26,7 +31,7 @@ export class SharedStore {
 
   /** A runtime on its own provider object (no in-process notifications across nodes). */
   async node(setup: (rt: Runtime) => void, options: RuntimeOptions = {}, wrap?: (p: Provider) => Provider): Promise<Node> {
-    const provider = await SqliteProvider.open(this.url);
+    const provider = await this.#open();
     const runtime = new Runtime(wrap ? wrap(provider) : provider, { dispatcherPollIntervalMs: 20, logLevel: "error", ...options });
     setup(runtime);
     await runtime.start();
@@ -48,7 +53,7 @@ export class SharedStore {
   async close(): Promise<void> {
     for (const n of this.#nodes) await n.stop();
     if (this.#client) await this.#client.provider.close();
-    rmSync(this.dir, { recursive: true, force: true });
+    if (this.#store) await (await this.#store).destroy();
   }
 }
 

@@ -2,12 +2,15 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { OrchestrationContext } from "../../src/index.js";
 import { SharedStore, sleep } from "./multi.js";
+import { PROVIDERS } from "./harness.js";
+
+for (const kind of PROVIDERS) {
 
 // Unregistered handlers are put back with 1 s, 2 s, ... backoff; maxAttempts: 2 keeps these short
 // (fetch 1 → +1 s, fetch 2 → +2 s, fetch 3 poisons).
-describe("poison and rolling deploys", () => {
+describe(`[${kind}] poison and rolling deploys`, () => {
   it("an unregistered orchestration is retried with backoff, then poisons with an error naming it", async () => {
-    const store = new SharedStore();
+    const store = new SharedStore(kind);
     try {
       const client = await store.client();
       await store.node(() => undefined, { maxAttempts: 2 });
@@ -28,7 +31,7 @@ describe("poison and rolling deploys", () => {
   });
 
   it("an unregistered activity is retried with backoff, then poisons and fails its orchestration", async () => {
-    const store = new SharedStore();
+    const store = new SharedStore(kind);
     try {
       const client = await store.client();
       await store.node(
@@ -56,7 +59,7 @@ describe("poison and rolling deploys", () => {
   });
 
   it("rolling deploy: a new process that registers the handlers picks the work up before it poisons", async () => {
-    const store = new SharedStore();
+    const store = new SharedStore(kind);
     try {
       const client = await store.client();
       // Old process: knows neither the new orchestration nor the new activity.
@@ -88,3 +91,5 @@ describe("poison and rolling deploys", () => {
     }
   });
 });
+
+}

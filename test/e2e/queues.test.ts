@@ -1,10 +1,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { InstanceNotFoundError, type OrchestrationContext } from "../../src/index.js";
-import { harness } from "./harness.js";
+import { harness, PROVIDERS } from "./harness.js";
+
+for (const kind of PROVIDERS) {
 
 for (const replayEveryTurn of [false, true]) {
-  describe(`event queues (replayEveryTurn=${replayEveryTurn})`, () => {
+  describe(`[${kind}] event queues (replayEveryTurn=${replayEveryTurn})`, () => {
     it("FIFO per queue; messages enqueued before the dequeue are buffered", async () => {
       const h = await harness(
         (rt) => {
@@ -20,7 +22,7 @@ for (const replayEveryTurn of [false, true]) {
             return out;
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("q1", "Reader");
@@ -50,7 +52,7 @@ for (const replayEveryTurn of [false, true]) {
             return ctx.continueAsNew(all);
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("c1", "Chat", []);
@@ -83,7 +85,7 @@ for (const replayEveryTurn of [false, true]) {
             return { first: first.index, second, a, q };
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("l1", "Loser");
@@ -104,7 +106,7 @@ for (const replayEveryTurn of [false, true]) {
     it("unknown instances: the client rejects; an orphan message is dropped and never blocks others", async () => {
       const h = await harness((rt) => {
         rt.registerOrchestration("Echo", async (ctx: OrchestrationContext) => ctx.dequeueEvent("q"));
-      });
+      }, {}, kind);
       try {
         await assert.rejects(h.client.enqueueEvent("ghost", "q", 1), InstanceNotFoundError);
         // A message that reached the queue for an instance that never starts (e.g. deleted meanwhile).
@@ -125,4 +127,6 @@ for (const replayEveryTurn of [false, true]) {
       }
     });
   });
+}
+
 }

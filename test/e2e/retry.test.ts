@@ -7,9 +7,11 @@ import {
   resolveRetryPolicy,
   type OrchestrationContext,
 } from "../../src/index.js";
-import { harness } from "./harness.js";
+import { harness, PROVIDERS } from "./harness.js";
 
-describe("retry policy: resolution and formulas", () => {
+for (const kind of PROVIDERS) {
+
+describe(`[${kind}] retry policy: resolution and formulas`, () => {
   it("defaults: 3 attempts, exponential 100 ms ×2 capped at 30 s, no timeout", () => {
     const p = resolveRetryPolicy({});
     assert.equal(p.maxAttempts, 3);
@@ -45,7 +47,7 @@ describe("retry policy: resolution and formulas", () => {
 });
 
 for (const replayEveryTurn of [false, true]) {
-  describe(`retry e2e (replayEveryTurn=${replayEveryTurn})`, () => {
+  describe(`[${kind}] retry e2e (replayEveryTurn=${replayEveryTurn})`, () => {
     it("async: fails twice, succeeds on the 3rd attempt; backoff waits are durable timers in history", async () => {
       let calls = 0;
       const h = await harness(
@@ -59,7 +61,7 @@ for (const replayEveryTurn of [false, true]) {
             ctx.scheduleActivityWithRetry<number>("Flaky", x, { maxAttempts: 5, backoff: { kind: "linear", baseMs: 20, maxMs: 1_000 } }),
           );
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("r1", "R", 21);
@@ -101,7 +103,7 @@ for (const replayEveryTurn of [false, true]) {
             ctx.scheduleActivityWithRetryTyped("Bad", 1, { maxAttempts: 2, backoff: 5 }),
           );
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("g1", "G");
@@ -144,7 +146,7 @@ for (const replayEveryTurn of [false, true]) {
             }
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("t1", "T");
@@ -186,7 +188,7 @@ for (const replayEveryTurn of [false, true]) {
             }
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("a1", "A");
@@ -219,7 +221,7 @@ for (const replayEveryTurn of [false, true]) {
             ctx.scheduleActivityWithRetry("S", null, { maxAttempts: 0 }),
           );
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("s1", "OnS");
@@ -234,4 +236,6 @@ for (const replayEveryTurn of [false, true]) {
       }
     });
   });
+}
+
 }

@@ -2,15 +2,18 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { OrchestrationContext, Runtime } from "../../src/index.js";
 import { SharedStore, sleep, until } from "./multi.js";
+import { PROVIDERS } from "./harness.js";
+
+for (const kind of PROVIDERS) {
 
 interface Run {
   session: string | null;
   worker: string;
 }
 
-describe("sessions", () => {
+describe(`[${kind}] sessions`, () => {
   it("every activity of a session runs on the worker that owns it (two runtimes, one store)", async () => {
-    const store = new SharedStore();
+    const store = new SharedStore(kind);
     const runs: Run[] = [];
     try {
       const setup = (rt: Runtime) => {
@@ -53,7 +56,7 @@ describe("sessions", () => {
   });
 
   it("maxSessionsPerRuntime bounds the distinct sessions running at once; other work still flows", async () => {
-    const store = new SharedStore();
+    const store = new SharedStore(kind);
     const running = new Map<string, number>();
     let maxDistinct = 0;
     let plainDone = 0;
@@ -114,7 +117,7 @@ describe("sessions", () => {
   };
 
   it("an idle session is released (sessionIdleTimeoutMs) and claimed by another worker", async () => {
-    const store = new SharedStore();
+    const store = new SharedStore(kind);
     try {
       const client = await store.client();
       await store.node(whereSetup(), {
@@ -136,7 +139,7 @@ describe("sessions", () => {
   });
 
   it("a session is re-claimed by another runtime after its owner dies (lock expiry)", async () => {
-    const store = new SharedStore();
+    const store = new SharedStore(kind);
     try {
       const client = await store.client();
       const a = await store.node(whereSetup(), { workerNodeId: "A", sessionLockTimeoutMs: 400 });
@@ -155,7 +158,7 @@ describe("sessions", () => {
   });
 
   it("while its owner is alive, the session stays with it even when another worker is idle", async () => {
-    const store = new SharedStore();
+    const store = new SharedStore(kind);
     try {
       const client = await store.client();
       await store.node(whereSetup(), { workerNodeId: "A", sessionLockTimeoutMs: 300 });
@@ -173,3 +176,5 @@ describe("sessions", () => {
 });
 
 void until;
+
+}

@@ -7,10 +7,12 @@ import {
   TimeoutError,
   type OrchestrationContext,
 } from "../../src/index.js";
-import { harness } from "./harness.js";
+import { harness, PROVIDERS } from "./harness.js";
+
+for (const kind of PROVIDERS) {
 
 for (const replayEveryTurn of [false, true]) {
-  describe(`custom status (replayEveryTurn=${replayEveryTurn})`, () => {
+  describe(`[${kind}] custom status (replayEveryTurn=${replayEveryTurn})`, () => {
     it("version counts acks with a status change; reset clears; waitForStatusChange wakes; timeout rejects", async () => {
       const h = await harness(
         (rt) => {
@@ -26,7 +28,7 @@ for (const replayEveryTurn of [false, true]) {
             return { seen1, seen2 };
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("p1", "Progress");
@@ -64,7 +66,7 @@ for (const replayEveryTurn of [false, true]) {
             return before;
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("l1", "Loop", 0);
@@ -91,7 +93,7 @@ for (const replayEveryTurn of [false, true]) {
             return "ok";
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("ok", "Big", MAX_CUSTOM_STATUS_BYTES);
@@ -107,7 +109,7 @@ for (const replayEveryTurn of [false, true]) {
     });
   });
 
-  describe(`KV store (replayEveryTurn=${replayEveryTurn})`, () => {
+  describe(`[${kind}] KV store (replayEveryTurn=${replayEveryTurn})`, () => {
     it("set/get/clear/clearAll, aliases, typed, keys/length, survives continue-as-new, readable after completion", async () => {
       const h = await harness(
         (rt) => {
@@ -134,7 +136,7 @@ for (const replayEveryTurn of [false, true]) {
             return { carried, keys, len, all, typedN: ctx.getKvValueTyped<number>("n"), afterClear: ctx.getKvLength() };
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("kv1", "Kv", 0);
@@ -167,7 +169,7 @@ for (const replayEveryTurn of [false, true]) {
             return "ok";
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("fits", "V", MAX_KV_VALUE_BYTES);
@@ -210,7 +212,7 @@ for (const replayEveryTurn of [false, true]) {
             return caught;
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("keys", "Keys", 0);
@@ -247,7 +249,7 @@ for (const replayEveryTurn of [false, true]) {
             return { prunedOld, prunedAll, keys: ctx.getKvAllKeys() };
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("pr", "Prune");
@@ -276,7 +278,7 @@ for (const replayEveryTurn of [false, true]) {
             return { v, n, missing };
           });
         },
-        { replayEveryTurn },
+        { replayEveryTurn }, kind
       );
       try {
         await h.client.startOrchestration("owner", "Owner");
@@ -293,4 +295,6 @@ for (const replayEveryTurn of [false, true]) {
       }
     });
   });
+}
+
 }

@@ -1,10 +1,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { InvalidArgumentError, Runtime, SqliteProvider, type OrchestrationContext, type WorkerTagFilter } from "../../src/index.js";
-import { harness } from "./harness.js";
+import { harness, PROVIDERS } from "./harness.js";
 import { SharedStore, until } from "./multi.js";
 
-describe("activity tags", () => {
+for (const kind of PROVIDERS) {
+
+describe(`[${kind}] activity tags`, () => {
   const cases: Array<[string, WorkerTagFilter | undefined, number[]]> = [
     ["default (defaultOnly)", undefined, [0, 1, 1]],
     ["defaultOnly", "defaultOnly", [0, 1, 1]],
@@ -30,7 +32,7 @@ describe("activity tags", () => {
             return rs.map((r) => r.index);
           });
         },
-        filter === undefined ? {} : { workerTagFilter: filter },
+        filter === undefined ? {} : { workerTagFilter: filter }, kind
       );
       try {
         await h.client.startOrchestration("route", "Route");
@@ -62,7 +64,7 @@ describe("activity tags", () => {
   });
 
   it("changing an activity's tag in code is a nondeterminism error on replay (restart on the same store)", async () => {
-    const store = new SharedStore();
+    const store = new SharedStore(kind);
     try {
       const client = await store.client();
       const code = (tag: string) => async (ctx: OrchestrationContext) => ctx.scheduleActivity("Job").withTag(tag);
@@ -90,3 +92,5 @@ describe("activity tags", () => {
     }
   });
 });
+
+}

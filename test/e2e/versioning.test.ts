@@ -2,6 +2,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import type { OrchestrationContext, Runtime } from "../../src/index.js";
 import { SharedStore, until } from "./multi.js";
+import { PROVIDERS } from "./harness.js";
+
+for (const kind of PROVIDERS) {
 
 function registerWho(rt: Runtime): void {
   rt.registerActivity("Who", async (ctx) => `${ctx.orchestrationName}@${ctx.orchestrationVersion}`);
@@ -15,9 +18,9 @@ const v2 = async (ctx: OrchestrationContext) => {
   return { code: "v2", act: await ctx.scheduleActivity("Who"), extra: await ctx.scheduleActivity("Who") };
 };
 
-describe("versioning across a deploy", () => {
+describe(`[${kind}] versioning across a deploy`, () => {
   it("an in-flight instance stays pinned to v1 after a deploy adds v2; new instances start on v2", async () => {
-    const store = new SharedStore();
+    const store = new SharedStore(kind);
     try {
       const client = await store.client();
       const a = await store.node((rt) => {
@@ -55,7 +58,7 @@ describe("versioning across a deploy", () => {
   });
 
   it("continueAsNew moves to the latest version; continueAsNewVersioned to the named one", async () => {
-    const store = new SharedStore();
+    const store = new SharedStore(kind);
     try {
       const client = await store.client();
       await store.node((rt) => {
@@ -83,7 +86,7 @@ describe("versioning across a deploy", () => {
   });
 
   it("versioned sub-orchestrations and detached starts; version visible in activity context and status", async () => {
-    const store = new SharedStore();
+    const store = new SharedStore(kind);
     try {
       const client = await store.client();
       await store.node((rt) => {
@@ -111,3 +114,5 @@ describe("versioning across a deploy", () => {
     }
   });
 });
+
+}
