@@ -9,7 +9,8 @@ import type { RuntimeMetrics } from "../observability/metrics.js";
 import type { OrchestrationRegistry } from "./registry.js";
 import type { ResolvedOptions } from "./options.js";
 import { InstanceCache } from "./instanceCache.js";
-import { WakeSignal, sleep } from "./signal.js";
+import { WakeSignal } from "./signal.js";
+import { runFetchLoop } from "./fetchLoop.js";
 import { Slots } from "./slots.js";
 import { unregisteredBackoffMs, withRetries } from "./retrying.js";
 
@@ -76,50 +77,39 @@ export class OrchestrationDispatcher {
    * One fetch loop feeds up to `orchestrationConcurrency` turns at a time, so an idle runtime
    * makes one poll per interval, not one per slot.
    */
-  async #loop(workerId: string): Promise<void> {
-    let errors = 0;
-    while (this.#running) {
-      await this.#slots.acquire();
-      if (!this.#running) {
-        this.#slots.release();
-        break;
-      }
-      let item: OrchestrationItem | null;
-      try {
-        item = await this.d.provider.fetchOrchestrationItem(this.d.options.orchestratorLockTimeoutMs, {
+  #loop(workerId: string): Promise<void> {
+    const { provider, options, metrics, logger } = this.d;
+    return runFetchLoop<OrchestrationItem>({
+      slots: this.#slots,
+      wake: this.wake,
+      pollIntervalMs: options.pollIntervalMs,
+      isRunning: () => this.#running,
+      fetch: () =>
+        provider.fetchOrchestrationItem(options.orchestratorLockTimeoutMs, {
           knownHistory: (instance) => {
             const x = this.cache.peek(instance);
             return x ? { executionId: x.executionId, lastEventId: x.lastEventId } : undefined;
           },
-        });
-        errors = 0;
-      } catch (err) {
-        this.#slots.release();
-        this.d.metrics.providerError("fetch_orchestration_item");
-        this.d.logger.warn("fetch_orchestration_item failed", { error: String(err), worker_id: workerId });
-        await sleep(Math.min(100 * 2 ** errors++, 3_000));
-        continue;
-      }
-      if (!item) {
-        this.#slots.release();
-        await this.wake.wait(this.d.options.pollIntervalMs);
-        continue;
-      }
-      const it = item;
-      this.#inFlight++;
-      this.d.metrics.orchItemsFetched(1);
-      void this.#process(it, workerId)
-        .catch(async (err: unknown) => {
-          this.d.logger.error("orchestration turn failed unexpectedly", { instance_id: it.instance, error: String(err) });
-          this.cache.delete(it.instance);
-          await this.d.provider.abandonOrchestrationItem(it.lockToken, 100, false).catch(() => undefined);
-        })
-        .finally(() => {
-          this.#inFlight--;
-          this.#slots.release();
-        });
-    }
-    await this.#slots.drained();
+        }),
+      onFetchError: (err) => {
+        metrics.providerError("fetch_orchestration_item");
+        logger.warn("fetch_orchestration_item failed", { error: String(err), worker_id: workerId });
+      },
+      admit: () => {
+        this.#inFlight++;
+        metrics.orchItemsFetched(1);
+        return true;
+      },
+      handle: (item) => this.#process(item, workerId),
+      onHandleError: async (item, err) => {
+        logger.error("orchestration turn failed unexpectedly", { instance_id: item.instance, error: String(err) });
+        this.cache.delete(item.instance);
+        await provider.abandonOrchestrationItem(item.lockToken, 100, false).catch(() => undefined);
+      },
+      done: () => {
+        this.#inFlight--;
+      },
+    });
   }
 
   async #process(item: OrchestrationItem, workerId: string): Promise<void> {

@@ -14,6 +14,7 @@ import { GET_KV_VALUE_SYSCALL } from "../orchestration/context.js";
 import type { ResolvedOptions } from "./options.js";
 import { WakeSignal, sleep } from "./signal.js";
 import { Slots } from "./slots.js";
+import { runFetchLoop } from "./fetchLoop.js";
 import { unregisteredBackoffMs, withRetries } from "./retrying.js";
 import { errorMessage } from "../orchestration/execution.js";
 
@@ -123,57 +124,46 @@ export class WorkerDispatcher {
   }
 
   /** One fetch loop feeds up to `workerConcurrency` activities at a time. */
-  async #loop(workerId: string): Promise<void> {
-    const { provider, options } = this.d;
-    let errors = 0;
-    while (this.#running) {
-      await this.#slots.acquire();
-      if (!this.#running) {
-        this.#slots.release();
-        break;
-      }
-      let lease: WorkItemLease | null;
+  #loop(workerId: string): Promise<void> {
+    const { provider, options, metrics, logger } = this.d;
+    return runFetchLoop<WorkItemLease>({
+      slots: this.#slots,
+      wake: this.wake,
+      pollIntervalMs: options.pollIntervalMs,
+      isRunning: () => this.#running,
       // At session capacity, fetch only items without a session (or of sessions already running here).
-      const atCapacity = this.#sessionCounts.size >= options.maxSessions;
-      try {
-        lease = await provider.fetchWorkItem(options.workerLockTimeoutMs, {
+      fetch: () =>
+        provider.fetchWorkItem(options.workerLockTimeoutMs, {
           tagFilter: options.tagFilter,
-          ...(atCapacity ? {} : { session: { ownerId: options.workerNodeId ?? workerId, lockTimeoutMs: options.sessionLockTimeoutMs } }),
-        });
-        errors = 0;
-      } catch (err) {
-        this.#slots.release();
-        this.d.metrics.providerError("fetch_work_item");
-        this.d.logger.warn("fetch_work_item failed", { error: String(err), worker_id: workerId });
-        await sleep(Math.min(100 * 2 ** errors++, 3_000));
-        continue;
-      }
-      if (!lease) {
-        this.#slots.release();
-        await this.wake.wait(options.pollIntervalMs);
-        continue;
-      }
-      const l = lease;
-      this.d.metrics.workerItemsFetched(1);
-      const sid = l.item.sessionId ?? null;
-      if (sid !== null && !this.#sessionCounts.has(sid) && this.#sessionCounts.size >= options.maxSessions) {
-        // Another slot took the last session place meanwhile: put it back without counting an attempt.
-        this.#slots.release();
-        await provider.abandonWorkItem(l.lockToken, 100, true).catch(() => undefined);
-        continue;
-      }
-      if (sid !== null) this.#holdSession(sid);
-      void this.#execute(l, workerId)
-        .catch(async (err: unknown) => {
-          this.d.logger.error("activity dispatch failed unexpectedly", { error: String(err) });
-          await provider.abandonWorkItem(l.lockToken, 100, false).catch(() => undefined);
-        })
-        .finally(() => {
-          if (sid !== null) this.#releaseSession(sid);
-          this.#slots.release();
-        });
-    }
-    await this.#slots.drained();
+          ...(this.#sessionCounts.size >= options.maxSessions
+            ? {}
+            : { session: { ownerId: options.workerNodeId ?? workerId, lockTimeoutMs: options.sessionLockTimeoutMs } }),
+        }),
+      onFetchError: (err) => {
+        metrics.providerError("fetch_work_item");
+        logger.warn("fetch_work_item failed", { error: String(err), worker_id: workerId });
+      },
+      admit: async (lease) => {
+        metrics.workerItemsFetched(1);
+        const sid = lease.item.sessionId ?? null;
+        if (sid !== null && !this.#sessionCounts.has(sid) && this.#sessionCounts.size >= options.maxSessions) {
+          // Another slot took the last session place meanwhile: put it back without counting an attempt.
+          await provider.abandonWorkItem(lease.lockToken, 100, true).catch(() => undefined);
+          return false;
+        }
+        if (sid !== null) this.#holdSession(sid);
+        return true;
+      },
+      handle: (lease) => this.#execute(lease, workerId),
+      onHandleError: async (lease, err) => {
+        logger.error("activity dispatch failed unexpectedly", { error: String(err) });
+        await provider.abandonWorkItem(lease.lockToken, 100, false).catch(() => undefined);
+      },
+      done: (lease) => {
+        const sid = lease.item.sessionId ?? null;
+        if (sid !== null) this.#releaseSession(sid);
+      },
+    });
   }
 
   async #execute(lease: WorkItemLease, workerId: string): Promise<void> {

@@ -1,0 +1,62 @@
+// The dispatch loop both dispatchers share: one fetcher feeds up to `slots.size` handlers at a
+// time, sleeps on the wake signal when the queue is empty, and backs off on provider errors.
+import type { Slots } from "./slots.js";
+import type { WakeSignal } from "./signal.js";
+import { sleep } from "./signal.js";
+
+export interface FetchLoop<T> {
+  slots: Slots;
+  wake: WakeSignal;
+  pollIntervalMs: number;
+  isRunning(): boolean;
+  fetch(): Promise<T | null>;
+  /** A fetch failed; `consecutive` counts failures in a row (for logging). */
+  onFetchError(err: unknown, consecutive: number): void;
+  /** Handle one item. Return false to give the item straight back (the slot is released). */
+  admit?(item: T): Promise<boolean> | boolean;
+  handle(item: T): Promise<void>;
+  onHandleError(item: T, err: unknown): Promise<void>;
+  /** Runs after handle (or its error handler), before the slot is released. */
+  done?(item: T): void;
+}
+
+export async function runFetchLoop<T>(loop: FetchLoop<T>): Promise<void> {
+  let errors = 0;
+  while (loop.isRunning()) {
+    await loop.slots.acquire();
+    if (!loop.isRunning()) {
+      loop.slots.release();
+      break;
+    }
+    let item: T | null;
+    try {
+      item = await loop.fetch();
+      errors = 0;
+    } catch (err) {
+      loop.slots.release();
+      loop.onFetchError(err, ++errors);
+      await sleep(Math.min(100 * 2 ** (errors - 1), 3_000));
+      continue;
+    }
+    if (item === null) {
+      loop.slots.release();
+      await loop.wake.wait(loop.pollIntervalMs);
+      continue;
+    }
+    const it = item;
+    if (loop.admit && !(await loop.admit(it))) {
+      loop.slots.release();
+      continue;
+    }
+    // Not awaited: the loop goes on fetching while slots are free.
+    void loop
+      .handle(it)
+      .catch((err: unknown) => loop.onHandleError(it, err))
+      .catch(() => undefined)
+      .finally(() => {
+        loop.done?.(it);
+        loop.slots.release();
+      });
+  }
+  await loop.slots.drained();
+}
