@@ -162,6 +162,7 @@ export class Client {
     requireId("instanceId", instanceId);
     return this.#watcher.waitFor(
       instanceId,
+      "status",
       async () => {
         const s = await this.#provider.getStatus(instanceId);
         if (!s || (s.status !== "Completed" && s.status !== "Failed")) return null;
@@ -176,6 +177,7 @@ export class Client {
     requireId("instanceId", instanceId);
     return this.#watcher.waitFor(
       instanceId,
+      "customStatus",
       async () => {
         const s = await this.#provider.getStatus(instanceId);
         if (!s || s.customStatusVersion <= lastSeenVersion) return null;
@@ -197,7 +199,7 @@ export class Client {
   async waitForValue(instanceId: string, key: string, timeoutMs = 30_000): Promise<string> {
     requireId("instanceId", instanceId);
     requireId("key", key);
-    return this.#watcher.waitFor(instanceId, () => this.#provider.getKvValue(instanceId, key), timeoutMs);
+    return this.#watcher.waitFor(instanceId, "kv", () => this.#provider.getKvValue(instanceId, key), timeoutMs);
   }
 
   // ------------------------------------------------------------------ typed helpers

@@ -1,22 +1,25 @@
 // Waiting for a condition on an instance: woken at once by provider notifications (every ack of
 // the instance notifies), with polling as the floor (20 ms doubling to `maxPollMs`) for changes
 // made by processes whose notifications do not reach this one.
-import type { Provider } from "../providers/provider.js";
+import type { InstanceChanges, Provider } from "../providers/provider.js";
+
+/** What a waiter cares about; it is woken only by acks that change it. */
+export type WaitInterest = keyof InstanceChanges;
 import { TimeoutError } from "../model/errors.js";
 
 /** One provider subscription per client, fanned out by instance id. */
 export class InstanceWatcher {
-  #byInstance = new Map<string, Set<() => void>>();
+  #byInstance = new Map<string, Set<(changes: InstanceChanges | undefined) => void>>();
   #unsubscribe: (() => void) | null = null;
 
   constructor(private readonly provider: Provider) {}
 
-  #watch(instance: string, cb: () => void): () => void {
+  #watch(instance: string, cb: (changes: InstanceChanges | undefined) => void): () => void {
     if (!this.#unsubscribe) {
       this.#unsubscribe = this.provider.subscribe((n) => {
         if (n.kind !== "instanceChanged") return;
         const set = this.#byInstance.get(n.instance);
-        if (set) for (const f of [...set]) f();
+        if (set) for (const f of [...set]) f(n.changes);
       });
     }
     let set = this.#byInstance.get(instance);
@@ -32,17 +35,25 @@ export class InstanceWatcher {
     };
   }
 
-  async waitFor<T>(instance: string, check: () => Promise<T | null>, timeoutMs: number, maxPollMs = 1_000): Promise<T> {
+  async waitFor<T>(
+    instance: string,
+    interest: WaitInterest,
+    check: () => Promise<T | null>,
+    timeoutMs: number,
+    maxPollMs = 1_000,
+  ): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     let wake: (() => void) | null = null;
     let woken = false;
-    const unwatch = this.#watch(instance, () => {
+    const unwatch = this.#watch(instance, (changes) => {
+      if (changes && !changes[interest]) return;
       woken = true;
       wake?.();
     });
     try {
       // With cross-process notifications, polling is only a safety net against lost wake-ups.
-      let pollMs = this.provider.notifiesAcrossProcesses ? maxPollMs : Math.min(20, maxPollMs);
+      const crossProcess = this.provider.notifiesAcrossProcesses === true;
+      let pollMs = crossProcess ? Math.max(maxPollMs, 5_000) : Math.min(20, maxPollMs);
       for (;;) {
         woken = false;
         const r = await check();
@@ -59,7 +70,7 @@ export class InstanceWatcher {
             }
             wake = done;
           });
-          pollMs = Math.min(pollMs * 2, maxPollMs);
+          if (!crossProcess) pollMs = Math.min(pollMs * 2, maxPollMs);
         }
       }
     } finally {

@@ -108,8 +108,27 @@ export interface StoredStatus {
 export type ProviderNotification =
   | { kind: "orchestrator"; visibleAtMs: number }
   | { kind: "worker" }
-  | { kind: "instanceChanged"; instance: string }
+  | { kind: "instanceChanged"; instance: string; changes?: InstanceChanges }
   | { kind: "activitiesCancelled"; activities: ActivityIdentity[] };
+
+/** What an ack changed, so waiters wake only for what they wait on (absent: assume anything). */
+export interface InstanceChanges {
+  /** The execution's status changed (it completed, failed or continued as new). */
+  status: boolean;
+  customStatus: boolean;
+  kv: boolean;
+}
+
+/** The changes an ack makes, as reported in its `instanceChanged` notification. */
+export function changesOfAck(ack: OrchestrationAck): InstanceChanges {
+  let customStatus = false;
+  let kv = false;
+  for (const e of ack.historyDelta) {
+    if (e.type === "CustomStatusUpdated") customStatus = true;
+    else if (e.type === "KeyValueSet" || e.type === "KeyValueCleared" || e.type === "KeyValuesCleared") kv = true;
+  }
+  return { status: ack.metadata.status !== undefined, customStatus, kv };
+}
 
 export type NotificationListener = (n: ProviderNotification) => void;
 

@@ -34,6 +34,7 @@ import type {
   TagFilter,
   WorkItemLease,
 } from "../provider.js";
+import { changesOfAck } from "../provider.js";
 import { PostgresAdmin } from "./admin.js";
 import { decodeEvent, decodeFailure, decodeWorkItem, encodeEvent, encodeFailure, encodeWorkItem, num, setEntry } from "./codec.js";
 import { isConnectionError, pgCode, toProviderError, UNIQUE_VIOLATION } from "./errors.js";
@@ -673,7 +674,7 @@ export class PostgresProvider implements Provider {
     const items = ack.orchestratorItems;
     const visible = items.map((o) => (o.type === "TimerFired" ? o.fireAtMs : now));
     for (const v of new Set(visible)) notes.push({ kind: "orchestrator", visibleAtMs: v });
-    notes.push({ kind: "instanceChanged", instance });
+    notes.push({ kind: "instanceChanged", instance, changes: changesOfAck(ack) });
     if (cancelled.length > 0) notes.push({ kind: "activitiesCancelled", activities: cancelled });
     const bodies = encodeNotifications(notes);
     const values: unknown[] = [

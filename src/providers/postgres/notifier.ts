@@ -26,7 +26,10 @@ export function encodeNotifications(notes: readonly ProviderNotification[]): str
         break;
       case "instanceChanged":
         // An id too long for a payload just goes without a cross-process wake-up.
-        if (Buffer.byteLength(n.instance) < MAX_BODY) out.push(`i:${n.instance}`);
+        if (Buffer.byteLength(n.instance) < MAX_BODY - 6) {
+          const c = n.changes;
+          out.push(c ? `j:${c.status ? "s" : ""}${c.customStatus ? "c" : ""}${c.kv ? "k" : ""}:${n.instance}` : `i:${n.instance}`);
+        }
         break;
       case "activitiesCancelled": {
         let chunk: [string, number, number][] = [];
@@ -63,6 +66,16 @@ export function decodeNotification(body: string): ProviderNotification | null {
     }
     case "i:":
       return { kind: "instanceChanged", instance: rest };
+    case "j:": {
+      const sep = rest.indexOf(":");
+      if (sep < 0) return null;
+      const flags = rest.slice(0, sep);
+      return {
+        kind: "instanceChanged",
+        instance: rest.slice(sep + 1),
+        changes: { status: flags.includes("s"), customStatus: flags.includes("c"), kv: flags.includes("k") },
+      };
+    }
     case "c:": {
       try {
         const parsed: unknown = JSON.parse(rest);

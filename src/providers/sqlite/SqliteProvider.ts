@@ -28,6 +28,7 @@ import type {
   TagFilter,
   WorkItemLease,
 } from "../provider.js";
+import { changesOfAck } from "../provider.js";
 import { SqliteAdmin } from "./admin.js";
 import { decodeEvent, decodeFailure, decodeWorkItem, encodeEvent, encodeFailure, encodeWorkItem } from "./codec.js";
 import { isConstraintError, toProviderError } from "./errors.js";
@@ -513,7 +514,7 @@ export class SqliteProvider implements Provider {
     this.stmt("DELETE FROM instance_locks WHERE lock_token = ?").run(lockToken);
 
     for (const t of times) notes.push({ kind: "orchestrator", visibleAtMs: t });
-    notes.push({ kind: "instanceChanged", instance });
+    notes.push({ kind: "instanceChanged", instance, changes: changesOfAck(ack) });
     if (cancelled.length > 0) notes.push({ kind: "activitiesCancelled", activities: cancelled });
     return notes;
   }
