@@ -6,7 +6,8 @@ const SCHEMA_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** PostgreSQL truncates identifiers longer than NAMEDATALEN - 1 bytes. */
 const MAX_IDENTIFIER = 63;
 
-export const DEFAULT_SCHEMA = "duroxide";
+/** `connect(url)` uses the default schema, as duroxide-node does. */
+export const DEFAULT_SCHEMA = "public";
 
 /** Throws InvalidArgumentError unless `schema` is a plain identifier PostgreSQL keeps as is. */
 export function validateSchemaName(schema: string): string {
