@@ -40,6 +40,7 @@ import { decodeEvent, decodeFailure, decodeWorkItem, encodeEvent, encodeFailure,
 import { isConnectionError, pgCode, toProviderError, UNIQUE_VIOLATION } from "./errors.js";
 import { migrate } from "./migrations.js";
 import { encodeNotifications, notifyStatement, PgListener } from "./notifier.js";
+import { PreparedStatementClient } from "./preparedClient.js";
 import { channelName, DEFAULT_SCHEMA, tablesOf, validateSchemaName, type Tables } from "./schemaName.js";
 
 export interface PostgresProviderOptions {
@@ -137,6 +138,7 @@ export class PostgresProvider implements Provider {
     const pool = new pg.Pool({
       connectionString: url,
       max,
+      Client: PreparedStatementClient,
       application_name: options.applicationName ?? "duroxide",
       connectionTimeoutMillis: options.connectionTimeoutMs ?? 30_000,
       types: TYPES,

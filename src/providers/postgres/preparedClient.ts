@@ -1,0 +1,37 @@
+// A pg Client that runs every parameterised single statement as a named prepared statement, so
+// PostgreSQL parses and plans each of the provider's statements once per connection instead of on
+// every call (the server's CPU is the bottleneck of a busy store).
+import pg from "pg";
+import { createHash } from "node:crypto";
+
+/** Statement texts are few and fixed; the cap guards against unbounded server-side statements. */
+const MAX_NAMED = 512;
+const names = new Map<string, string>();
+
+function nameFor(text: string): string | undefined {
+  let n = names.get(text);
+  if (n === undefined) {
+    if (names.size >= MAX_NAMED) return undefined;
+    n = `dx_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`;
+    names.set(text, n);
+  }
+  return n;
+}
+
+type QueryFn = (...args: unknown[]) => unknown;
+
+export class PreparedStatementClient extends pg.Client {
+  constructor(config?: string | pg.ClientConfig) {
+    super(config);
+    const plain = (pg.Client.prototype.query as unknown as QueryFn).bind(this);
+    // Instance override: keeps every overload of Client.query intact for other call shapes.
+    (this as unknown as { query: QueryFn }).query = (...args: unknown[]): unknown => {
+      const [text, values] = args;
+      if (typeof text === "string" && Array.isArray(values) && args.length === 2 && !text.includes(";")) {
+        const name = nameFor(text);
+        if (name !== undefined) return plain({ name, text, values });
+      }
+      return plain(...args);
+    };
+  }
+}
