@@ -13,6 +13,7 @@ export type { OrchestrationHandler } from "./orchestration/handler.js";
 export { ActivityContext } from "./activity/context.js";
 export { SqliteProvider } from "./providers/sqlite/SqliteProvider.js";
 export { PostgresProvider, type PostgresProviderOptions } from "./providers/postgres/PostgresProvider.js";
+export type { PostgresEntraOptions } from "./providers/postgres/entra.js";
 export type { Provider } from "./providers/provider.js";
 export { initTracing } from "./observability/logger.js";
 export type { MetricsSink, MetricsSnapshot } from "./observability/metrics.js";

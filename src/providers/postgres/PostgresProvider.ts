@@ -41,6 +41,7 @@ import { isConnectionError, pgCode, toProviderError, UNIQUE_VIOLATION } from "./
 import { migrate } from "./migrations.js";
 import { encodeNotifications, notifyStatement, PgListener } from "./notifier.js";
 import { PreparedStatementClient } from "./preparedClient.js";
+import { entraPassword, type PostgresEntraOptions } from "./entra.js";
 import { channelName, DEFAULT_SCHEMA, tablesOf, validateSchemaName, type Tables } from "./schemaName.js";
 
 export interface PostgresProviderOptions {
@@ -108,7 +109,7 @@ export class PostgresProvider implements Provider {
 
   private constructor(
     pool: Pool,
-    private readonly url: string,
+    private readonly connection: pg.ClientConfig,
     schema: string,
     private readonly options: PostgresProviderOptions,
   ) {
@@ -123,20 +124,62 @@ export class PostgresProvider implements Provider {
   // ------------------------------------------------------------------------------------------
   // Factories
 
-  /** Connects to `url` and uses the default schema ("duroxide"). */
+  /** Connects to `url` and uses the database's default schema ("public"). */
   static async connect(url: string, options: PostgresProviderOptions = {}): Promise<PostgresProvider> {
     return PostgresProvider.connectWithSchema(url, DEFAULT_SCHEMA, options);
   }
 
   /** Connects to `url`, creating and migrating `schema` if needed. */
   static async connectWithSchema(url: string, schema: string, options: PostgresProviderOptions = {}): Promise<PostgresProvider> {
+    return PostgresProvider.#open({ connectionString: url }, schema, options);
+  }
+
+  /** Azure Database for PostgreSQL with Microsoft Entra ID authentication, default schema. */
+  static async connectWithEntra(
+    host: string,
+    port: number,
+    database: string,
+    user: string,
+    options: PostgresEntraOptions = {},
+  ): Promise<PostgresProvider> {
+    return PostgresProvider.connectWithSchemaAndEntra(host, port, database, user, DEFAULT_SCHEMA, options);
+  }
+
+  /** Azure Database for PostgreSQL with Microsoft Entra ID authentication, in `schema`. */
+  static async connectWithSchemaAndEntra(
+    host: string,
+    port: number,
+    database: string,
+    user: string,
+    schema: string,
+    options: PostgresEntraOptions = {},
+  ): Promise<PostgresProvider> {
+    const envMax = Number(process.env["DUROXIDE_PG_POOL_MAX"]);
+    const password = entraPassword(options);
+    // Fetch the first token now: missing credentials fail here, clearly, not on first use.
+    try {
+      await password();
+    } catch (err) {
+      throw toProviderError("connect", err);
+    }
+    return PostgresProvider.#open(
+      { host, port, database, user, password, ssl: options.ssl ?? { rejectUnauthorized: true } },
+      schema,
+      {
+        maxConnections: options.maxConnections ?? (Number.isInteger(envMax) && envMax > 0 ? envMax : 10),
+        connectionTimeoutMs: options.acquireTimeoutMs ?? 30_000,
+      },
+    );
+  }
+
+  static async #open(connection: pg.ClientConfig, schema: string, options: PostgresProviderOptions): Promise<PostgresProvider> {
     validateSchemaName(schema);
     const max = options.maxConnections ?? 10;
     if (!Number.isInteger(max) || max < 1) {
       throw new ProviderError("connect", `maxConnections must be a positive integer, got ${String(max)}`, false);
     }
     const pool = new pg.Pool({
-      connectionString: url,
+      ...connection,
       max,
       Client: PreparedStatementClient,
       application_name: options.applicationName ?? "duroxide",
@@ -156,7 +199,7 @@ export class PostgresProvider implements Provider {
       await pool.end().catch(() => undefined);
       throw toProviderError("connect", err);
     }
-    return new PostgresProvider(pool, url, schema, options);
+    return new PostgresProvider(pool, connection, schema, options);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -231,7 +274,7 @@ export class PostgresProvider implements Provider {
     this.listeners.add(listener);
     if (this.listener === null && !this.closed && this.options.listen !== false) {
       this.listener = new PgListener({
-        connectionString: this.url,
+        connection: this.connection,
         channel: this.channel,
         source: this.source,
         applicationName: `${this.options.applicationName ?? "duroxide"}-listen`,

@@ -104,7 +104,7 @@ export function notifyStatement(channel: string, source: string, bodies: readonl
 }
 
 export interface ListenerOptions {
-  connectionString: string;
+  connection: pg.ClientConfig;
   channel: string;
   source: string;
   applicationName?: string;
@@ -146,7 +146,7 @@ export class PgListener {
   private async connect(): Promise<void> {
     if (this.stopped) return;
     const client = new pg.Client({
-      connectionString: this.opts.connectionString,
+      ...this.opts.connection,
       application_name: this.opts.applicationName ?? "duroxide-listen",
     });
     let failed = false;
