@@ -153,14 +153,14 @@ export class OrchestrationDispatcher {
     const startItem = messages.find((m): m is WorkItemOf<"StartOrchestration"> => m.type === "StartOrchestration");
 
     let execution: OrchestrationExecution;
-    let rest: WorkItem[];
+    /** Messages for the engine (it ignores starts); the start that began this turn is not one. */
+    let deliver: WorkItem[] = messages;
     const startedAt = Date.now();
     /** Set when this turn begins an execution; counted only once the turn is stored. */
     let began: { name: string; version: string; initiatedBy: "client" | "continueAsNew" } | null = null;
 
     if (cached) {
       execution = cached;
-      rest = [...this.#rejectDuplicateStarts(messages, instance), ...messages];
     } else if (last && isTerminalEvent(last) && !(last.type === "OrchestrationContinuedAsNew" && canItem)) {
       // Finished: nothing to run. Duplicate starts from a parent learn that the id is taken.
       await this.#ack(item, this.#rejectDuplicateStarts(messages, instance), null);
@@ -188,8 +188,7 @@ export class OrchestrationDispatcher {
         version: resolved.version,
         initiatedBy: start.type === "ContinueAsNew" ? "continueAsNew" : "client",
       };
-      rest = messages.filter((m) => m !== start && m.type !== "ContinueAsNew");
-      rest = [...this.#rejectDuplicateStarts(rest, instance), ...rest];
+      deliver = messages.filter((m) => m !== start && m.type !== "ContinueAsNew");
     } else {
       const started = history[0];
       if (!started || started.type !== "OrchestrationStarted") {
@@ -200,16 +199,12 @@ export class OrchestrationDispatcher {
       if (!resolved) return this.#unregistered(item, started.name, started.version);
       execution = this.#newExecution(instance, item.executionId, started.name, resolved.version, resolved.handler, item);
       await execution.replay(history);
-      rest = messages.slice();
-      rest = [...this.#rejectDuplicateStarts(rest, instance), ...rest];
     }
 
-    // Replies to duplicate starts are work items, not messages for the engine.
-    const replies = rest.filter((m) => m.type === "SubOrchFailed" && m.parentInstance !== instance);
-    const toDeliver = rest.filter((m) => !replies.includes(m));
-    await execution.applyMessages(toDeliver);
+    await execution.applyMessages(deliver);
     const result = execution.finishTurn();
-    result.orchestratorItems.push(...replies);
+    // Parents that started a child under an id already in use learn that it failed.
+    result.orchestratorItems.push(...this.#rejectDuplicateStarts(deliver, instance));
     const ok = await this.#ack(item, [], { execution, result });
     this.d.metrics.turnDuration(execution.orchestrationName, Date.now() - startedAt);
     if (!ok) {
@@ -228,7 +223,6 @@ export class OrchestrationDispatcher {
     this.#recordOutcome(execution, result, workerId);
     if (!execution.isFinished) this.cache.put(instance, execution);
     else this.cache.delete(instance);
-    void workerId;
   }
 
   #newExecution(

@@ -50,6 +50,40 @@ for (const replayEveryTurn of [false, true]) {
       }
     });
 
+    it("sub-orchestration with an explicit id already in use: the parent gets a failure, never hangs", async () => {
+      const h = await harness(
+        (rt) => {
+          rt.registerOrchestration("Child", async (ctx: OrchestrationContext, tag: string) => {
+            if (tag === "slow") await ctx.waitForEvent("go");
+            return tag;
+          });
+          rt.registerOrchestration("Parent", async (ctx: OrchestrationContext, tag: string) => {
+            try {
+              return await ctx.scheduleSubOrchestrationWithId("Child", "taken", tag);
+            } catch (e) {
+              return `failed: ${(e as Error).message}`;
+            }
+          });
+        },
+        { replayEveryTurn },
+        kind,
+      );
+      try {
+        await h.client.startOrchestration("first", "Parent", "slow");
+        const deadline = Date.now() + 5_000;
+        while ((await h.client.getStatus("taken")).status !== "Running" && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+        // While the child runs, and after it finished: the second parent is told the id is taken.
+        await h.client.startOrchestration("second", "Parent", "other");
+        assert.equal((await h.client.waitForOrchestration("second", 5_000)).output, "failed: sub-orchestration instance 'taken' already exists");
+        await h.client.raiseEvent("taken", "go");
+        assert.equal((await h.client.waitForOrchestration("first", 5_000)).output, "slow");
+        await h.client.startOrchestration("third", "Parent", "again");
+        assert.equal((await h.client.waitForOrchestration("third", 5_000)).output, "failed: sub-orchestration instance 'taken' already exists");
+      } finally {
+        await h.close();
+      }
+    });
+
     it("continue-as-new: new execution ids, final output from the last execution", async () => {
       const h = await harness(
         (rt) => {
