@@ -878,9 +878,10 @@ export class OrchestrationExecution {
     else this.#fatal = ErrorDetails.infrastructure("replay", errorMessage(err), false);
   }
 
-  #checkInTurn(body: DecisionBody): void {
+  #checkInTurn(what: DecisionBody | string): void {
     if (!this.#turnActive) {
-      this.#outOfTurn ??= `the orchestration tried to ${describeDecision(body)} outside of a turn: it awaited something that is not a durable task (use ctx.scheduleTimer / activities instead of setTimeout, fetch, or other promises)`;
+      const action = typeof what === "string" ? what : describeDecision(what);
+      this.#outOfTurn ??= `the orchestration tried to ${action} outside of a turn: it awaited something that is not a durable task (use ctx.scheduleTimer / activities instead of setTimeout, fetch, or other promises)`;
       throw new Error(this.#outOfTurn);
     }
     if (this.#stopped()) throw new Error("the orchestration has already ended");
@@ -939,7 +940,7 @@ export class OrchestrationExecution {
 
   /** @internal */
   _requestContinueAsNew(input: string, version: string | null): void {
-    this.#checkInTurn({ type: "KeyValuesCleared" });
+    this.#checkInTurn("continue as new");
     this.#outcome ??= { kind: "continueAsNew", input, version };
     this.#dirty = true;
   }
