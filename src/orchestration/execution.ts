@@ -85,8 +85,14 @@ export class OrchestrationExecution {
   #newGuid: () => string;
   #trace: TraceSink | undefined;
 
-  #history: HistoryEvent[] = [];
+  /** Events in this execution (persisted + new). The events themselves are not kept. */
+  #eventCount = 0;
   #persistedLen = 0;
+  /** Outstanding activities and children by schedule event id, in schedule order. */
+  #openActivities = new Set<number>();
+  #openChildren = new Map<number, string>();
+  /** Schedules already completed (kept as ids only, to name duplicates precisely). */
+  #doneIds = new Set<number>();
   #nextEventId = 1;
   #live = false;
   #turnActive = false;
@@ -195,8 +201,9 @@ export class OrchestrationExecution {
   async replay(history: HistoryEvent[]): Promise<void> {
     this.#turnActive = true;
     try {
-      this.#history = history.slice();
+      this.#eventCount = history.length;
       this.#persistedLen = history.length;
+      for (const e of history) this.#trackOpen(e);
       this.#nextEventId = history.length > 0 ? history[history.length - 1]!.eventId + 1 : 1;
       this.#persistedDecisions = history.filter((e) => isDecisionEvent(e));
       if (history.length === 0) throw new Divergence("corrupted history: empty");
@@ -345,7 +352,7 @@ export class OrchestrationExecution {
 
   /** The turn's delta was stored: it now counts as persisted history. */
   commit(): void {
-    this.#persistedLen = this.#history.length;
+    this.#persistedLen = this.#eventCount;
   }
 
   // ------------------------------------------------------------------ internals: start/inputs
@@ -407,11 +414,14 @@ export class OrchestrationExecution {
       case "SubOrchestrationCompleted":
       case "SubOrchestrationFailed": {
         const sched = e.sourceEventId === null ? undefined : this.#schedules.get(e.sourceEventId);
+        if (!sched && e.sourceEventId !== null && this.#doneIds.has(e.sourceEventId))
+          throw new Divergence(`history has a second completion for event ${e.sourceEventId}`);
         if (!sched) throw new Divergence(`history has ${e.type} for event ${e.sourceEventId}, which the code never scheduled`);
-        if (sched.state === "done") throw new Divergence(`history has a second completion for event ${e.sourceEventId}`);
         if (!completionFits(sched.kind, e.type))
           throw new Divergence(`history has ${e.type} for event ${e.sourceEventId}, but the code scheduled a ${sched.kind} there`);
-        this.#deliverCompletion(sched, e);
+        // Exactly as when it arrived live: a cancelled task's late result is recorded, not delivered.
+        if (sched.state === "open") this.#deliverCompletion(sched, e);
+        else this.#markDone(sched);
         return;
       }
       case "ExternalEvent":
@@ -450,6 +460,7 @@ export class OrchestrationExecution {
         if (!completionFits(sched.kind, kind.type)) return;
         const ev = this.#appendInput(kind, m.id);
         if (sched.state === "open") this.#deliverCompletion(sched, ev);
+        else this.#markDone(sched); // a cancelled task's late result: recorded, not delivered
         return;
       }
       case "SubOrchCompleted":
@@ -463,6 +474,7 @@ export class OrchestrationExecution {
             : { type: "SubOrchestrationFailed", details: m.details };
         const ev = this.#appendInput(kind, m.parentId);
         if (sched.state === "open") this.#deliverCompletion(sched, ev);
+        else this.#markDone(sched);
         return;
       }
       case "ExternalRaised":
@@ -486,7 +498,7 @@ export class OrchestrationExecution {
   }
 
   #deliverCompletion(sched: Schedule, e: HistoryEvent): void {
-    sched.state = "done";
+    this.#markDone(sched);
     this.#dirty = true;
     const f = sched.future;
     switch (e.type) {
@@ -600,9 +612,44 @@ export class OrchestrationExecution {
 
   #register(f: DurableFuture<unknown>, s: Schedule): void {
     // A wait may already have been satisfied from buffered messages, or cancelled, before binding.
-    if (f.isSettled) s.state = f.isCancelled ? "cancelled" : "done";
+    if (f.isSettled && !f.isCancelled) {
+      this.#doneIds.add(s.eventId);
+      return;
+    }
+    if (f.isCancelled) s.state = "cancelled";
     this.#schedules.set(s.eventId, s);
     this.#scheduleOfFuture.set(f, s);
+  }
+
+  /** A completed schedule is forgotten (only its id is kept): long histories stay cheap to hold. */
+  #markDone(s: Schedule): void {
+    s.state = "done";
+    this.#schedules.delete(s.eventId);
+    this.#scheduleOfFuture.delete(s.future);
+    this.#doneIds.add(s.eventId);
+  }
+
+  #trackOpen(e: HistoryEvent): void {
+    switch (e.type) {
+      case "ActivityScheduled":
+        this.#openActivities.add(e.eventId);
+        return;
+      case "ActivityCompleted":
+      case "ActivityFailed":
+      case "ActivityCancelRequested":
+        if (e.sourceEventId !== null) this.#openActivities.delete(e.sourceEventId);
+        return;
+      case "SubOrchestrationScheduled":
+        this.#openChildren.set(e.eventId, e.instance);
+        return;
+      case "SubOrchestrationCompleted":
+      case "SubOrchestrationFailed":
+      case "SubOrchestrationCancelRequested":
+        if (e.sourceEventId !== null) this.#openChildren.delete(e.sourceEventId);
+        return;
+      default:
+        return;
+    }
   }
 
   /** Turn a new decision into a new event (and its work item). */
@@ -769,6 +816,9 @@ export class OrchestrationExecution {
 
   #goLive(): void {
     this.#live = true;
+    // Every persisted decision has been matched; new decisions start after them.
+    this.#decisionsEmitted -= this.#persistedDecisions.length;
+    this.#persistedDecisions = [];
     const pending = this.#pendingNew;
     this.#pendingNew = [];
     for (const d of pending) this.#convert(d);
@@ -784,7 +834,8 @@ export class OrchestrationExecution {
       duroxideVersion: DUROXIDE_VERSION,
       ...kind,
     } as HistoryEvent;
-    this.#history.push(e);
+    this.#eventCount++;
+    this.#trackOpen(e);
     this.#delta.push(e);
     return e;
   }
@@ -801,29 +852,9 @@ export class OrchestrationExecution {
 
   /** Cancel what is still outstanding when the execution ends (terminal event comes after). */
   #finalize(mode: "completed" | "failed" | "continueAsNew" | "cancelled", activityReason: string, childReason: string): void {
-    // Outstanding work, derived from history so it holds even when replay stopped early.
-    const openActivities = new Map<number, true>();
-    const openChildren = new Map<number, string>();
-    for (const e of this.#history) {
-      switch (e.type) {
-        case "ActivityScheduled":
-          openActivities.set(e.eventId, true);
-          break;
-        case "ActivityCompleted":
-        case "ActivityFailed":
-        case "ActivityCancelRequested":
-          if (e.sourceEventId !== null) openActivities.delete(e.sourceEventId);
-          break;
-        case "SubOrchestrationScheduled":
-          openChildren.set(e.eventId, e.instance);
-          break;
-        case "SubOrchestrationCompleted":
-        case "SubOrchestrationFailed":
-        case "SubOrchestrationCancelRequested":
-          if (e.sourceEventId !== null) openChildren.delete(e.sourceEventId);
-          break;
-      }
-    }
+    // Outstanding work, tracked from every event, so it holds even when replay stopped early.
+    const openActivities = new Set(this.#openActivities);
+    const openChildren = new Map(this.#openChildren);
     // Work created this turn that no longer matters is simply not sent.
     const newActivityIds = new Set<number>();
     this.#workerItems = this.#workerItems.filter((w) => {
@@ -921,6 +952,8 @@ export class OrchestrationExecution {
     if (s) {
       if (s.state !== "open") return;
       s.state = "cancelled";
+    } else if (d.event) {
+      return; // bound and already completed
     }
     if (d.body.type === "ExternalSubscribed") this.#events.withdraw(d.body.name, f);
     if (d.body.type === "QueueSubscribed") this.#queue.withdraw(d.body.name, f);
@@ -932,7 +965,7 @@ export class OrchestrationExecution {
     const box = kind === "wait" ? this.#events : this.#queue;
     box.wait(name, future, (data) => {
       const s = this.#scheduleOfFuture.get(future);
-      if (s) s.state = "done";
+      if (s) this.#markDone(s);
       this.#dirty = true;
       future._settle({ ok: true, value: decodeJson(data) });
     });

@@ -2,7 +2,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import type { OrchestrationContext } from "../../src/orchestration/context.js";
-import { History, INSTANCE, activityDone, cancelInstance, coldTurn, failureText, firstTurn, lastEvent, nextTurn, normalize, types } from "./helpers.js";
+import { History, INSTANCE, activityDone, cancelInstance, coldTurn, failureText, firstTurn, lastEvent, nextTurn, normalize, runCold, runLive, timerFired, types } from "./helpers.js";
+import type { WorkItem } from "../../src/model/workItems.js";
 
 const busy = async (ctx: OrchestrationContext) => {
   const a = ctx.scheduleActivity("A", null);
@@ -92,4 +93,33 @@ test("cancel: replaying a history ending in OrchestrationCancelRequested ends ca
   assert.equal(r.status, "Failed");
   assert.equal(failureText(r), "canceled: r");
   assert.deepEqual(types(r.delta), ["ActivityCancelRequested", "OrchestrationFailed"]);
+});
+
+test("cancellation: a cancelled activity's late poison failure is ignored live and on replay alike", async () => {
+  const orch = async (ctx: OrchestrationContext) => {
+    const w = await ctx.race(ctx.scheduleActivity("Slow", null), ctx.scheduleTimer(10));
+    await ctx.scheduleTimer(20);
+    return w.index;
+  };
+  const poisoned: WorkItem = {
+    type: "ActivityFailed",
+    instance: INSTANCE,
+    executionId: 1,
+    id: 2,
+    details: {
+      category: "poison",
+      attemptCount: 11,
+      maxAttempts: 10,
+      messageType: { kind: "Activity", instance: INSTANCE, executionId: 1, activityName: "Slow", activityId: 2 },
+      message: "{}",
+    },
+  };
+  // 1 Started, 2 ActivityScheduled, 3 TimerCreated | 4 TimerFired, 5 ActivityCancelRequested, 6 TimerCreated
+  // | 7 ActivityFailed (poison, recorded only) | 8 TimerFired, completed.
+  const turns: WorkItem[][] = [[], [timerFired(3)], [poisoned], [timerFired(6)]];
+  const live = await runLive(orch, null, turns);
+  const cold = await runCold(orch, null, turns);
+  assert.equal(live.results.at(-1)!.status, "Completed");
+  assert.equal(cold.results.at(-1)!.status, "Completed");
+  assert.deepEqual(normalize(cold.history), normalize(live.history));
 });
