@@ -32,6 +32,13 @@ interface Running {
   identity: ActivityIdentity;
   abort: AbortController;
   sessionId: string | null;
+  /**
+   * Why the signal fired, first reason wins: the activity was withdrawn (or its lock lost), or this
+   * runtime is shutting down. Only a withdrawal makes the result unwanted; a shutdown must leave
+   * the work item to be completed (if the handler still returns a value) or run elsewhere.
+   */
+  cancel: (reason: "withdrawn" | "shutdown") => void;
+  reason: "withdrawn" | "shutdown" | null;
 }
 
 function key(a: ActivityIdentity): string {
@@ -100,7 +107,7 @@ export class WorkerDispatcher {
 
   /** Withdrawn activities: signal their running copies now. */
   onCancelled(ids: ActivityIdentity[]): void {
-    for (const id of ids) this.#active.get(key(id))?.abort.abort();
+    for (const id of ids) this.#active.get(key(id))?.cancel("withdrawn");
   }
 
   /** Stop fetching; wait up to `graceMs` for running activities, then signal them. */
@@ -117,7 +124,7 @@ export class WorkerDispatcher {
     const timedOut = await Promise.race([all.then(() => false), grace]);
     clearTimeout(timer);
     if (timedOut) {
-      for (const r of this.#active.values()) r.abort.abort();
+      for (const r of this.#active.values()) r.cancel("shutdown");
       await Promise.race([all, new Promise<void>((r) => setTimeout(r, 100).unref())]);
     }
     this.#loops = [];
@@ -196,7 +203,16 @@ export class WorkerDispatcher {
     }
 
     const abort = new AbortController();
-    const running: Running = { identity, abort, sessionId: item.sessionId ?? null };
+    const running: Running = {
+      identity,
+      abort,
+      sessionId: item.sessionId ?? null,
+      reason: null,
+      cancel: (reason) => {
+        running.reason ??= reason;
+        abort.abort();
+      },
+    };
     this.#active.set(key(identity), running);
     const logger = this.d.logger.child(
       {
@@ -243,7 +259,7 @@ export class WorkerDispatcher {
           },
           (err: unknown) => {
             if (err instanceof ProviderError && !err.retryable) {
-              abort.abort(); // lock lost or row withdrawn: a real cancellation
+              running.cancel("withdrawn"); // lock lost or row withdrawn: a real cancellation
               return;
             }
             this.d.logger.debug("work item lock renewal failed transiently; retrying", { error: String(err) });
@@ -258,7 +274,7 @@ export class WorkerDispatcher {
       provider
         .isActivityPending(identity)
         .then((pending) => {
-          if (!pending) abort.abort();
+          if (!pending) running.cancel("withdrawn");
         })
         .catch(() => undefined);
     }, options.cancellationPollMs);
@@ -284,10 +300,17 @@ export class WorkerDispatcher {
     }
     const duration = Date.now() - started;
 
-    if (abort.signal.aborted) {
+    if (running.reason === "withdrawn") {
       // Withdrawn or its orchestration ended: the result is not wanted. Remove the row if still ours.
       metrics.activityCancelled(item.name, duration);
       await provider.ackWorkItem(lease.lockToken, null).catch(() => undefined);
+      return;
+    }
+    if (running.reason === "shutdown" && !outcome.ok) {
+      // This runtime stopped and the attempt did not finish (it gave up on the signal, failed, or
+      // outlived the grace period): nothing was decided, so hand the item back for another runtime
+      // instead of recording a failure the shutdown caused. A value it did return is recorded below.
+      await provider.abandonWorkItem(lease.lockToken, 0, true).catch(() => undefined);
       return;
     }
     let completion: WorkItem;

@@ -1,0 +1,76 @@
+// Deterministic regressions for failures the chaos runs found, on every provider.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { PROVIDERS } from "../e2e/harness.js";
+import { SharedStore, until } from "../e2e/multi.js";
+import type { Runtime } from "../../src/index.js";
+
+for (const kind of PROVIDERS) {
+  describe(`chaos regressions (${kind})`, () => {
+    it("an activity running when its runtime stops with shutdown(0) is not lost: the value it still returns is recorded", { timeout: 20_000 }, async () => {
+      const store = new SharedStore(kind);
+      try {
+        const runs: string[] = [];
+        let release: () => void = () => undefined;
+        const setup = (first: boolean) => (rt: Runtime) => {
+          rt.registerActivity("Work", async (ctx, input: string) => {
+            runs.push(`${first ? "A" : "B"}:${input}`);
+            // The first runtime's attempt finishes only after its runtime was told to stop.
+            if (first) await new Promise<void>((r) => (release = r));
+            return `done:${input}`;
+          });
+          rt.registerOrchestration("One", async (ctx, input: string) => ctx.scheduleActivity("Work", input));
+        };
+        const opts = { workerLockTimeoutMs: 300, orchestratorLockTimeoutMs: 300 };
+        const a = await store.node(setup(true), opts);
+        const client = await store.client();
+        await client.startOrchestration("i1", "One", "x");
+        await until(() => runs.length === 1, 5_000, "the activity to start on runtime A");
+        // The attempt ends 30 ms into the shutdown, after the runtime signalled it (an activity that
+        // does not watch its signal): its result must not be taken for a withdrawal.
+        const stopping = a.runtime.shutdown(0);
+        setTimeout(() => release(), 30);
+        await stopping;
+        const b = await store.node(setup(false), opts);
+        const r = await client.waitForOrchestration("i1", 10_000);
+        assert.equal(r.status, "Completed", r.error ?? "");
+        assert.equal(r.output, "done:x");
+        // The value returned after the signal was recorded: nobody ran the activity again.
+        assert.deepEqual(runs, ["A:x"]);
+        await b.stop();
+      } finally {
+        await store.close();
+      }
+    });
+    it("an activity that gives up on the shutdown signal is handed back and runs on another runtime, not failed", { timeout: 20_000 }, async () => {
+      const store = new SharedStore(kind);
+      try {
+        const runs: string[] = [];
+        const setup = (first: boolean) => (rt: Runtime) => {
+          rt.registerActivity("Work", async (ctx, input: string) => {
+            runs.push(`${first ? "A" : "B"}:${input}`);
+            if (first)
+              await new Promise<void>((_, reject) => ctx.signal.addEventListener("abort", () => reject(new Error("stopping")), { once: true }));
+            return `done:${input}`;
+          });
+          rt.registerOrchestration("One", async (ctx, input: string) => ctx.scheduleActivity("Work", input));
+        };
+        const opts = { workerLockTimeoutMs: 5_000, orchestratorLockTimeoutMs: 300 };
+        const a = await store.node(setup(true), opts);
+        const client = await store.client();
+        await client.startOrchestration("i2", "One", "y");
+        await until(() => runs.length === 1, 5_000, "the activity to start on runtime A");
+        await a.runtime.shutdown(0);
+        const b = await store.node(setup(false), opts);
+        // Handed back at once: no wait for the 5 s lock to lapse, and no ActivityFailed from the shutdown.
+        const r = await client.waitForOrchestration("i2", 3_000);
+        assert.equal(r.status, "Completed", r.error ?? "");
+        assert.equal(r.output, "done:y");
+        assert.deepEqual(runs, ["A:y", "B:y"]);
+        await b.stop();
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}
