@@ -9,8 +9,11 @@
 //     also hold a transaction-scoped advisory lock on it (fetch only tries it), which orders them
 //     and keeps them from deadlocking on queue rows;
 //   - worker queue: FOR UPDATE SKIP LOCKED on the item row, plus the session upsert rules;
-//   - every multi-statement write is ONE transaction; wake-ups are NOTIFYed inside it, so other
-//     processes hear about committed writes only.
+//   - every multi-statement write is ONE transaction; the hot paths (orchestrator fetch and ack,
+//     worker fetch, createInstance) are plpgsql functions (migration 3), one round trip each;
+//   - wake-ups are NOTIFYed right after the commit (NotifyBatcher: coalesced, never inside the
+//     write, where PostgreSQL would serialise every notifying commit behind one lock held through
+//     its WAL flush), so other processes hear about committed writes only.
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import type { Pool, PoolClient, QueryResultRow } from "pg";
@@ -31,7 +34,6 @@ import type {
   Provider,
   ProviderNotification,
   StoredStatus,
-  TagFilter,
   WorkItemLease,
 } from "../provider.js";
 import { changesOfAck } from "../provider.js";
@@ -39,7 +41,7 @@ import { PostgresAdmin } from "./admin.js";
 import { decodeEvent, decodeFailure, decodeWorkItem, encodeEvent, encodeFailure, encodeWorkItem, num, setEntry } from "./codec.js";
 import { isConnectionError, pgCode, toProviderError, UNIQUE_VIOLATION } from "./errors.js";
 import { migrate } from "./migrations.js";
-import { encodeNotifications, notifyStatement, PgListener } from "./notifier.js";
+import { encodeNotifications, NotifyBatcher, PgListener } from "./notifier.js";
 import { PreparedStatementClient } from "./preparedClient.js";
 import { entraPassword, type PostgresEntraOptions } from "./entra.js";
 import { channelName, DEFAULT_SCHEMA, tablesOf, validateSchemaName, type Tables } from "./schemaName.js";
@@ -60,13 +62,10 @@ interface Queryable {
   query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
-type FetchStep = { kind: "none" } | { kind: "retry"; exclude?: string } | { kind: "item"; item: OrchestrationItem };
+type FetchStep = { kind: "none" } | { kind: "retry" } | { kind: "item"; item: OrchestrationItem };
 
-/** Wake-ups a transaction produces: NOTIFYed before COMMIT (unless already sent), delivered locally after. */
-interface TxNotes extends Array<ProviderNotification> {
-  /** Set when the transaction sent its NOTIFYs itself (folded into its last statement). */
-  sent?: boolean;
-}
+/** Wake-ups a transaction produces: NOTIFYed and delivered locally after COMMIT. */
+type TxNotes = ProviderNotification[];
 
 /** Ends a transaction with ROLLBACK instead of COMMIT, returning `value`. */
 class Rollback<T> {
@@ -77,6 +76,11 @@ const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set<ExecutionStatus>
 const START_TYPES = "('StartOrchestration','ContinueAsNew')";
 /** Upper bound of rounds one fetch call spends on lost races, dead letters and orphans. */
 const MAX_FETCH_ROUNDS = 64;
+/**
+ * Histories up to this many events come back with the orchestrator fetch itself (one round trip
+ * even when the caller does not hold them); longer ones are read separately when needed.
+ */
+const INLINE_HISTORY_MAX = 32;
 
 /** int8 columns parsed to numbers (all our int8 values are ms timestamps, ids and counts). */
 const TYPES: pg.CustomTypesConfig = {
@@ -85,6 +89,43 @@ const TYPES: pg.CustomTypesConfig = {
     return (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format);
   }) as pg.CustomTypesConfig["getTypeParser"],
 };
+
+/** What an ack's delta implies for custom status (last update wins) and KV. */
+function kvAndStatusOf(delta: readonly HistoryEvent[]): {
+  customStatusSeen: boolean;
+  customStatus: string | null;
+  clearAllAt: number | null;
+  kvOps: Map<string, { value: string | null; at: number }>;
+} {
+  let customStatusSeen = false;
+  let customStatus: string | null = null;
+  let clearAllAt: number | null = null;
+  const kvOps = new Map<string, { value: string | null; at: number }>();
+  for (const ev of delta) {
+    switch (ev.type) {
+      case "CustomStatusUpdated":
+        customStatusSeen = true;
+        customStatus = ev.status;
+        break;
+      case "KeyValueSet":
+        kvOps.delete(ev.key);
+        kvOps.set(ev.key, { value: ev.value, at: ev.lastUpdatedAtMs });
+        break;
+      case "KeyValueCleared":
+        kvOps.delete(ev.key);
+        kvOps.set(ev.key, { value: null, at: ev.timestampMs });
+        break;
+      case "KeyValuesCleared":
+        // Everything before this point is tombstoned by the clear-all.
+        clearAllAt = ev.timestampMs;
+        kvOps.clear();
+        break;
+      default:
+        break;
+    }
+  }
+  return { customStatusSeen, customStatus, clearAllAt, kvOps };
+}
 
 export class PostgresProvider implements Provider {
   readonly name = "postgres";
@@ -105,6 +146,9 @@ export class PostgresProvider implements Provider {
   private readonly lockPrefix: string;
   private readonly listeners = new Set<NotificationListener>();
   private listener: PgListener | null = null;
+  private readonly notifier = new NotifyBatcher(async (bodies) => {
+    await this.pool.query(`SELECT pg_notify($1, u.b) FROM unnest($2::text[]) AS u(b)`, [this.channel, bodies]);
+  });
   private closed = false;
 
   private constructor(
@@ -216,8 +260,8 @@ export class PostgresProvider implements Provider {
 
   /**
    * Runs `fn` in one transaction. Returning a `Rollback` rolls back instead of committing.
-   * `notes` (set by fn through the accumulator) are NOTIFYed before COMMIT and given to local
-   * listeners after it. `asyncCommit` skips waiting for the WAL flush: only for transactions
+   * `notes` (set by fn through the accumulator) are given to local listeners and NOTIFYed after
+   * the COMMIT. `asyncCommit` skips waiting for the WAL flush: only for transactions
    * whose loss in a server crash is harmless (fetches: a lost lock is simply not held).
    */
   private async tx<R>(fn: (c: PoolClient, notes: TxNotes) => Promise<R | Rollback<R>>, asyncCommit = false): Promise<R> {
@@ -237,9 +281,8 @@ export class PostgresProvider implements Provider {
         await client.query("ROLLBACK");
         return result.value;
       }
-      if (notes.sent !== true) await this.sendNotify(client, notes);
       await client.query("COMMIT");
-      this.emit(notes);
+      await this.notifyCommitted(notes);
       return result;
     } catch (err) {
       if (isConnectionError(err)) broken = err instanceof Error ? err : new Error(String(err));
@@ -249,10 +292,14 @@ export class PostgresProvider implements Provider {
     }
   }
 
-  /** A single autocommitted statement, followed by NOTIFY + local wake-ups if it changed anything. */
-  private async sendNotify(q: Queryable, notes: readonly ProviderNotification[]): Promise<void> {
-    const st = notifyStatement(this.channel, this.source, encodeNotifications(notes));
-    if (st !== null) await q.query(st.text, st.values);
+  /**
+   * After a commit: NOTIFY other processes (coalesced with concurrent operations' wake-ups, see
+   * NotifyBatcher) and wake local listeners.
+   */
+  private async notifyCommitted(notes: readonly ProviderNotification[]): Promise<void> {
+    if (notes.length === 0) return;
+    this.emit(notes);
+    await this.notifier.notify(encodeNotifications(notes).map((b) => `${this.source};${b}`));
   }
 
   private emit(notifications: readonly ProviderNotification[]): void {
@@ -328,140 +375,126 @@ export class PostgresProvider implements Provider {
 
   async fetchOrchestrationItem(lockTimeoutMs: number, options?: FetchOrchestrationOptions): Promise<OrchestrationItem | null> {
     return this.run("fetchOrchestrationItem", async () => {
-      const excluded: string[] = [];
       for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
-        const step = await this.tx((c) => this.fetchOrchStep(c, lockTimeoutMs, options, excluded), true);
+        const step = await this.fetchOrchStep(lockTimeoutMs, options);
         if (step.kind === "none") return null;
         if (step.kind === "item") return step.item;
-        if (step.exclude !== undefined) excluded.push(step.exclude);
       }
       return null;
     });
   }
 
-  private async fetchOrchStep(
-    c: PoolClient,
-    lockTimeoutMs: number,
-    options: FetchOrchestrationOptions | undefined,
-    excluded: string[],
-  ): Promise<FetchStep | Rollback<FetchStep>> {
+  /**
+   * One fetch attempt. `dx_fetch_orch` (migration 3) picks, locks and tags in one autocommitted
+   * round trip: the oldest visible message of an instance nobody holds (queue row FOR UPDATE SKIP
+   * LOCKED, the instance's advisory lock only tried, the lock row re-checked under it), the
+   * instance's visible messages tagged with a new token, its metadata, KV snapshot and, when short,
+   * the current execution's history. The rare follow-ups (unreadable messages, orphans, a long
+   * history the caller does not hold) run afterwards under the instance lock the fetch took.
+   */
+  private async fetchOrchStep(lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): Promise<FetchStep> {
     const t = this.t;
     const now = Date.now();
-    // (1) Oldest visible message of an unlocked instance; concurrent fetchers skip each other's
-    // candidate rows. The advisory try is evaluated for the one chosen row only.
-    const cand = await c.query<{ instance_id: string; got: boolean }>(
-      `SELECT x.instance_id, pg_try_advisory_xact_lock(hashtextextended($3::text || x.instance_id, 0)) AS got
-       FROM (SELECT q.instance_id FROM ${t.orchestratorQueue} q
-             WHERE q.visible_at <= $1 AND NOT (q.instance_id = ANY($2::text[]))
-               AND NOT EXISTS (SELECT 1 FROM ${t.instanceLocks} l WHERE l.instance_id = q.instance_id AND l.locked_until > $1)
-             ORDER BY q.visible_at, q.id LIMIT 1
-             FOR UPDATE OF q SKIP LOCKED) x`,
-      [now, excluded, this.lockPrefix],
-    );
-    const row = cand.rows[0];
-    if (row === undefined) return { kind: "none" };
-    const instance = row.instance_id;
-    // Another process is fetching, acking or abandoning this instance right now.
-    if (!row.got) return new Rollback<FetchStep>({ kind: "retry", exclude: instance });
-
-    // (2) Instance lock (re-checked under the advisory lock: a competitor may just have
-    // committed), and (3) tag every currently visible message of the instance, in one statement.
-    // The candidate row is ours, so no returned row means the lock was not acquired.
     const token = randomUUID();
-    const tagged = await c.query<{ id: number; work_item: string; attempt_count: number; current_execution_id: number | null }>(
-      `WITH l AS (
-         INSERT INTO ${t.instanceLocks} (instance_id, lock_token, locked_until, locked_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (instance_id) DO UPDATE SET lock_token = EXCLUDED.lock_token,
-           locked_until = EXCLUDED.locked_until, locked_at = EXCLUDED.locked_at
-         WHERE ${t.instanceLocks}.locked_until <= $4
-         RETURNING 1
-       )
-       UPDATE ${t.orchestratorQueue} SET lock_token = $2, attempt_count = attempt_count + 1
-       WHERE instance_id = $1 AND visible_at <= $4 AND EXISTS (SELECT 1 FROM l)
-       RETURNING id, work_item, attempt_count,
-         (SELECT current_execution_id FROM ${t.instances} WHERE instance_id = $1) AS current_execution_id`,
-      [instance, token, now + lockTimeoutMs, now],
-    );
-    if (tagged.rows.length === 0) return new Rollback<FetchStep>({ kind: "retry", exclude: instance });
-    const rows = tagged.rows.sort((a, b) => a.id - b.id);
+    const res = await this.pool.query<{
+      r_instance: string;
+      r_exec: number | null;
+      r_name: string | null;
+      r_version: string | null;
+      r_max_event: number | null;
+      r_kv: [string, string, number][] | null;
+      r_msg_ids: (string | number)[];
+      r_msg_items: string[];
+      r_msg_attempts: number[];
+      r_event_ids: (string | number)[] | null;
+      r_events: string[] | null;
+    }>(`SELECT * FROM ${t.schema}.dx_fetch_orch($1, $2, $3, $4, $5)`, [now, token, now + lockTimeoutMs, this.lockPrefix, INLINE_HISTORY_MAX]);
+    const row = res.rows[0];
+    if (row === undefined) return { kind: "none" };
+    const instance = row.r_instance;
+
     const messages: WorkItem[] = [];
+    const unreadable: { id: number; payload: string; error: string }[] = [];
     let attemptCount = 0;
-    for (const r of rows) {
-      const decoded = decodeWorkItem(r.work_item);
+    for (let i = 0; i < row.r_msg_items.length; i++) {
+      const payload = row.r_msg_items[i] ?? "";
+      const decoded = decodeWorkItem(payload);
       if (!decoded.ok) {
-        await this.deadLetter(c, "orchestrator", r.id, instance, r.work_item, decoded.error);
+        unreadable.push({ id: num(row.r_msg_ids[i]), payload, error: decoded.error });
         continue;
       }
       messages.push(decoded.value);
-      if (r.attempt_count > attemptCount) attemptCount = r.attempt_count;
+      const a = row.r_msg_attempts[i] ?? 0;
+      if (a > attemptCount) attemptCount = a;
     }
-    if (messages.length === 0) {
-      // Everything was unreadable and has been moved aside.
-      await c.query(`DELETE FROM ${t.instanceLocks} WHERE instance_id = $1 AND lock_token = $2`, [instance, token]);
-      return { kind: "retry" };
+    const currentExecutionId = row.r_exec;
+    const orphaned = currentExecutionId === null && !messages.some((m) => m.type === "StartOrchestration" || m.type === "ContinueAsNew");
+    if (unreadable.length > 0 || messages.length === 0 || orphaned) {
+      const go = await this.tx(async (c) => {
+        for (const u of unreadable) await this.deadLetter(c, "orchestrator", u.id, instance, u.payload, u.error);
+        // Everything was unreadable and has been moved aside.
+        if (messages.length === 0) {
+          await c.query(`DELETE FROM ${t.instanceLocks} WHERE instance_id = $1 AND lock_token = $2`, [instance, token]);
+          return false;
+        }
+        if (orphaned) {
+          // No instance and nothing in this batch can create one.
+          const pending = await c.query<{ v: number | null }>(
+            `SELECT MIN(visible_at) AS v FROM ${t.orchestratorQueue}
+             WHERE instance_id = $1 AND item_type IN ${START_TYPES} AND lock_token IS DISTINCT FROM $2`,
+            [instance, token],
+          );
+          const startAt = pending.rows[0]?.v ?? null;
+          if (startAt !== null && startAt > now) {
+            // A delayed start is queued: hold these messages back until it becomes visible.
+            await c.query(`UPDATE ${t.orchestratorQueue} SET visible_at = $2, lock_token = NULL WHERE lock_token = $1`, [
+              token,
+              startAt,
+            ]);
+          } else {
+            // Orphans can never be processed; drop them so they never block other instances.
+            await c.query(`DELETE FROM ${t.orchestratorQueue} WHERE lock_token = $1`, [token]);
+          }
+          await c.query(`DELETE FROM ${t.instanceLocks} WHERE instance_id = $1 AND lock_token = $2`, [instance, token]);
+          return false;
+        }
+        return true;
+      });
+      if (!go) return { kind: "retry" };
     }
 
-    const currentExecutionId = tagged.rows[0]?.current_execution_id ?? null;
-    if (currentExecutionId === null && !messages.some((m) => m.type === "StartOrchestration" || m.type === "ContinueAsNew")) {
-      // No instance and nothing in this batch can create one.
-      const pending = await c.query<{ v: number | null }>(
-        `SELECT MIN(visible_at) AS v FROM ${t.orchestratorQueue}
-         WHERE instance_id = $1 AND item_type IN ${START_TYPES} AND lock_token IS DISTINCT FROM $2`,
-        [instance, token],
-      );
-      const startAt = pending.rows[0]?.v ?? null;
-      if (startAt !== null && startAt > now) {
-        // A delayed start is queued: hold these messages back until it becomes visible.
-        await c.query(`UPDATE ${t.orchestratorQueue} SET visible_at = $2, lock_token = NULL WHERE lock_token = $1`, [
-          token,
-          startAt,
-        ]);
-      } else {
-        // Orphans can never be processed; drop them so they never block other instances.
-        await c.query(`DELETE FROM ${t.orchestratorQueue} WHERE lock_token = $1`, [token]);
-      }
-      await c.query(`DELETE FROM ${t.instanceLocks} WHERE instance_id = $1 AND lock_token = $2`, [instance, token]);
-      return { kind: "retry" };
-    }
-
-    // (4) Name, version, KV snapshot of previous executions (5) and the current execution's
-    // history, or nothing of it when the caller already holds all of it, in one query.
+    // The current execution's history, or nothing of it when the caller already holds all of it.
     const executionId = currentExecutionId !== null ? num(currentExecutionId) : 1;
     const known = currentExecutionId !== null ? options?.knownHistory?.(instance) : undefined;
     const knownLast = known !== undefined && known.executionId === executionId ? known.lastEventId : null;
-    const loaded = await c.query<{
-      orchestration_name: string | null;
-      orchestration_version: string | null;
-      kv: [string, string, number][] | null;
-      max_event: number | null;
-      event_ids: number[] | null;
-      events: string[] | null;
-    }>(
-      `SELECT i.orchestration_name, i.orchestration_version, m.max_event,
-         (SELECT json_agg(json_build_array(k.key, k.value, k.last_updated_at_ms)) FROM ${t.kvStore} k WHERE k.instance_id = $1) AS kv,
-         CASE WHEN $3::bigint IS NOT NULL AND m.max_event = $3::bigint THEN NULL ELSE
-           (SELECT array_agg(h.event_id ORDER BY h.event_id) FROM ${t.history} h WHERE h.instance_id = $1 AND h.execution_id = $2) END AS event_ids,
-         CASE WHEN $3::bigint IS NOT NULL AND m.max_event = $3::bigint THEN NULL ELSE
-           (SELECT array_agg(h.event_data ORDER BY h.event_id) FROM ${t.history} h WHERE h.instance_id = $1 AND h.execution_id = $2) END AS events
-       FROM (SELECT 1) one
-       LEFT JOIN ${t.instances} i ON i.instance_id = $1
-       LEFT JOIN LATERAL (SELECT MAX(event_id) AS max_event FROM ${t.history} WHERE instance_id = $1 AND execution_id = $2) m ON TRUE`,
-      [instance, executionId, knownLast],
-    );
-    const info = loaded.rows[0];
     let history: HistoryEvent[] = [];
     let historyAfterEventId = 0;
     let historyError: string | null = null;
-    if (currentExecutionId !== null && info !== undefined) {
-      if (knownLast !== null && info.max_event !== null && num(info.max_event) === knownLast) {
+    if (currentExecutionId !== null) {
+      if (knownLast !== null && row.r_max_event !== null && num(row.r_max_event) === knownLast) {
         historyAfterEventId = knownLast;
       } else {
-        const ids = info.event_ids ?? [];
-        const texts = info.events ?? [];
+        let ids = row.r_event_ids;
+        let texts = row.r_events;
+        if (texts === null) {
+          // Too long to send inline: read it now, in one snapshot that still shows our lock (so
+          // no deletion of the instance can have slipped in between).
+          const h = await this.pool.query<{ held: boolean; ids: (string | number)[] | null; events: string[] | null }>(
+            `SELECT EXISTS (SELECT 1 FROM ${t.instanceLocks} WHERE lock_token = $3) AS held,
+               (SELECT array_agg(event_id ORDER BY event_id) FROM ${t.history} WHERE instance_id = $1 AND execution_id = $2) AS ids,
+               (SELECT array_agg(event_data ORDER BY event_id) FROM ${t.history} WHERE instance_id = $1 AND execution_id = $2) AS events`,
+            [instance, executionId, token],
+          );
+          const hr = h.rows[0];
+          // The lock is gone (the instance was deleted meanwhile): nothing to work on here.
+          if (hr === undefined || !hr.held) return { kind: "retry" };
+          ids = hr.ids ?? [];
+          texts = hr.events ?? [];
+        }
         for (let i = 0; i < texts.length; i++) {
           const d = decodeEvent(texts[i] ?? "");
           if (!d.ok) {
-            historyError = `event ${String(ids[i])} of ${instance} execution ${executionId}: ${d.error}`;
+            historyError = `event ${String(ids?.[i])} of ${instance} execution ${executionId}: ${d.error}`;
             history = [];
             break;
           }
@@ -470,14 +503,14 @@ export class PostgresProvider implements Provider {
       }
     }
     const kvSnapshot: Record<string, KvEntry> = {};
-    for (const [key, value, at] of info?.kv ?? []) setEntry(kvSnapshot, key, { value, lastUpdatedAtMs: num(at) });
+    for (const [key, value, at] of row.r_kv ?? []) setEntry(kvSnapshot, key, { value, lastUpdatedAtMs: num(at) });
 
     return {
       kind: "item",
       item: {
         instance,
-        orchestrationName: currentExecutionId !== null ? (info?.orchestration_name ?? null) : null,
-        orchestrationVersion: currentExecutionId !== null ? (info?.orchestration_version ?? null) : null,
+        orchestrationName: currentExecutionId !== null ? row.r_name : null,
+        orchestrationVersion: currentExecutionId !== null ? row.r_version : null,
         executionId,
         history,
         historyAfterEventId,
@@ -554,7 +587,87 @@ export class PostgresProvider implements Provider {
   }
 
   async ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<void> {
-    await this.run("ackOrchestrationItem", () => this.tx((c, notes) => this.ackOrchInTx(c, notes, lockToken, ack)));
+    // Withdrawing activities reports what was actually withdrawn, so it takes the statement-by-
+    // statement path; every other ack is one call of dx_ack_orch.
+    if (ack.cancelledActivities.length > 0) {
+      await this.run("ackOrchestrationItem", () => this.tx((c, notes) => this.ackOrchInTx(c, notes, lockToken, ack)));
+      return;
+    }
+    await this.run("ackOrchestrationItem", () => this.ackOrchInOneCall(lockToken, ack));
+  }
+
+  /**
+   * The whole ack in one autocommitted call of `dx_ack_orch` (migration 3): the same checks and
+   * writes as `ackOrchInTx`, in the same order, under the same advisory and row locks.
+   */
+  private async ackOrchInOneCall(lockToken: string, ack: OrchestrationAck): Promise<void> {
+    const op = "ackOrchestrationItem";
+    const now = Date.now();
+    const md = ack.metadata;
+    const exec = ack.executionId;
+    const delta = ack.historyDelta;
+    const { customStatusSeen, customStatus, clearAllAt, kvOps } = kvAndStatusOf(delta);
+    const terminal = md.status !== undefined && TERMINAL_STATUSES.has(md.status);
+    const notes: ProviderNotification[] = [];
+    if (ack.workerItems.length > 0) notes.push({ kind: "worker" });
+    const items = ack.orchestratorItems;
+    const visible = items.map((o) => (o.type === "TimerFired" ? o.fireAtMs : now));
+    for (const v of new Set(visible)) notes.push({ kind: "orchestrator", visibleAtMs: v });
+    const changes = changesOfAck(ack);
+    const keys = [...kvOps.keys()];
+    const w = ack.workerItems;
+    const wa = w.map((i) => (i.type === "ActivityExecute" ? i : null));
+    let res: pg.QueryResult<{ r_code: number; r_instance: string | null }>;
+    try {
+      res = await this.pool.query<{ r_code: number; r_instance: string | null }>(
+        `SELECT * FROM ${this.t.schema}.dx_ack_orch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+           $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)`,
+        [
+          lockToken,
+          now,
+          this.lockPrefix,
+          md.orchestrationName,
+          md.orchestrationVersion,
+          exec,
+          md.parentInstanceId ?? null,
+          customStatusSeen,
+          customStatus,
+          md.status ?? null,
+          md.status !== undefined ? (md.output ?? null) : null,
+          md.status !== undefined ? encodeFailure(md.failure) : null,
+          terminal ? now : null,
+          terminal,
+          delta.map((e) => e.eventId),
+          delta.map((e) => e.type),
+          delta.map((e) => encodeEvent(e)),
+          clearAllAt,
+          keys,
+          keys.map((k) => kvOps.get(k)?.value ?? null),
+          keys.map((k) => kvOps.get(k)?.at ?? now),
+          w.map((i) => encodeWorkItem(i)),
+          wa.map((x) => x?.instance ?? null),
+          wa.map((x) => x?.executionId ?? null),
+          wa.map((x) => x?.id ?? null),
+          wa.map((x) => x?.sessionId ?? null),
+          wa.map((x) => x?.tag ?? null),
+          items.map((i) => targetInstance(i)),
+          items.map((i) => encodeWorkItem(i)),
+          items.map((i) => i.type),
+          visible,
+        ],
+      );
+    } catch (err) {
+      if (pgCode(err) === UNIQUE_VIOLATION) {
+        const detail = err instanceof Error && "detail" in err ? String((err as { detail: unknown }).detail ?? "") : "";
+        throw new ProviderError(op, `duplicate event id for execution ${exec}${detail ? ` (${detail})` : ""}`, false);
+      }
+      throw err;
+    }
+    const r = res.rows[0];
+    if (r === undefined || r.r_code === 1 || r.r_instance === null) throw new ProviderError(op, "invalid lock token (instance lock not held)", false);
+    if (r.r_code === 2) throw new ProviderError(op, "instance lock expired", false);
+    notes.push({ kind: "instanceChanged", instance: r.r_instance, changes });
+    await this.notifyCommitted(notes);
   }
 
   private async ackOrchInTx(c: PoolClient, notes: TxNotes, lockToken: string, ack: OrchestrationAck): Promise<void> {
@@ -566,34 +679,7 @@ export class PostgresProvider implements Provider {
     const exec = ack.executionId;
     const delta = ack.historyDelta;
 
-    // What the delta implies for custom status (last update wins) and KV.
-    let customStatusSeen = false;
-    let customStatus: string | null = null;
-    let clearAllAt: number | null = null;
-    const kvOps = new Map<string, { value: string | null; at: number }>();
-    for (const ev of delta) {
-      switch (ev.type) {
-        case "CustomStatusUpdated":
-          customStatusSeen = true;
-          customStatus = ev.status;
-          break;
-        case "KeyValueSet":
-          kvOps.delete(ev.key);
-          kvOps.set(ev.key, { value: ev.value, at: ev.lastUpdatedAtMs });
-          break;
-        case "KeyValueCleared":
-          kvOps.delete(ev.key);
-          kvOps.set(ev.key, { value: null, at: ev.timestampMs });
-          break;
-        case "KeyValuesCleared":
-          // Everything before this point is tombstoned by the clear-all below.
-          clearAllAt = ev.timestampMs;
-          kvOps.clear();
-          break;
-        default:
-          break;
-      }
-    }
+    const { customStatusSeen, customStatus, clearAllAt, kvOps } = kvAndStatusOf(delta);
     const terminal = md.status !== undefined && TERMINAL_STATUSES.has(md.status);
 
     // One statement: delete the batch; create or update the instance row (the parent is set
@@ -715,13 +801,12 @@ export class PostgresProvider implements Provider {
     }
 
     // Last statement: orchestrator items (routed by target instance; timers visible at their fire
-    // time), lock release and the NOTIFYs.
+    // time) and lock release; the NOTIFYs follow the commit.
     const items = ack.orchestratorItems;
     const visible = items.map((o) => (o.type === "TimerFired" ? o.fireAtMs : now));
     for (const v of new Set(visible)) notes.push({ kind: "orchestrator", visibleAtMs: v });
     notes.push({ kind: "instanceChanged", instance, changes: changesOfAck(ack) });
     if (cancelled.length > 0) notes.push({ kind: "activitiesCancelled", activities: cancelled });
-    const bodies = encodeNotifications(notes);
     const values: unknown[] = [
       lockToken,
       now,
@@ -729,10 +814,7 @@ export class PostgresProvider implements Provider {
       items.map((i) => encodeWorkItem(i)),
       items.map((i) => i.type),
       visible,
-      this.channel,
-      ...bodies.map((b) => `${this.source};${b}`),
     ];
-    const notifyCalls = bodies.map((_, i) => `pg_notify($7, $${i + 8})`).join(", ");
     await c.query(
       `WITH oi AS (
          INSERT INTO ${t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
@@ -743,19 +825,8 @@ export class PostgresProvider implements Provider {
        ), dl AS (
          DELETE FROM ${t.instanceLocks} WHERE lock_token = $1 RETURNING 1
        )
-       SELECT (SELECT count(*) FROM oi)::int AS o, (SELECT count(*) FROM dl)::int AS l${notifyCalls ? `, ${notifyCalls}` : ""}`,
+       SELECT (SELECT count(*) FROM oi)::int AS o, (SELECT count(*) FROM dl)::int AS l`,
       values,
-    );
-    notes.sent = true;
-  }
-
-  private async insertOrchItems(q: Queryable, items: readonly WorkItem[], visibleAt: readonly number[], now: number): Promise<void> {
-    await q.query(
-      `INSERT INTO ${this.t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
-       SELECT u.instance_id, u.work_item, u.item_type, u.visible_at, 0, $1
-       FROM unnest($2::text[], $3::text[], $4::text[], $5::bigint[]) WITH ORDINALITY AS u(instance_id, work_item, item_type, visible_at, ord)
-       ORDER BY u.ord`,
-      [now, items.map((i) => targetInstance(i)), items.map((i) => encodeWorkItem(i)), items.map((i) => i.type), visibleAt],
     );
   }
 
@@ -825,35 +896,41 @@ export class PostgresProvider implements Provider {
       if (options.delayMs !== undefined && options.delayMs > 0) visibleAt = now + options.delayMs;
       else if (item.type === "TimerFired") visibleAt = item.fireAtMs;
       const note: ProviderNotification = { kind: "orchestrator", visibleAtMs: visibleAt };
-      const [body] = encodeNotifications([note]);
       const requireCond = options.requireInstance === true ? `WHERE ${this.existsOrQueuedSql()}` : "";
-      // One autocommitted statement: the check, the insert and the NOTIFY commit together.
+      // One autocommitted statement: the check and the insert commit together; NOTIFY after.
       const res = await this.pool.query<{ n: number }>(
         `WITH ins AS (
            INSERT INTO ${this.t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
            SELECT $1, $2, $3, $4, 0, $5 ${requireCond}
            RETURNING 1
-         ), n AS (SELECT pg_notify($6, $7) FROM ins)
-         SELECT (SELECT count(*) FROM ins)::int AS n, (SELECT count(*) FROM n)::int AS s`,
-        [target, encodeWorkItem(item), item.type, visibleAt, now, this.channel, `${this.source};${body ?? "w"}`],
+         )
+         SELECT (SELECT count(*) FROM ins)::int AS n`,
+        [target, encodeWorkItem(item), item.type, visibleAt, now],
       );
       if ((res.rows[0]?.n ?? 0) === 0) throw new InstanceNotFoundError(target);
-      this.emit([note]);
+      await this.notifyCommitted([note]);
     });
   }
 
   async createInstance(item: WorkItem & { type: "StartOrchestration" }): Promise<void> {
-    await this.run("createInstance", () =>
-      this.tx(async (c, notes) => {
-        const now = Date.now();
-        // Serialises concurrent creations of one id (the existence check alone would race).
-        await c.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`duroxide:${this.schema}:create:${item.instance}`]);
-        const ex = await c.query<{ e: boolean }>(`SELECT ${this.existsOrQueuedSql()} AS e`, [item.instance]);
-        if (ex.rows[0]?.e === true) throw new InstanceAlreadyExistsError(item.instance);
-        await this.insertOrchItems(c, [item], [now], now);
-        notes.push({ kind: "orchestrator", visibleAtMs: now });
-      }),
-    );
+    await this.run("createInstance", () => this.createInstanceInOneCall(item));
+  }
+
+  /**
+   * `dx_create_instance` (migration 3): under an advisory lock on the id (serialising concurrent
+   * creations, which the existence check alone would not), check and insert in one call.
+   */
+  private async createInstanceInOneCall(item: WorkItem & { type: "StartOrchestration" }): Promise<void> {
+    const now = Date.now();
+    const r = await this.pool.query<{ ok: boolean }>(`SELECT ${this.t.schema}.dx_create_instance($1, $2, $3, $4, $5) AS ok`, [
+      item.instance,
+      `duroxide:${this.schema}:create:${item.instance}`,
+      encodeWorkItem(item),
+      item.type,
+      now,
+    ]);
+    if (r.rows[0]?.ok !== true) throw new InstanceAlreadyExistsError(item.instance);
+    await this.notifyCommitted([{ kind: "orchestrator", visibleAtMs: now }]);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -868,26 +945,11 @@ export class PostgresProvider implements Provider {
     );
   }
 
-  private tagCondition(filter: TagFilter, param: string): string {
-    switch (filter.kind) {
-      case "defaultOnly":
-        return "w.tag IS NULL";
-      case "tags":
-        return `w.tag = ANY(${param}::text[])`;
-      case "defaultAnd":
-        return `(w.tag IS NULL OR w.tag = ANY(${param}::text[]))`;
-      case "any":
-        return "TRUE";
-      case "none":
-        return "FALSE";
-    }
-  }
-
   async fetchWorkItem(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null> {
     if (options.tagFilter.kind === "none") return null;
     return this.run("fetchWorkItem", async () => {
       for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
-        const step = await this.tx((c) => this.fetchWorkStep(c, lockTimeoutMs, options), true);
+        const step = await this.fetchWorkStep(lockTimeoutMs, options);
         if (step === "retry") continue;
         return step;
       }
@@ -895,72 +957,46 @@ export class PostgresProvider implements Provider {
     });
   }
 
-  private async fetchWorkStep(
-    c: PoolClient,
-    lockTimeoutMs: number,
-    options: FetchWorkOptions,
-  ): Promise<WorkItemLease | null | "retry" | Rollback<WorkItemLease | null | "retry">> {
-    const t = this.t;
+  /**
+   * One attempt through `dx_fetch_work` (migration 3), one autocommitted round trip: the oldest
+   * visible, unlocked item the tag filter allows (FOR UPDATE SKIP LOCKED) whose session is free or
+   * ours, the session claimed when it has one, the item locked with a new token.
+   */
+  private async fetchWorkStep(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null | "retry"> {
     const now = Date.now();
     const session = options.session;
     const f = options.tagFilter;
+    const mode = f.kind === "defaultOnly" ? 0 : f.kind === "tags" ? 1 : f.kind === "defaultAnd" ? 2 : 3;
     const tags = f.kind === "tags" || f.kind === "defaultAnd" ? f.tags : [];
     const token = randomUUID();
-    const params: unknown[] = [now, token, now + lockTimeoutMs];
-    const param = (v: unknown): string => {
-      params.push(v);
-      return `$${params.length}`;
-    };
-    const tagCond = this.tagCondition(f, f.kind === "tags" || f.kind === "defaultAnd" ? param(tags) : "");
-    const sessionCond =
-      session !== undefined
-        ? `(w.session_id IS NULL OR NOT EXISTS (SELECT 1 FROM ${t.sessions} s WHERE s.session_id = w.session_id
-             AND s.locked_until > $1 AND s.worker_id <> ${param(session.ownerId)}::text))`
-        : "w.session_id IS NULL";
-    const res = await c.query<{ id: number; work_item: string; attempt_count: number; session_id: string | null }>(
-      `WITH cand AS (
-         SELECT w.id FROM ${t.workerQueue} w
-         WHERE w.visible_at <= $1 AND (w.lock_token IS NULL OR w.locked_until <= $1)
-           AND ${tagCond} AND ${sessionCond}
-         ORDER BY w.id LIMIT 1
-         FOR UPDATE SKIP LOCKED
-       )
-       UPDATE ${t.workerQueue} q SET lock_token = $2, locked_until = $3, attempt_count = q.attempt_count + 1
-       FROM cand WHERE q.id = cand.id
-       RETURNING q.id, q.work_item, q.attempt_count, q.session_id`,
-      params,
+    const res = await this.pool.query<{ r_id: number; r_work_item: string; r_attempt_count: number; r_session_id: string | null }>(
+      `SELECT * FROM ${this.t.schema}.dx_fetch_work($1, $2, $3, $4, $5, $6, $7)`,
+      [
+        now,
+        token,
+        now + lockTimeoutMs,
+        mode,
+        tags,
+        session !== undefined ? session.ownerId : null,
+        session !== undefined ? now + session.lockTimeoutMs : null,
+      ],
     );
     const row = res.rows[0];
     if (row === undefined) return null;
-    const decoded = decodeWorkItem(row.work_item);
+    const decoded = decodeWorkItem(row.r_work_item);
     if (!decoded.ok || decoded.value.type !== "ActivityExecute") {
-      await this.deadLetter(
-        c,
-        "worker",
-        row.id,
-        null,
-        row.work_item,
-        decoded.ok ? `unexpected ${decoded.value.type} in worker queue` : decoded.error,
-      );
+      const error = decoded.ok ? `unexpected ${decoded.value.type} in worker queue` : decoded.error;
+      await this.tx(async (c) => {
+        // Still ours (locked by this token): move it aside.
+        const mine = await c.query(`SELECT 1 FROM ${this.t.workerQueue} WHERE id = $1 AND lock_token = $2 FOR UPDATE`, [row.r_id, token]);
+        if (mine.rows.length > 0) await this.deadLetter(c, "worker", num(row.r_id), null, row.r_work_item, error);
+      });
       return "retry";
-    }
-    if (row.session_id !== null && session !== undefined) {
-      const claimed = await c.query(
-        `INSERT INTO ${t.sessions} (session_id, worker_id, locked_until, last_activity_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (session_id) DO UPDATE SET worker_id = EXCLUDED.worker_id,
-           locked_until = CASE WHEN ${t.sessions}.locked_until > $4 THEN GREATEST(${t.sessions}.locked_until, EXCLUDED.locked_until)
-                               ELSE EXCLUDED.locked_until END,
-           last_activity_at = EXCLUDED.last_activity_at
-         WHERE ${t.sessions}.worker_id = EXCLUDED.worker_id OR ${t.sessions}.locked_until <= $4`,
-        [row.session_id, session.ownerId, now + session.lockTimeoutMs, now],
-      );
-      // Another owner claimed the session meanwhile.
-      if (claimed.rowCount !== 1) return new Rollback<WorkItemLease | null | "retry">(null);
     }
     return {
       item: decoded.value as WorkItem & { type: "ActivityExecute" },
       lockToken: token,
-      attemptCount: row.attempt_count,
+      attemptCount: row.r_attempt_count,
     };
   }
 
@@ -969,9 +1005,8 @@ export class PostgresProvider implements Provider {
       const t = this.t;
       const now = Date.now();
       const note: ProviderNotification = { kind: "orchestrator", visibleAtMs: now };
-      const [body] = encodeNotifications([note]);
-      // One autocommitted statement: delete (only while our lock is valid), bump the session,
-      // enqueue the completion and NOTIFY, all or nothing.
+      // One autocommitted statement: delete (only while our lock is valid), bump the session and
+      // enqueue the completion, all or nothing; NOTIFY after.
       const res = await this.pool.query<{ deleted: number }>(
         `WITH d AS (
            DELETE FROM ${t.workerQueue} WHERE lock_token = $1 AND locked_until > $2 RETURNING session_id
@@ -983,17 +1018,15 @@ export class PostgresProvider implements Provider {
            INSERT INTO ${t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
            SELECT $3::text, $4::text, $5::text, $2, 0, $2 FROM d WHERE $4::text IS NOT NULL
            RETURNING 1
-         ), n AS (SELECT pg_notify($6, $7) FROM ins)
+         )
          SELECT (SELECT count(*) FROM d)::int AS deleted, (SELECT count(*) FROM s)::int AS touched,
-                (SELECT count(*) FROM n)::int AS notified`,
+                (SELECT count(*) FROM ins)::int AS inserted`,
         [
           lockToken,
           now,
           completion === null ? null : targetInstance(completion),
           completion === null ? null : encodeWorkItem(completion),
           completion === null ? null : completion.type,
-          this.channel,
-          `${this.source};${body ?? "w"}`,
         ],
       );
       if ((res.rows[0]?.deleted ?? 0) === 0) {
@@ -1004,7 +1037,7 @@ export class PostgresProvider implements Provider {
           false,
         );
       }
-      if (completion !== null) this.emit([note]);
+      if (completion !== null) await this.notifyCommitted([note]);
     });
   }
 

@@ -137,6 +137,220 @@ CREATE INDEX IF NOT EXISTS idx_instances_status_page ON ${t.instances} (status, 
 CREATE INDEX IF NOT EXISTS idx_instances_name_page ON ${t.instances} (orchestration_name, created_at, instance_id);
 `,
   },
+  {
+    version: 3,
+    description: "server-side functions: fetch, ack and create in one round trip each",
+    sql: (t) => `
+-- Orchestrator fetch: pick the oldest visible message of an unlocked instance (skipping rows and
+-- instances other fetchers, acks or abandons hold), take the instance lock, tag its visible
+-- messages and return them with the instance's metadata, KV and (up to p_hist_max events) the
+-- current execution's history. Runs as one transaction with asynchronous commit: losing it in a
+-- server crash only loses a lock. No row: nothing is fetchable.
+CREATE OR REPLACE FUNCTION ${t.schema}.dx_fetch_orch(p_now BIGINT, p_token TEXT, p_until BIGINT, p_prefix TEXT, p_hist_max INTEGER,
+  OUT r_instance TEXT, OUT r_exec BIGINT, OUT r_name TEXT, OUT r_version TEXT, OUT r_max_event BIGINT, OUT r_kv JSON,
+  OUT r_msg_ids BIGINT[], OUT r_msg_items TEXT[], OUT r_msg_attempts INTEGER[], OUT r_event_ids BIGINT[], OUT r_events TEXT[])
+RETURNS SETOF RECORD LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_excluded TEXT[] := '{}';
+  v_got BOOLEAN;
+  v_n INTEGER;
+BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
+  FOR v_round IN 1..64 LOOP
+    SELECT x.instance_id, pg_try_advisory_xact_lock(hashtextextended(p_prefix || x.instance_id, 0)) INTO r_instance, v_got
+    FROM (SELECT q.instance_id FROM ${t.orchestratorQueue} q
+          WHERE q.visible_at <= p_now AND NOT (q.instance_id = ANY(v_excluded))
+            AND NOT EXISTS (SELECT 1 FROM ${t.instanceLocks} l WHERE l.instance_id = q.instance_id AND l.locked_until > p_now)
+          ORDER BY q.visible_at, q.id LIMIT 1
+          FOR UPDATE OF q SKIP LOCKED) x;
+    IF NOT FOUND THEN RETURN; END IF;
+    -- Another process is fetching, acking or abandoning this instance right now.
+    IF NOT v_got THEN v_excluded := v_excluded || r_instance; CONTINUE; END IF;
+    INSERT INTO ${t.instanceLocks} AS il (instance_id, lock_token, locked_until, locked_at) VALUES (r_instance, p_token, p_until, p_now)
+    ON CONFLICT (instance_id) DO UPDATE SET lock_token = EXCLUDED.lock_token,
+      locked_until = EXCLUDED.locked_until, locked_at = EXCLUDED.locked_at
+    WHERE il.locked_until <= p_now;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    IF v_n = 0 THEN v_excluded := v_excluded || r_instance; CONTINUE; END IF;
+    WITH u AS (
+      UPDATE ${t.orchestratorQueue} SET lock_token = p_token, attempt_count = attempt_count + 1
+      WHERE instance_id = r_instance AND visible_at <= p_now
+      RETURNING id, work_item, attempt_count
+    )
+    SELECT array_agg(u.id ORDER BY u.id), array_agg(u.work_item ORDER BY u.id), array_agg(u.attempt_count ORDER BY u.id)
+      INTO r_msg_ids, r_msg_items, r_msg_attempts FROM u;
+    IF r_msg_ids IS NULL THEN
+      DELETE FROM ${t.instanceLocks} WHERE instance_id = r_instance AND lock_token = p_token;
+      v_excluded := v_excluded || r_instance;
+      CONTINUE;
+    END IF;
+    SELECT i.current_execution_id, i.orchestration_name, i.orchestration_version INTO r_exec, r_name, r_version
+    FROM ${t.instances} i WHERE i.instance_id = r_instance;
+    SELECT json_agg(json_build_array(k.key, k.value, k.last_updated_at_ms)) INTO r_kv FROM ${t.kvStore} k WHERE k.instance_id = r_instance;
+    IF r_exec IS NOT NULL THEN
+      SELECT array_agg(h.event_id ORDER BY h.event_id), array_agg(h.event_data ORDER BY h.event_id), count(*)
+        INTO r_event_ids, r_events, v_n
+      FROM (SELECT event_id, event_data FROM ${t.history} WHERE instance_id = r_instance AND execution_id = r_exec
+            ORDER BY event_id LIMIT p_hist_max + 1) h;
+      IF v_n > p_hist_max THEN
+        r_event_ids := NULL;
+        r_events := NULL;
+        SELECT MAX(event_id) INTO r_max_event FROM ${t.history} WHERE instance_id = r_instance AND execution_id = r_exec;
+      ELSE
+        r_max_event := r_event_ids[v_n];
+        IF v_n = 0 THEN r_event_ids := '{}'; r_events := '{}'; END IF;
+      END IF;
+    END IF;
+    RETURN NEXT;
+    RETURN;
+  END LOOP;
+  RETURN;
+END
+$fn$;
+
+-- Orchestrator ack (the common case: no activities withdrawn). Validates the lock under the
+-- instance's advisory lock, then applies the whole turn (the caller NOTIFYs after the commit). r_code: 0 done,
+-- 1 lock token unknown, 2 lock expired (nothing is changed then).
+CREATE OR REPLACE FUNCTION ${t.schema}.dx_ack_orch(p_token TEXT, p_now BIGINT, p_prefix TEXT,
+  p_name TEXT, p_version TEXT, p_exec BIGINT, p_parent TEXT, p_cs_seen BOOLEAN, p_cs TEXT,
+  p_status TEXT, p_output TEXT, p_failure TEXT, p_completed_at BIGINT, p_terminal BOOLEAN,
+  p_ev_ids BIGINT[], p_ev_types TEXT[], p_ev_data TEXT[],
+  p_kv_clear_at BIGINT, p_kv_keys TEXT[], p_kv_values TEXT[], p_kv_ats BIGINT[],
+  p_w_items TEXT[], p_w_inst TEXT[], p_w_exec BIGINT[], p_w_act BIGINT[], p_w_session TEXT[], p_w_tag TEXT[],
+  p_o_inst TEXT[], p_o_items TEXT[], p_o_types TEXT[], p_o_visible BIGINT[],
+  OUT r_code INTEGER, OUT r_instance TEXT)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_until BIGINT;
+BEGIN
+  SELECT l.instance_id INTO r_instance FROM ${t.instanceLocks} l WHERE l.lock_token = p_token;
+  IF NOT FOUND THEN r_code := 1; RETURN; END IF;
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_prefix || r_instance, 0));
+  SELECT l.locked_until INTO v_until FROM ${t.instanceLocks} l WHERE l.instance_id = r_instance AND l.lock_token = p_token FOR UPDATE;
+  IF NOT FOUND THEN r_code := 1; RETURN; END IF;
+  IF v_until <= p_now THEN r_code := 2; RETURN; END IF;
+
+  DELETE FROM ${t.orchestratorQueue} WHERE lock_token = p_token;
+  INSERT INTO ${t.instances} AS i (instance_id, orchestration_name, orchestration_version, current_execution_id,
+    custom_status, custom_status_version, parent_instance_id, created_at, updated_at, status)
+  VALUES (r_instance, p_name, p_version, p_exec, CASE WHEN p_cs_seen THEN p_cs END, CASE WHEN p_cs_seen THEN 1 ELSE 0 END,
+    p_parent, p_now, p_now, COALESCE(p_status, 'Running'))
+  ON CONFLICT (instance_id) DO UPDATE SET orchestration_name = EXCLUDED.orchestration_name,
+    orchestration_version = EXCLUDED.orchestration_version, updated_at = EXCLUDED.updated_at,
+    status = CASE WHEN p_status IS NOT NULL THEN EXCLUDED.status
+                  WHEN EXCLUDED.current_execution_id > i.current_execution_id THEN 'Running' ELSE i.status END,
+    current_execution_id = GREATEST(i.current_execution_id, EXCLUDED.current_execution_id),
+    custom_status = CASE WHEN p_cs_seen THEN EXCLUDED.custom_status ELSE i.custom_status END,
+    custom_status_version = i.custom_status_version + CASE WHEN p_cs_seen THEN 1 ELSE 0 END;
+  IF p_status IS NOT NULL THEN
+    INSERT INTO ${t.executions} (instance_id, execution_id, status, output, failure, started_at, completed_at)
+    VALUES (r_instance, p_exec, p_status, p_output, p_failure, p_now, p_completed_at)
+    ON CONFLICT (instance_id, execution_id) DO UPDATE SET status = EXCLUDED.status, output = EXCLUDED.output,
+      failure = EXCLUDED.failure, completed_at = EXCLUDED.completed_at;
+  ELSE
+    INSERT INTO ${t.executions} (instance_id, execution_id, status, output, failure, started_at, completed_at)
+    VALUES (r_instance, p_exec, 'Running', NULL, NULL, p_now, p_completed_at)
+    ON CONFLICT (instance_id, execution_id) DO NOTHING;
+  END IF;
+
+  IF cardinality(p_ev_ids) > 0 THEN
+    INSERT INTO ${t.history} (instance_id, execution_id, event_id, event_type, event_data, created_at)
+    SELECT r_instance, p_exec, u.event_id, u.event_type, u.event_data, p_now
+    FROM unnest(p_ev_ids, p_ev_types, p_ev_data) WITH ORDINALITY AS u(event_id, event_type, event_data, ord)
+    ORDER BY u.ord;
+  END IF;
+
+  IF p_kv_clear_at IS NOT NULL THEN
+    WITH d AS (UPDATE ${t.kvDelta} SET value = NULL, last_updated_at_ms = p_kv_clear_at WHERE instance_id = r_instance RETURNING key)
+    INSERT INTO ${t.kvDelta} (instance_id, key, value, last_updated_at_ms)
+    SELECT s.instance_id, s.key, NULL, p_kv_clear_at FROM ${t.kvStore} s WHERE s.instance_id = r_instance AND s.key NOT IN (SELECT key FROM d)
+    ON CONFLICT (instance_id, key) DO UPDATE SET value = NULL, last_updated_at_ms = EXCLUDED.last_updated_at_ms;
+  END IF;
+  IF cardinality(p_kv_keys) > 0 THEN
+    INSERT INTO ${t.kvDelta} (instance_id, key, value, last_updated_at_ms)
+    SELECT r_instance, u.key, u.value, u.at FROM unnest(p_kv_keys, p_kv_values, p_kv_ats) AS u(key, value, at)
+    ON CONFLICT (instance_id, key) DO UPDATE SET value = EXCLUDED.value, last_updated_at_ms = EXCLUDED.last_updated_at_ms;
+  END IF;
+  IF p_terminal AND EXISTS (SELECT 1 FROM ${t.kvDelta} WHERE instance_id = r_instance) THEN
+    INSERT INTO ${t.kvStore} (instance_id, key, value, last_updated_at_ms)
+    SELECT d.instance_id, d.key, d.value, d.last_updated_at_ms FROM ${t.kvDelta} d WHERE d.instance_id = r_instance AND d.value IS NOT NULL
+    ON CONFLICT (instance_id, key) DO UPDATE SET value = EXCLUDED.value, last_updated_at_ms = EXCLUDED.last_updated_at_ms;
+    WITH d AS (DELETE FROM ${t.kvDelta} WHERE instance_id = r_instance RETURNING key, value)
+    DELETE FROM ${t.kvStore} s USING d WHERE s.instance_id = r_instance AND s.key = d.key AND d.value IS NULL;
+  END IF;
+
+  IF cardinality(p_w_items) > 0 THEN
+    INSERT INTO ${t.workerQueue} (work_item, visible_at, attempt_count, instance_id, execution_id, activity_id, session_id, tag, created_at)
+    SELECT u.work_item, p_now, 0, u.instance_id, u.execution_id, u.activity_id, u.session_id, u.tag, p_now
+    FROM unnest(p_w_items, p_w_inst, p_w_exec, p_w_act, p_w_session, p_w_tag)
+      WITH ORDINALITY AS u(work_item, instance_id, execution_id, activity_id, session_id, tag, ord)
+    ORDER BY u.ord;
+  END IF;
+  IF cardinality(p_o_items) > 0 THEN
+    INSERT INTO ${t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
+    SELECT u.instance_id, u.work_item, u.item_type, u.visible_at, 0, p_now
+    FROM unnest(p_o_inst, p_o_items, p_o_types, p_o_visible) WITH ORDINALITY AS u(instance_id, work_item, item_type, visible_at, ord)
+    ORDER BY u.ord;
+  END IF;
+  DELETE FROM ${t.instanceLocks} WHERE lock_token = p_token;
+  r_code := 0;
+END
+$fn$;
+
+-- Worker fetch: pick the oldest visible, unlocked item the filters allow, claim its session when
+-- it has one (no row when another owner holds it), lock it and return it. p_tag_mode: 0 untagged
+-- only, 1 the given tags, 2 untagged or the given tags, 3 any. p_owner NULL: only items without a
+-- session. Asynchronous commit, as for the orchestrator fetch.
+CREATE OR REPLACE FUNCTION ${t.schema}.dx_fetch_work(p_now BIGINT, p_token TEXT, p_until BIGINT, p_tag_mode INTEGER, p_tags TEXT[],
+  p_owner TEXT, p_session_until BIGINT,
+  OUT r_id BIGINT, OUT r_work_item TEXT, OUT r_attempt_count INTEGER, OUT r_session_id TEXT)
+RETURNS SETOF RECORD LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_n BIGINT;
+BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
+  SELECT w.id, w.session_id INTO r_id, r_session_id FROM ${t.workerQueue} w
+  WHERE w.visible_at <= p_now AND (w.lock_token IS NULL OR w.locked_until <= p_now)
+    AND CASE p_tag_mode WHEN 0 THEN w.tag IS NULL WHEN 1 THEN w.tag = ANY(p_tags)
+                        WHEN 2 THEN (w.tag IS NULL OR w.tag = ANY(p_tags)) ELSE TRUE END
+    AND (w.session_id IS NULL OR (p_owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${t.sessions} s
+          WHERE s.session_id = w.session_id AND s.locked_until > p_now AND s.worker_id <> p_owner)))
+  ORDER BY w.id LIMIT 1
+  FOR UPDATE SKIP LOCKED;
+  IF NOT FOUND THEN RETURN; END IF;
+  IF r_session_id IS NOT NULL THEN
+    INSERT INTO ${t.sessions} AS s (session_id, worker_id, locked_until, last_activity_at) VALUES (r_session_id, p_owner, p_session_until, p_now)
+    ON CONFLICT (session_id) DO UPDATE SET worker_id = EXCLUDED.worker_id,
+      locked_until = CASE WHEN s.locked_until > p_now THEN GREATEST(s.locked_until, EXCLUDED.locked_until) ELSE EXCLUDED.locked_until END,
+      last_activity_at = EXCLUDED.last_activity_at
+    WHERE s.worker_id = EXCLUDED.worker_id OR s.locked_until <= p_now;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    -- Another owner claimed the session meanwhile.
+    IF v_n <> 1 THEN RETURN; END IF;
+  END IF;
+  UPDATE ${t.workerQueue} SET lock_token = p_token, locked_until = p_until, attempt_count = attempt_count + 1
+  WHERE id = r_id RETURNING work_item, attempt_count INTO r_work_item, r_attempt_count;
+  RETURN NEXT;
+END
+$fn$;
+
+-- createInstance: serialised per id by an advisory lock; false when the instance exists or its
+-- start is queued.
+CREATE OR REPLACE FUNCTION ${t.schema}.dx_create_instance(p_instance TEXT, p_lock_key TEXT, p_item TEXT, p_type TEXT, p_now BIGINT)
+RETURNS BOOLEAN LANGUAGE plpgsql AS $fn$
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_lock_key, 0));
+  IF EXISTS (SELECT 1 FROM ${t.instances} WHERE instance_id = p_instance)
+     OR EXISTS (SELECT 1 FROM ${t.orchestratorQueue} WHERE instance_id = p_instance AND item_type IN ('StartOrchestration','ContinueAsNew')) THEN
+    RETURN FALSE;
+  END IF;
+  INSERT INTO ${t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
+  VALUES (p_instance, p_item, p_type, p_now, 0, p_now);
+  RETURN TRUE;
+END
+$fn$;
+`,
+  },
 ];
 
 /**

@@ -1,17 +1,25 @@
 // Cross-process wake-ups over LISTEN/NOTIFY.
 //
-// Writers call `pg_notify(channel, '<source>;<body>')` inside their transaction, so a notification
-// is delivered only if the write commits. Bodies: 'o:<visibleAtMs>' (orchestrator queue), 'w'
+// Writers send `pg_notify(channel, '<source>;<body>')` right AFTER their transaction commits (see
+// NotifyBatcher), so a notification never announces a write that did not commit. Bodies: 'o:<visibleAtMs>' (orchestrator queue), 'w'
 // (worker queue), 'i:<instance>' (instance changed), 'c:<json [instance, executionId, activityId][]>'
 // (activities withdrawn). `source` identifies the provider object that wrote, so it can skip its
 // own notifications (it already told its local listeners directly after the commit).
 import pg from "pg";
 import type { ActivityIdentity } from "../../model/workItems.js";
-import type { ProviderNotification } from "../provider.js";
+import type { InstanceChanges, ProviderNotification } from "../provider.js";
 import { quoteIdent } from "./schemaName.js";
 
 /** NOTIFY payloads must stay below 8000 bytes; keep a margin for the source prefix. */
 const MAX_BODY = 7000;
+
+/** Instance ids of this many bytes or more get no cross-process instanceChanged wake-up. */
+export const MAX_INSTANCE_BYTES = MAX_BODY - 6;
+
+/** The body of an instanceChanged notification up to the instance id (which follows it). */
+export function instanceChangedPrefix(c: InstanceChanges | undefined): string {
+  return c ? `j:${c.status ? "s" : ""}${c.customStatus ? "c" : ""}${c.kv ? "k" : ""}:` : "i:";
+}
 
 /** Encodes notifications into NOTIFY bodies (large cancellation lists are split). */
 export function encodeNotifications(notes: readonly ProviderNotification[]): string[] {
@@ -26,10 +34,7 @@ export function encodeNotifications(notes: readonly ProviderNotification[]): str
         break;
       case "instanceChanged":
         // An id too long for a payload just goes without a cross-process wake-up.
-        if (Buffer.byteLength(n.instance) < MAX_BODY - 6) {
-          const c = n.changes;
-          out.push(c ? `j:${c.status ? "s" : ""}${c.customStatus ? "c" : ""}${c.kv ? "k" : ""}:${n.instance}` : `i:${n.instance}`);
-        }
+        if (Buffer.byteLength(n.instance) < MAX_INSTANCE_BYTES) out.push(instanceChangedPrefix(n.changes) + n.instance);
         break;
       case "activitiesCancelled": {
         let chunk: [string, number, number][] = [];
@@ -96,11 +101,79 @@ export function decodeNotification(body: string): ProviderNotification | null {
   }
 }
 
-/** Builds one statement that sends every body (one round trip), or null when there is nothing. */
-export function notifyStatement(channel: string, source: string, bodies: readonly string[]): { text: string; values: string[] } | null {
-  if (bodies.length === 0) return null;
-  const calls = bodies.map((_, i) => `pg_notify($1, $${i + 2})`);
-  return { text: `SELECT ${calls.join(", ")}`, values: [channel, ...bodies.map((b) => `${source};${b}`)] };
+/**
+ * Sends NOTIFYs after the writes they announce have committed, coalescing what concurrent
+ * operations hand it into one autocommitted statement (at most one in flight).
+ *
+ * Why not NOTIFY inside the writing transaction: PostgreSQL serialises the commits of all
+ * notifying transactions of a database on one lock, held through the commit's WAL flush, so every
+ * ack would wait for every other ack's fsync in turn (no group commit). A NOTIFY-only transaction
+ * writes no WAL of its own and holds that lock only briefly. The cost is the window between a
+ * commit and its NOTIFY: a process dying there loses the wake-up, which the runtime's polling
+ * covers (as it covers notifications missed while a LISTEN connection is down).
+ *
+ * Coalescing: identical bodies are sent once, and "o:<ms>" wake-ups for work already visible
+ * collapse into one (a woken fetch loop drains the queue, so one wake-up per batch suffices).
+ */
+export class NotifyBatcher {
+  #pending: string[] = [];
+  #waiters: Array<() => void> = [];
+  #running = false;
+
+  constructor(private readonly send: (bodies: string[]) => Promise<void>) {}
+
+  /** Resolves once `bodies` were sent (or sending failed: wake-ups are best effort). */
+  notify(bodies: readonly string[]): Promise<void> {
+    if (bodies.length === 0) return Promise.resolve();
+    for (const b of bodies) this.#pending.push(b);
+    const done = new Promise<void>((resolve) => this.#waiters.push(resolve));
+    if (!this.#running) void this.#flush();
+    return done;
+  }
+
+  async #flush(): Promise<void> {
+    this.#running = true;
+    try {
+      while (this.#pending.length > 0) {
+        const bodies = coalesceBodies(this.#pending, Date.now());
+        const waiters = this.#waiters;
+        this.#pending = [];
+        this.#waiters = [];
+        try {
+          await this.send(bodies);
+        } catch {
+          // Best effort: receivers poll as a floor.
+        }
+        for (const w of waiters) w();
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+}
+
+/** Dedupes bodies and keeps one "o:<ms>" wake-up for everything visible by `now` (each body is '<source>;<body>'). */
+export function coalesceBodies(bodies: readonly string[], now: number): string[] {
+  const out = new Set<string>();
+  let dueSource: string | null = null;
+  let due = -Infinity;
+  for (const b of bodies) {
+    const sep = b.indexOf(";");
+    if (b.startsWith("o:", sep + 1)) {
+      const v = Number(b.slice(sep + 3));
+      if (Number.isFinite(v) && v <= now) {
+        if (v > due) {
+          due = v;
+          dueSource = b.slice(0, sep);
+        }
+        continue;
+      }
+    }
+    out.add(b);
+  }
+  const result = [...out];
+  if (dueSource !== null) result.unshift(`${dueSource};o:${due}`);
+  return result;
 }
 
 export interface ListenerOptions {
