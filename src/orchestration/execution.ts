@@ -186,8 +186,16 @@ export class OrchestrationExecution {
       this.#onStarted(ev as Extract<HistoryEvent, { type: "OrchestrationStarted" }>);
       await this.#drain();
       // Carried-forward queue messages arrive first, ahead of anything else.
-      for (const [name, data] of info.carryForwardEvents ?? []) {
-        if (this.#stopped()) break;
+      const carried = info.carryForwardEvents ?? [];
+      for (let i = 0; i < carried.length; i++) {
+        if (this.#stopped()) {
+          // The code ended before taking them all. After another continue-as-new the rest move on
+          // to the next execution, ahead of anything that arrives later in this turn.
+          if (this.#outcome?.kind === "continueAsNew" && !this.#fatal && this.#cancelReason === null)
+            this.#lateQueue.push(...carried.slice(i));
+          break;
+        }
+        const [name, data] = carried[i]!;
         this.#appendInput({ type: "QueueEventDelivered", name, data }, null);
         this.#queue.deliver(name, data);
         await this.#drain();

@@ -136,6 +136,24 @@ test("can: the next execution starts with carried events delivered first, and th
   assert.ok(r.delta.every((e) => e.executionId === 2));
 });
 
+test("can: carried messages not yet delivered when the next execution continues as new again move on, in order", async () => {
+  // Found by chaos: each execution takes one message and continues as new; with three carried, the
+  // second and third were dropped (never delivered, never carried again) and the instance hung.
+  const orch = async (ctx: OrchestrationContext, input: { seen: string[] }) => {
+    const m = await ctx.dequeueEvent<string>("q");
+    return ctx.continueAsNew({ seen: [...input.seen, m] });
+  };
+  const { r } = await firstTurn(orch, { seen: [] }, [queued("q", "fresh")], {
+    executionId: 3,
+    carryForwardEvents: [["q", '"c1"'], ["q", '"c2"'], ["q", '"c3"']],
+  });
+  assert.equal(r.status, "ContinuedAsNew");
+  assert.deepEqual(JSON.parse(r.output!), { seen: ["c1"] });
+  assert.deepEqual(r.delta.flatMap((e) => (e.type === "QueueEventDelivered" ? [e.data] : [])), ['"c1"']);
+  const w = r.orchestratorItems.find((i) => i.type === "ContinueAsNew");
+  assert.deepEqual(w && w.type === "ContinueAsNew" ? w.carryForwardEvents : null, [["q", '"c2"'], ["q", '"c3"'], ["q", '"fresh"']]);
+});
+
 test("can: replay of a new execution's history with carried events", async () => {
   const h = new History(2);
   h.started(null, { carryForwardEvents: [["q", '"c1"']] });
