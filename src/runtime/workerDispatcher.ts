@@ -68,6 +68,8 @@ export class WorkerDispatcher {
   }
 
   #sessionCounts = new Map<string, number>();
+  /** When each lease was asked for: its lock was taken no earlier, so it holds at least until then + lock timeout. */
+  #askedAt = new WeakMap<WorkItemLease, number>();
 
   #holdSession(sessionId: string): void {
     this.#sessionCounts.set(sessionId, (this.#sessionCounts.get(sessionId) ?? 0) + 1);
@@ -139,13 +141,17 @@ export class WorkerDispatcher {
       pollIntervalMs: options.pollIntervalMs,
       isRunning: () => this.#running,
       // At session capacity, fetch only items without a session (or of sessions already running here).
-      fetch: () =>
-        provider.fetchWorkItem(options.workerLockTimeoutMs, {
+      fetch: async () => {
+        const askedAt = performance.now();
+        const lease = await provider.fetchWorkItem(options.workerLockTimeoutMs, {
           tagFilter: options.tagFilter,
           ...(this.#sessionCounts.size >= options.maxSessions
             ? {}
             : { session: { ownerId: options.workerNodeId ?? workerId, lockTimeoutMs: options.sessionLockTimeoutMs } }),
-        }),
+        });
+        if (lease) this.#askedAt.set(lease, askedAt);
+        return lease;
+      },
       onFetchError: (err) => {
         metrics.providerError("fetch_work_item");
         logger.warn("fetch_work_item failed", { error: String(err), worker_id: workerId });
@@ -201,6 +207,8 @@ export class WorkerDispatcher {
       await provider.abandonWorkItem(lease.lockToken, delay, false);
       return;
     }
+
+    if (!(await this.#leaseStillHeld(lease))) return;
 
     const abort = new AbortController();
     const running: Running = {
@@ -356,6 +364,29 @@ export class WorkerDispatcher {
       });
     }
     await this.#ack(lease, completion);
+  }
+
+  /**
+   * A lease may reach us late (a slow answer, a GC pause): its lock may have lapsed and another
+   * worker may have run the activity and recorded its completion already. Running it then would run
+   * completed work again, so a lease older than a third of the lock (the first renewal comes a third
+   * of a lock after the start) is renewed before the handler starts; one that cannot be renewed is
+   * not run.
+   */
+  async #leaseStillHeld(lease: WorkItemLease): Promise<boolean> {
+    const { provider, options } = this.d;
+    const askedAt = this.#askedAt.get(lease);
+    if (askedAt === undefined || performance.now() - askedAt < options.workerLockTimeoutMs / 3) return true;
+    try {
+      await provider.renewWorkItemLock(lease.lockToken, options.workerLockTimeoutMs);
+      return true;
+    } catch (err) {
+      this.d.logger.debug("late activity lease could not be renewed; not running it", { error: String(err), activity_id: lease.item.id });
+      // A lock we may still hold goes back at once; a lost one is someone else's now.
+      if (!(err instanceof ProviderError && !err.retryable))
+        await provider.abandonWorkItem(lease.lockToken, 0, true).catch(() => undefined);
+      return false;
+    }
   }
 
   async #ack(lease: WorkItemLease, completion: WorkItem): Promise<void> {

@@ -3,7 +3,31 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { PROVIDERS } from "../e2e/harness.js";
 import { SharedStore, until } from "../e2e/multi.js";
-import type { Runtime } from "../../src/index.js";
+import type { Provider, Runtime } from "../../src/index.js";
+import type { WorkItemLease } from "../../src/providers/provider.js";
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A provider whose first activity lease reaches the caller `delayMs` after the store granted it. */
+function slowFirstLease(inner: Provider, delayMs: number, onGranted: () => void): Provider {
+  let first = true;
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === "fetchWorkItem")
+        return async (...args: Parameters<Provider["fetchWorkItem"]>): Promise<WorkItemLease | null> => {
+          const lease = await target.fetchWorkItem(...args);
+          if (lease && first) {
+            first = false;
+            onGranted();
+            await sleep(delayMs);
+          }
+          return lease;
+        };
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
 
 for (const kind of PROVIDERS) {
   describe(`chaos regressions (${kind})`, () => {
@@ -67,6 +91,37 @@ for (const kind of PROVIDERS) {
         assert.equal(r.status, "Completed", r.error ?? "");
         assert.equal(r.output, "done:y");
         assert.deepEqual(runs, ["A:y", "B:y"]);
+        await b.stop();
+      } finally {
+        await store.close();
+      }
+    });
+    it("a lease that reaches the worker after its lock lapsed is not run: the activity another runtime completed does not run again", { timeout: 20_000 }, async () => {
+      const store = new SharedStore(kind);
+      try {
+        const runs: string[] = [];
+        const setup = (name: string) => (rt: Runtime) => {
+          rt.registerActivity("Work", async (_ctx, input: string) => {
+            runs.push(`${name}:${input}`);
+            return `done:${input}`;
+          });
+          rt.registerOrchestration("One", async (ctx, input: string) => ctx.scheduleActivity("Work", input));
+        };
+        const opts = { workerLockTimeoutMs: 200, orchestratorLockTimeoutMs: 300 };
+        let granted = false;
+        // Runtime A gets the lease, but the answer takes 3 lock periods to arrive (a slow network, a GC pause).
+        const a = await store.node(setup("A"), opts, (p) => slowFirstLease(p, 600, () => (granted = true)));
+        const client = await store.client();
+        await client.startOrchestration("i3", "One", "z");
+        await until(() => granted, 5_000, "runtime A to be granted the lease");
+        // Runtime B takes the item once A's lock lapsed, runs it and records the completion.
+        const b = await store.node(setup("B"), opts);
+        const r = await client.waitForOrchestration("i3", 5_000);
+        assert.equal(r.status, "Completed", r.error ?? "");
+        assert.equal(r.output, "done:z");
+        await sleep(800); // A's late lease has arrived by now
+        assert.deepEqual(runs, ["B:z"], "the completed activity ran again on the late lease");
+        await a.stop();
         await b.stop();
       } finally {
         await store.close();
