@@ -590,7 +590,8 @@ export class PostgresProvider implements Provider {
     // Withdrawing activities reports what was actually withdrawn, so it takes the statement-by-
     // statement path; every other ack is one call of dx_ack_orch.
     if (ack.cancelledActivities.length > 0) {
-      await this.run("ackOrchestrationItem", () => this.tx((c, notes) => this.ackOrchInTx(c, notes, lockToken, ack)));
+      const next = await this.run("ackOrchestrationItem", () => this.tx((c, notes) => this.ackOrchInTx(c, notes, lockToken, ack)));
+      this.pendingWake(next);
       return;
     }
     await this.run("ackOrchestrationItem", () => this.ackOrchInOneCall(lockToken, ack));
@@ -617,9 +618,9 @@ export class PostgresProvider implements Provider {
     const keys = [...kvOps.keys()];
     const w = ack.workerItems;
     const wa = w.map((i) => (i.type === "ActivityExecute" ? i : null));
-    let res: pg.QueryResult<{ r_code: number; r_instance: string | null }>;
+    let res: pg.QueryResult<{ r_code: number; r_instance: string | null; r_next_visible: number | null }>;
     try {
-      res = await this.pool.query<{ r_code: number; r_instance: string | null }>(
+      res = await this.pool.query<{ r_code: number; r_instance: string | null; r_next_visible: number | null }>(
         `SELECT * FROM ${this.t.schema}.dx_ack_orch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
            $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)`,
         [
@@ -667,10 +668,12 @@ export class PostgresProvider implements Provider {
     if (r === undefined || r.r_code === 1 || r.r_instance === null) throw new ProviderError(op, "invalid lock token (instance lock not held)", false);
     if (r.r_code === 2) throw new ProviderError(op, "instance lock expired", false);
     notes.push({ kind: "instanceChanged", instance: r.r_instance, changes });
+    this.pendingWake(r.r_next_visible);
     await this.notifyCommitted(notes);
   }
 
-  private async ackOrchInTx(c: PoolClient, notes: TxNotes, lockToken: string, ack: OrchestrationAck): Promise<void> {
+  /** Returns the earliest visible_at of the instance's messages outside this turn (see pendingWake). */
+  private async ackOrchInTx(c: PoolClient, notes: TxNotes, lockToken: string, ack: OrchestrationAck): Promise<number | null> {
     const op = "ackOrchestrationItem";
     const t = this.t;
     const now = Date.now();
@@ -814,8 +817,9 @@ export class PostgresProvider implements Provider {
       items.map((i) => encodeWorkItem(i)),
       items.map((i) => i.type),
       visible,
+      instance,
     ];
-    await c.query(
+    const last = await c.query<{ next: number | null }>(
       `WITH oi AS (
          INSERT INTO ${t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
          SELECT u.instance_id, u.work_item, u.item_type, u.visible_at, 0, $2
@@ -825,9 +829,23 @@ export class PostgresProvider implements Provider {
        ), dl AS (
          DELETE FROM ${t.instanceLocks} WHERE lock_token = $1 RETURNING 1
        )
-       SELECT (SELECT count(*) FROM oi)::int AS o, (SELECT count(*) FROM dl)::int AS l`,
+       SELECT (SELECT count(*) FROM oi)::int AS o, (SELECT count(*) FROM dl)::int AS l,
+         (SELECT MIN(visible_at) FROM ${t.orchestratorQueue} WHERE instance_id = $7 AND lock_token IS NULL) AS next`,
       values,
     );
+    return last.rows[0]?.next ?? null;
+  }
+
+  /**
+   * After an orchestrator ack: wake this process's fetch loop (only this one: it holds the
+   * instance's cached state) for messages of the instance that arrived during the turn, whose
+   * senders saw the instance locked and woke nobody.
+   */
+  private pendingWake(nextVisible: number | null): void {
+    if (nextVisible === null) return;
+    const at = num(nextVisible);
+    // Messages further out were announced when they were queued (timers).
+    if (at <= Date.now() + 1_000) this.emit([{ kind: "orchestrator", visibleAtMs: at }]);
   }
 
   private async insertWorkerItems(q: Queryable, items: readonly WorkItem[], now: number): Promise<void> {
@@ -1005,31 +1023,22 @@ export class PostgresProvider implements Provider {
       const t = this.t;
       const now = Date.now();
       const note: ProviderNotification = { kind: "orchestrator", visibleAtMs: now };
-      // One autocommitted statement: delete (only while our lock is valid), bump the session and
-      // enqueue the completion, all or nothing; NOTIFY after.
-      const res = await this.pool.query<{ deleted: number }>(
-        `WITH d AS (
-           DELETE FROM ${t.workerQueue} WHERE lock_token = $1 AND locked_until > $2 RETURNING session_id
-         ), s AS (
-           UPDATE ${t.sessions} SET last_activity_at = $2
-           WHERE session_id IN (SELECT session_id FROM d WHERE session_id IS NOT NULL) AND locked_until > $2
-           RETURNING 1
-         ), ins AS (
-           INSERT INTO ${t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
-           SELECT $3::text, $4::text, $5::text, $2, 0, $2 FROM d WHERE $4::text IS NOT NULL
-           RETURNING 1
-         )
-         SELECT (SELECT count(*) FROM d)::int AS deleted, (SELECT count(*) FROM s)::int AS touched,
-                (SELECT count(*) FROM ins)::int AS inserted`,
+      // One call of dx_ack_work (migration 4): delete (only while our lock is valid), bump the
+      // session and enqueue the completion, all or nothing. It tells whether anyone needs waking:
+      // not while the completion's instance is locked by a live turn, whose ack finds the message
+      // and wakes its own process (see pendingWake).
+      const res = await this.pool.query<{ r_deleted: number; r_wake: boolean }>(
+        `SELECT * FROM ${t.schema}.dx_ack_work($1, $2, $3, $4, $5, $6)`,
         [
           lockToken,
           now,
+          this.lockPrefix,
           completion === null ? null : targetInstance(completion),
           completion === null ? null : encodeWorkItem(completion),
           completion === null ? null : completion.type,
         ],
       );
-      if ((res.rows[0]?.deleted ?? 0) === 0) {
+      if ((res.rows[0]?.r_deleted ?? 0) === 0) {
         const why = await this.pool.query(`SELECT 1 FROM ${t.workerQueue} WHERE lock_token = $1`, [lockToken]);
         throw new ProviderError(
           "ackWorkItem",
@@ -1037,7 +1046,7 @@ export class PostgresProvider implements Provider {
           false,
         );
       }
-      if (completion !== null) await this.notifyCommitted([note]);
+      if (completion !== null && res.rows[0]?.r_wake === true) await this.notifyCommitted([note]);
     });
   }
 
