@@ -105,13 +105,30 @@ export class Journal {
   /** Activity key -> sequence number at which its completion was committed. */
   readonly committed = new Map<string, { seq: number; completion: WorkItem }>();
   readonly violations: string[] = [];
+  /** Instances whose StartOrchestration a committed orchestration turn sent (children, detached starts). */
+  readonly startsSent = new Set<string>();
   readonly faults = new Map<string, number>();
 
-  started(instance: string, executionId: number, activityId: number): void {
+  /** Per activity key: what happened to it, in order (for the violation report). */
+  readonly trace = new Map<string, string[]>();
+  #t0 = Date.now();
+
+  note(key: string, what: string): void {
+    const line = `+${Date.now() - this.#t0}ms ${what}`;
+    const xs = this.trace.get(key);
+    if (xs) xs.push(line);
+    else this.trace.set(key, [line]);
+  }
+
+  started(instance: string, executionId: number, activityId: number, by = "?"): void {
     const key = activityKey(instance, executionId, activityId);
     const seq = ++this.#seq;
+    this.note(key, `handler started on ${by}`);
     const c = this.committed.get(key);
-    if (c) this.violations.push(`activity ${key} started again (attempt ${this.starts.get(key)?.length ?? 0} + 1) after its completion was committed`);
+    if (c)
+      this.violations.push(
+        `activity ${key} started again (attempt ${this.starts.get(key)?.length ?? 0} + 1) after its completion was committed:\n    ${this.trace.get(key)!.join("\n    ")}`,
+      );
     const xs = this.starts.get(key);
     if (xs) xs.push(seq);
     else this.starts.set(key, [seq]);
@@ -159,8 +176,14 @@ export class FaultyProvider implements Provider {
     return this.inner.admin;
   }
 
+  /** Add a line to the trace of every activity this node holds or held a lease on. */
+  noteAll(what: string): void {
+    for (const key of new Set(this.#leases.values())) this.journal.note(key, `${this.label} ${what}`);
+  }
+
   /** The process died: from now on no call reaches the store. */
   kill(): void {
+    if (!this.#dead) for (const key of new Set(this.#leases.values())) this.journal.note(key, `${this.label} killed`);
     this.#dead = true;
   }
   get dead(): boolean {
@@ -171,7 +194,7 @@ export class FaultyProvider implements Provider {
     this.#enabled = false;
   }
 
-  async #call<T>(op: FaultyOp, fn: () => Promise<T>, after?: (r: T) => void): Promise<T> {
+  async #call<T>(op: FaultyOp, fn: () => Promise<T>, after?: (r: T) => void, sent?: () => void): Promise<T> {
     if (this.#dead) throw new ProviderError(op, `${this.label} was killed`, false);
     const r = this.rates;
     if (this.#enabled) {
@@ -186,6 +209,7 @@ export class FaultyProvider implements Provider {
         throw new ProviderError(op, "injected fault before the call", true);
       }
     }
+    sent?.();
     const result = await fn();
     // The store did it: record what matters to the checks before the caller hears anything.
     after?.(result);
@@ -206,7 +230,13 @@ export class FaultyProvider implements Provider {
     return this.#call("fetchOrchestrationItem", () => this.inner.fetchOrchestrationItem(lockTimeoutMs, options));
   }
   ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<void> {
-    return this.#call("ackOrchestrationItem", () => this.inner.ackOrchestrationItem(lockToken, ack));
+    return this.#call(
+      "ackOrchestrationItem",
+      () => this.inner.ackOrchestrationItem(lockToken, ack),
+      () => {
+        for (const w of ack.orchestratorItems) if (w.type === "StartOrchestration") this.journal.startsSent.add(w.instance);
+      },
+    );
   }
   abandonOrchestrationItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void> {
     return this.#call("abandonOrchestrationItem", () => this.inner.abandonOrchestrationItem(lockToken, delayMs, ignoreAttempt));
@@ -226,22 +256,59 @@ export class FaultyProvider implements Provider {
     return this.#call("enqueueForWorker", () => this.inner.enqueueForWorker(item));
   }
   fetchWorkItem(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null> {
-    return this.#call("fetchWorkItem", () => this.inner.fetchWorkItem(lockTimeoutMs, options));
-  }
-  ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void> {
     return this.#call(
-      "ackWorkItem",
-      () => this.inner.ackWorkItem(lockToken, completion),
-      () => {
-        if (completion) this.journal.completionCommitted(completion);
+      "fetchWorkItem",
+      () => this.inner.fetchWorkItem(lockTimeoutMs, options),
+      (lease) => {
+        if (!lease) return;
+        const key = activityKey(lease.item.instance, lease.item.executionId, lease.item.id);
+        this.#leases.set(lease.lockToken, key);
+        this.journal.note(key, `${this.label} granted lease ${lease.lockToken.slice(0, 6)} (attempt ${lease.attemptCount})`);
+      },
+    ).then((lease) => {
+      if (lease) this.journal.note(activityKey(lease.item.instance, lease.item.executionId, lease.item.id), `${this.label} lease ${lease.lockToken.slice(0, 6)} delivered to the runtime`);
+      return lease;
+    });
+  }
+  #leases = new Map<string, string>();
+  #sent(token: string, op: string): () => void {
+    return () => {
+      const key = this.#leases.get(token);
+      if (key) this.journal.note(key, `${this.label} ${op} ${token.slice(0, 6)} sent to the store`);
+    };
+  }
+  #traced<T>(token: string, op: string, p: Promise<T>): Promise<T> {
+    const key = this.#leases.get(token);
+    if (!key) return p;
+    return p.then(
+      (v) => (this.journal.note(key, `${this.label} ${op} ${token.slice(0, 6)} ok`), v),
+      (e: unknown) => {
+        this.journal.note(key, `${this.label} ${op} ${token.slice(0, 6)} threw ${String(e)}`);
+        throw e;
       },
     );
   }
+  ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void> {
+    return this.#traced(
+      lockToken,
+      `ack(${completion?.type ?? "null"})`,
+      this.#call(
+        "ackWorkItem",
+        () => this.inner.ackWorkItem(lockToken, completion),
+        () => {
+          const key = this.#leases.get(lockToken);
+          if (key) this.journal.note(key, `${this.label} ack committed in store`);
+          if (completion) this.journal.completionCommitted(completion);
+        },
+        this.#sent(lockToken, "ack"),
+      ),
+    );
+  }
   renewWorkItemLock(lockToken: string, extendMs: number): Promise<void> {
-    return this.#call("renewWorkItemLock", () => this.inner.renewWorkItemLock(lockToken, extendMs));
+    return this.#traced(lockToken, "renew", this.#call("renewWorkItemLock", () => this.inner.renewWorkItemLock(lockToken, extendMs), undefined, this.#sent(lockToken, "renew")));
   }
   abandonWorkItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void> {
-    return this.#call("abandonWorkItem", () => this.inner.abandonWorkItem(lockToken, delayMs, ignoreAttempt));
+    return this.#traced(lockToken, "abandon", this.#call("abandonWorkItem", () => this.inner.abandonWorkItem(lockToken, delayMs, ignoreAttempt), undefined, this.#sent(lockToken, "abandon")));
   }
   isActivityPending(id: ActivityIdentity): Promise<boolean> {
     return this.#call("isActivityPending", () => this.inner.isActivityPending(id));

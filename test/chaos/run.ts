@@ -89,6 +89,8 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
     workerLockTimeoutMs: rng.int(300, 500),
     activityCancellationPollMs: 50,
     activityCancellationGracePeriodMs: 100,
+    sessionLockTimeoutMs: rng.int(300, 500),
+    sessionIdleTimeoutMs: 2_000,
     orchestrationConcurrency: 4,
     workerConcurrency: 6,
     replayEveryTurn: cfg.replayEveryTurn,
@@ -113,6 +115,7 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
    */
   const kill = async (node: Node, how: "die" | "shutdown0"): Promise<void> => {
     node.killed = true;
+    node.faulty.noteAll(`${how} (runtime ${node.runtime.runtimeId})`);
     if (how === "die") node.faulty.kill();
     await node.runtime.shutdown(0);
     node.faulty.kill();
@@ -134,6 +137,8 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
       await persist(`start ${p.id}`, () => client.startOrchestration(p.id, p.kind, p.input));
       const r = p.raise;
       if (r) raises.push(sleep(r.afterMs).then(() => persist(`raise ${p.id}`, () => client.raiseEvent(p.id, r.name, r.data))));
+      const c = p.cancel;
+      if (c) raises.push(sleep(c.afterMs).then(() => persist(`cancel ${p.id}`, () => client.cancelInstance(p.id, c.reason))));
       const q = p.enqueue;
       if (q)
         raises.push(
@@ -170,13 +175,13 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
 
     for (const p of planned) {
       const s = await reader.getStatus(p.id);
+      if (p.cancel) {
+        if (s.status !== "Failed" || s.error !== `canceled: ${p.cancel.reason}`)
+          problems.push(`${p.id}: expected cancelled (${p.cancel.reason}), got ${s.status} ${s.error ?? String(s.output)}`);
+        continue;
+      }
       if (s.status !== "Completed") {
         problems.push(`${p.id}: ${s.status} ${s.error ?? ""}`);
-        const dump = process.env["CHAOS_DUMP"]; // a file to append the stuck instance's histories to
-        if (dump) {
-          for (let e = 1; e <= (await clientInner.getStatus(p.id))!.executionId; e++)
-            appendFileSync(dump, `--- ${p.id} execution ${e}\n${(await clientInner.readExecution(p.id, e)).map((x) => JSON.stringify(x)).join("\n")}\n`);
-        }
         continue;
       }
       const out = typeof s.output === "string" ? JSON.parse(s.output) : s.output;
@@ -192,7 +197,9 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
     const queue = [...all];
     while (queue.length > 0) {
       const id = queue.shift()!;
-      while (Date.now() < deadline) {
+      // A child that was never sent its start (its parent ended in the same turn) never exists.
+      const mustExist = planned.some((p) => p.id === id) || journal.startsSent.has(id);
+      while (mustExist && Date.now() < deadline) {
         const s = await clientInner.getStatus(id);
         if (s && (s.status === "Completed" || s.status === "Failed")) break;
         await sleep(20);
@@ -205,6 +212,16 @@ export async function runChaos(cfg: ChaosConfig): Promise<ChaosResult> {
         }
     }
     problems.push(...journal.violations);
+    const dump = process.env["CHAOS_DUMP"]; // a file to append the histories of instances with problems to
+    if (dump) {
+      for (const id of all) {
+        if (!problems.some((p) => p.startsWith(id) || id.startsWith(p.split(/[: ]/)[0]!.split("::")[0]!))) continue;
+        const st = await clientInner.getStatus(id);
+        for (let e = 1; e <= (st?.executionId ?? 0); e++)
+          appendFileSync(dump, `--- ${id} execution ${e}\n${(await clientInner.readExecution(id, e)).map((x) => JSON.stringify(x)).join("\n")}\n`);
+      }
+    }
+    if (problems.length > 0) problems.push(`nodes: ${nodes.map((x) => `node${x.n}=work-${x.runtime.runtimeId}`).join(" ")}`);
     const summary = `${cfg.kind} seed=${cfg.seed} replayEveryTurn=${cfg.replayEveryTurn}: ${planned.length} instances (${all.size} with children), ${kills} kills, ${spawned} runtimes; ${journal.summary()}`;
     return { problems, summary };
   } finally {

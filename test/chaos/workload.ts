@@ -8,8 +8,8 @@ import type { Journal, Rng } from "./faulty.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export type Kind = "Seq" | "GenSeq" | "FanOut" | "Timers" | "Parent" | "Loop" | "Approval" | "Races" | "Retry" | "Queue";
-export const KINDS: readonly Kind[] = ["Seq", "GenSeq", "FanOut", "Timers", "Parent", "Loop", "Approval", "Races", "Retry", "Queue"];
+export type Kind = "Seq" | "GenSeq" | "FanOut" | "Timers" | "Parent" | "Loop" | "Approval" | "Races" | "Retry" | "Queue" | "Session" | "Cancel";
+export const KINDS: readonly Kind[] = ["Seq", "GenSeq", "FanOut", "Timers", "Parent", "Loop", "Approval", "Races", "Retry", "Queue", "Session", "Cancel"];
 
 export interface Planned {
   id: string;
@@ -20,6 +20,8 @@ export interface Planned {
   raise?: { name: string; data: unknown; afterMs: number };
   /** Queue messages to enqueue one after another, each after its delay. */
   enqueue?: { queue: string; items: Array<{ data: unknown; afterMs: number }> };
+  /** Cancel the instance after `afterMs`; it must then end Failed with this reason. */
+  cancel?: { afterMs: number; reason: string };
   /** KV values the instance must hold at the end. */
   kv?: Record<string, string>;
 }
@@ -96,6 +98,20 @@ export const ORCHESTRATIONS: Record<string, OrchestrationHandler> = {
     if (got.length < input.n) return ctx.continueAsNew({ n: input.n, got, out });
     return out;
   },
+  // Activities pinned to a session: after a kill the session must move to a live worker.
+  Session: async (ctx: OrchestrationContext, input: { n: number }) => {
+    const sid = `${ctx.instanceId}-session`;
+    const out: string[] = [];
+    for (let i = 0; i < input.n; i++) out.push(await ctx.scheduleActivityOnSession<string>("Step", { s: i }, sid));
+    return out;
+  },
+  // Cancelled by the client while it waits (with a child waiting too): ends Failed, child cancelled.
+  Cancel: async (ctx: OrchestrationContext) => {
+    await ctx.scheduleActivity<string>("Step", { beforeCancel: true });
+    const child = ctx.scheduleSubOrchestration("Waiter", null);
+    await ctx.join([child, ctx.waitForEvent("never")]);
+    return "not cancelled";
+  },
   Waiter: async (ctx: OrchestrationContext) => ctx.waitForEvent("never"),
   Retry: async (ctx: OrchestrationContext) => {
     const v = await ctx.scheduleActivityWithRetry<string>("Flaky", null, { maxAttempts: 5, backoff: { kind: "fixed", delayMs: 10 } });
@@ -110,12 +126,12 @@ const flakySeen = new Map<string, Set<number>>();
 export function registerAll(rt: Runtime, journal: Journal, stepMs = 15): void {
   for (const [name, h] of Object.entries(ORCHESTRATIONS)) rt.registerOrchestration(name, h);
   rt.registerActivity("Step", async (ctx: ActivityContext, input: unknown) => {
-    journal.started(ctx.instanceId, ctx.executionId, ctx.activityId);
+    journal.started(ctx.instanceId, ctx.executionId, ctx.activityId, ctx.workerId);
     await sleep(Math.floor(Math.random() * stepMs));
     return stepValue(input);
   });
   rt.registerActivity("Hang", async (ctx: ActivityContext) => {
-    journal.started(ctx.instanceId, ctx.executionId, ctx.activityId);
+    journal.started(ctx.instanceId, ctx.executionId, ctx.activityId, ctx.workerId);
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, 30_000);
       t.unref();
@@ -124,7 +140,7 @@ export function registerAll(rt: Runtime, journal: Journal, stepMs = 15): void {
     return "hang finished";
   });
   rt.registerActivity("Flaky", async (ctx: ActivityContext) => {
-    journal.started(ctx.instanceId, ctx.executionId, ctx.activityId);
+    journal.started(ctx.instanceId, ctx.executionId, ctx.activityId, ctx.workerId);
     let seen = flakySeen.get(ctx.instanceId);
     if (!seen) flakySeen.set(ctx.instanceId, (seen = new Set()));
     seen.add(ctx.activityId);
@@ -191,6 +207,14 @@ export function plan(rng: Rng, prefix: string, count: number): Planned[] {
         break;
       case "Retry":
         out.push({ id, kind, input: null, expected: ["flaky ok on attempt 3", stepValue({ afterRetry: true })] });
+        break;
+      case "Session": {
+        const n = rng.int(2, 4);
+        out.push({ id, kind, input: { n }, expected: Array.from({ length: n }, (_, i) => stepValue({ s: i })) });
+        break;
+      }
+      case "Cancel":
+        out.push({ id, kind, input: null, expected: null, cancel: { afterMs: rng.int(0, 400), reason: `stop-${k}` } });
         break;
       case "Queue": {
         const n = rng.int(2, 5);
