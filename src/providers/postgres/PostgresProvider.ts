@@ -43,6 +43,7 @@ import { isConnectionError, pgCode, toProviderError, UNIQUE_VIOLATION } from "./
 import { migrate } from "./migrations.js";
 import { encodeNotifications, NotifyBatcher, PgListener } from "./notifier.js";
 import { PreparedStatementClient } from "./preparedClient.js";
+import { Listeners } from "../listeners.js";
 import { entraPassword, type PostgresEntraOptions } from "./entra.js";
 import { channelName, DEFAULT_SCHEMA, tablesOf, validateSchemaName, type Tables } from "./schemaName.js";
 
@@ -144,7 +145,7 @@ export class PostgresProvider implements Provider {
   /** Identifies this object's own NOTIFYs, which its LISTEN client skips. */
   private readonly source = randomUUID().slice(0, 8);
   private readonly lockPrefix: string;
-  private readonly listeners = new Set<NotificationListener>();
+  private readonly listeners = new Listeners();
   private listener: PgListener | null = null;
   private readonly notifier = new NotifyBatcher(async (bodies) => {
     await this.pool.query(`SELECT pg_notify($1, u.b) FROM unnest($2::text[]) AS u(b)`, [this.channel, bodies]);
@@ -303,22 +304,15 @@ export class PostgresProvider implements Provider {
   }
 
   private emit(notifications: readonly ProviderNotification[]): void {
-    if (notifications.length === 0 || this.listeners.size === 0) return;
-    for (const n of notifications) this.deliver(n);
+    this.listeners.emit(notifications);
   }
 
   private deliver(n: ProviderNotification): void {
-    for (const l of [...this.listeners]) {
-      try {
-        l(n);
-      } catch {
-        // A listener's failure must not affect the write that already committed.
-      }
-    }
+    this.listeners.deliver(n);
   }
 
   subscribe(listener: NotificationListener): () => void {
-    this.listeners.add(listener);
+    const unsubscribe = this.listeners.add(listener);
     if (this.listener === null && !this.closed && this.options.listen !== false) {
       this.listener = new PgListener({
         connection: this.connection,
@@ -334,9 +328,7 @@ export class PostgresProvider implements Provider {
       });
       void this.listener.start();
     }
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return unsubscribe;
   }
 
   /** Resolves once the LISTEN connection is up (or its first attempt failed). For tests and startup. */

@@ -4,6 +4,7 @@
 // may share a file store safely (the write lock serialises them; busy_timeout makes them wait).
 // better-sqlite3 is synchronous: each async method does its work before its promise settles.
 import { WalCheckpointer } from "./checkpointer.js";
+import { Listeners } from "../listeners.js";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { randomUUID } from "node:crypto";
@@ -92,7 +93,7 @@ export class SqliteProvider implements Provider {
   private readonly db: Database.Database;
   private checkpointer: WalCheckpointer | null = null;
   private readonly statements = new Map<string, Stmt>();
-  private readonly listeners = new Set<NotificationListener>();
+  private readonly listeners = new Listeners();
   private closed = false;
 
   // Transaction wrappers, built once.
@@ -213,23 +214,11 @@ export class SqliteProvider implements Provider {
   }
 
   private emit(notifications: readonly ProviderNotification[]): void {
-    if (notifications.length === 0 || this.listeners.size === 0) return;
-    for (const n of notifications) {
-      for (const l of [...this.listeners]) {
-        try {
-          l(n);
-        } catch {
-          // A listener's failure must not affect the write that already committed.
-        }
-      }
-    }
+    this.listeners.emit(notifications);
   }
 
   subscribe(listener: NotificationListener): () => void {
-    this.listeners.add(listener);
-    return () => {
-      this.listeners.delete(listener);
-    };
+    return this.listeners.add(listener);
   }
 
   async close(): Promise<void> {
