@@ -159,14 +159,17 @@ export class Client {
    * TimeoutError("Operation timed out") if it is still running (or unknown) after `timeoutMs`.
    */
   async waitForOrchestration(instanceId: string, timeoutMs = 30_000): Promise<OrchestrationStatus> {
+    return toStatus(await this.#waitTerminal(instanceId, timeoutMs), true);
+  }
+
+  async #waitTerminal(instanceId: string, timeoutMs: number): Promise<StoredStatus> {
     requireId("instanceId", instanceId);
     return this.#watcher.waitFor(
       instanceId,
       "status",
       async () => {
         const s = await this.#provider.getStatus(instanceId);
-        if (!s || (s.status !== "Completed" && s.status !== "Failed")) return null;
-        return toStatus(s, true);
+        return s && (s.status === "Completed" || s.status === "Failed") ? s : null;
       },
       timeoutMs,
     );
@@ -218,10 +221,10 @@ export class Client {
   }
   /** The output itself; throws OrchestrationFailedError when the instance failed. */
   async waitForOrchestrationTyped<TResult = unknown>(instanceId: string, timeoutMs = 30_000): Promise<TResult> {
-    const r = await this.waitForOrchestration(instanceId, timeoutMs);
+    const s = await this.#waitTerminal(instanceId, timeoutMs);
+    const r = toStatus(s, true);
     if (r.status === "Failed") {
-      const s = await this.#provider.getStatus(instanceId);
-      throw new OrchestrationFailedError(instanceId, s?.failure ? new ErrorDetails(s.failure) : null, r.error ?? "failed");
+      throw new OrchestrationFailedError(instanceId, s.failure ? new ErrorDetails(s.failure) : null, r.error ?? "failed");
     }
     return r.output as TResult;
   }

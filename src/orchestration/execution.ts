@@ -196,7 +196,7 @@ export class OrchestrationExecution {
           break;
         }
         const [name, data] = carried[i]!;
-        this.#appendInput({ type: "QueueEventDelivered", name, data }, null);
+        this.#append({ type: "QueueEventDelivered", name, data }, null);
         this.#queue.deliver(name, data);
         await this.#drain();
       }
@@ -296,14 +296,14 @@ export class OrchestrationExecution {
     let failure: ErrorDetailsData | null = null;
     if (this.#fatal) {
       this.#finalize("failed", "orchestration_terminal_failed", "parent dropped sub-orchestration future");
-      this.#appendTerminal({ type: "OrchestrationFailed", details: this.#fatal.data });
+      this.#append({ type: "OrchestrationFailed", details: this.#fatal.data }, null);
       this.#notifyParent({ ok: false, details: this.#fatal });
       status = "Failed";
       failure = this.#fatal.data;
     } else if (this.#cancelReason !== null) {
       const details = ErrorDetails.cancelled(this.#cancelReason);
       this.#finalize("cancelled", "orchestration_terminal_failed", "parent canceled");
-      this.#appendTerminal({ type: "OrchestrationFailed", details: details.data });
+      this.#append({ type: "OrchestrationFailed", details: details.data }, null);
       this.#notifyParent({ ok: false, details });
       status = "Failed";
       failure = details.data;
@@ -312,7 +312,7 @@ export class OrchestrationExecution {
       if (o.kind === "continueAsNew") {
         const carried = [...this.#queue.unconsumed(), ...this.#lateQueue];
         this.#finalize("continueAsNew", "orchestration_terminal_continued_as_new", "parent dropped sub-orchestration future");
-        this.#appendTerminal({ type: "OrchestrationContinuedAsNew", input: o.input });
+        this.#append({ type: "OrchestrationContinuedAsNew", input: o.input }, null);
         this.#orchestratorItems.push({
           type: "ContinueAsNew",
           instance: this.instance,
@@ -329,13 +329,13 @@ export class OrchestrationExecution {
         output = o.input;
       } else if (o.kind === "completed") {
         this.#finalize("completed", "orchestration_terminal_completed", "parent dropped sub-orchestration future");
-        this.#appendTerminal({ type: "OrchestrationCompleted", output: o.output });
+        this.#append({ type: "OrchestrationCompleted", output: o.output }, null);
         this.#notifyParent({ ok: true, result: o.output });
         status = "Completed";
         output = o.output;
       } else {
         this.#finalize("failed", "orchestration_terminal_failed", "parent dropped sub-orchestration future");
-        this.#appendTerminal({ type: "OrchestrationFailed", details: o.details.data });
+        this.#append({ type: "OrchestrationFailed", details: o.details.data }, null);
         this.#notifyParent({ ok: false, details: o.details });
         status = "Failed";
         failure = o.details.data;
@@ -466,7 +466,7 @@ export class OrchestrationExecution {
               ? { type: "ActivityFailed", details: m.details }
               : { type: "TimerFired", fireAtMs: m.fireAtMs };
         if (!completionFits(sched.kind, kind.type)) return;
-        const ev = this.#appendInput(kind, m.id);
+        const ev = this.#append(kind, m.id);
         if (sched.state === "open") this.#deliverCompletion(sched, ev);
         else this.#markDone(sched); // a cancelled task's late result: recorded, not delivered
         return;
@@ -480,23 +480,23 @@ export class OrchestrationExecution {
           m.type === "SubOrchCompleted"
             ? { type: "SubOrchestrationCompleted", result: m.result }
             : { type: "SubOrchestrationFailed", details: m.details };
-        const ev = this.#appendInput(kind, m.parentId);
+        const ev = this.#append(kind, m.parentId);
         if (sched.state === "open") this.#deliverCompletion(sched, ev);
         else this.#markDone(sched);
         return;
       }
       case "ExternalRaised":
-        this.#appendInput({ type: "ExternalEvent", name: m.name, data: m.data }, null);
+        this.#append({ type: "ExternalEvent", name: m.name, data: m.data }, null);
         this.#events.deliver(m.name, m.data);
         this.#dirty = true;
         return;
       case "QueueMessage":
-        this.#appendInput({ type: "QueueEventDelivered", name: m.name, data: m.data }, null);
+        this.#append({ type: "QueueEventDelivered", name: m.name, data: m.data }, null);
         this.#queue.deliver(m.name, m.data);
         this.#dirty = true;
         return;
       case "CancelInstance":
-        this.#appendInput({ type: "OrchestrationCancelRequested", reason: m.reason }, null);
+        this.#append({ type: "OrchestrationCancelRequested", reason: m.reason }, null);
         this.#cancelReason = m.reason;
         return;
       default:
@@ -848,14 +848,6 @@ export class OrchestrationExecution {
     return e;
   }
 
-  #appendInput(kind: EventKind, sourceEventId: number | null): HistoryEvent {
-    return this.#append(kind, sourceEventId);
-  }
-
-  #appendTerminal(kind: EventKind): void {
-    this.#append(kind, null);
-  }
-
   // ------------------------------------------------------------------ internals: ending
 
   /** Cancel what is still outstanding when the execution ends (terminal event comes after). */
@@ -896,6 +888,11 @@ export class OrchestrationExecution {
       if (s.kind === "wait") this.#append({ type: "ExternalSubscribedCancelled", reason: "orchestration_terminal" }, s.eventId);
       if (s.kind === "queue") this.#append({ type: "QueueSubscriptionCancelled", reason: "orchestration_terminal" }, s.eventId);
     }
+  }
+
+  /** The parent instance of a sub-orchestration, or null. */
+  get parentInstance(): string | null {
+    return this.#started?.parentInstance ?? null;
   }
 
   #parentLink(): ParentLink | null {

@@ -277,7 +277,7 @@ export class OrchestrationDispatcher {
         orchestrationName: x?.orchestrationName ?? item.orchestrationName ?? "",
         orchestrationVersion: x?.orchestrationVersion ?? item.orchestrationVersion ?? "",
         ...(r && r.status !== "Running" ? { status: r.status, output: r.output, failure: r.failure } : {}),
-        ...(x ? { parentInstanceId: parentOf(r, x) } : {}),
+        ...(x ? { parentInstanceId: x.parentInstance } : {}),
       },
     };
     try {
@@ -414,7 +414,3 @@ export class OrchestrationDispatcher {
   }
 }
 
-function parentOf(r: TurnResult | undefined, _x: OrchestrationExecution): string | null {
-  const started = r?.delta.find((e) => e.type === "OrchestrationStarted");
-  return started && started.type === "OrchestrationStarted" ? started.parentInstance : null;
-}

@@ -12,7 +12,7 @@ import type { Client } from "../client/client.js";
 import type { ActivityHandler, ActivityRegistry } from "./registry.js";
 import { GET_KV_VALUE_SYSCALL } from "../orchestration/context.js";
 import type { ResolvedOptions } from "./options.js";
-import { WakeSignal, sleep } from "./signal.js";
+import { WakeSignal } from "./signal.js";
 import { Slots } from "./slots.js";
 import { runFetchLoop } from "./fetchLoop.js";
 import { unregisteredBackoffMs, withRetries } from "./retrying.js";

@@ -17,11 +17,6 @@ import type { ProviderFactory } from "./suite.js";
 
 const LOCK = 5_000;
 
-function adminOf(p: Provider): ProviderAdmin {
-  assert.ok(p.admin, "provider has no admin part");
-  return p.admin;
-}
-
 /** Runs one turn of `instance`: fetch, then ack `delta` with `metadata` and extras. */
 async function turn(
   p: Provider,

@@ -358,10 +358,6 @@ export class PostgresProvider implements Provider {
     await this.pool.end();
   }
 
-  private lockKey(instance: string): string {
-    return this.lockPrefix + instance;
-  }
-
   // ------------------------------------------------------------------------------------------
   // Orchestrator queue
 
