@@ -5,7 +5,7 @@ export { MAX_WORKER_TAGS, MAX_TAG_NAME_BYTES } from "./runtime/options.js";
 export type { ActivityHandler } from "./runtime/registry.js";
 export { Client } from "./client/client.js";
 export type { HistoryEventView } from "./client/client.js";
-export { OrchestrationContext, TaskCancelledError } from "./orchestration/context.js";
+export { OrchestrationContext } from "./orchestration/context.js";
 export type { ActivityOptions } from "./orchestration/context.js";
 export { DurableFuture } from "./orchestration/future.js";
 export type { JoinResult, RaceResult, Task } from "./orchestration/combinators.js";
@@ -27,9 +27,7 @@ export { MAX_KV_KEYS, MAX_KV_VALUE_BYTES, MAX_CUSTOM_STATUS_BYTES } from "./orch
 export type { RetryPolicy, BackoffStrategy } from "./orchestration/retry.js";
 export { delayForAttempt, resolveRetryPolicy, DEFAULT_BACKOFF, RETRY_TIMEOUT_MESSAGE } from "./orchestration/retry.js";
 
-/** Management API (duroxide-node shapes) and its errors. */
-export { CannotDeleteSubOrchestrationError, InstanceStillRunningError } from "./providers/admin.js";
-export { ManagementNotSupportedError } from "./client/client.js";
+/** Management API (duroxide-node shapes); its errors come from model/errors with the rest. */
 export type {
   DeleteInstanceResult,
   ExecutionInfo,

@@ -18,7 +18,7 @@ import { getDefaultLogger } from "../observability/logger.js";
 import type { HistoryEvent } from "../model/events.js";
 import type { ExecutionStatus, InstanceState, OrchestrationStatus } from "../model/status.js";
 import { decodeJson, encodeJson } from "../model/json.js";
-import { DuroxideError, ErrorDetails, InvalidArgumentError, OrchestrationFailedError } from "../model/errors.js";
+import { ErrorDetails, InvalidArgumentError, ManagementNotSupportedError, OrchestrationFailedError } from "../model/errors.js";
 import { parseSemver } from "../runtime/registry.js";
 import { InstanceWatcher } from "./waiting.js";
 
@@ -40,8 +40,6 @@ export interface HistoryEventView {
   timestampMs: number;
   data?: string;
 }
-
-export class ManagementNotSupportedError extends DuroxideError {}
 
 export class Client {
   readonly #provider: Provider;

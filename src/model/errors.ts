@@ -108,20 +108,25 @@ export class ErrorDetails {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Typed errors thrown by the public API.
+// Typed errors thrown by the public API. This is the one module for the library's error classes:
+// every one extends DuroxideError and carries a stable string `code` (switch on `code`, not on
+// the message). New error classes go here.
 
 /** Base class of every error this library throws on purpose. */
 export class DuroxideError extends Error {
-  constructor(message: string) {
+  /** Stable machine-readable identifier of the failure, e.g. `"InstanceNotFound"`. */
+  readonly code: string;
+  constructor(message: string, code = "Duroxide") {
     super(message);
     this.name = new.target.name;
+    this.code = code;
   }
 }
 
 /** Thrown into orchestration code when an awaited activity, sub-orchestration or retry failed. */
 export class TaskFailedError extends DuroxideError {
-  constructor(readonly details: ErrorDetails) {
-    super(details.displayMessage());
+  constructor(readonly details: ErrorDetails, code = "TaskFailed") {
+    super(details.displayMessage(), code);
   }
   category(): ErrorCategory {
     return this.details.category();
@@ -129,46 +134,95 @@ export class TaskFailedError extends DuroxideError {
 }
 
 /** An activity failed (its handler threw, or it was poisoned or cancelled). */
-export class ActivityFailedError extends TaskFailedError {}
+export class ActivityFailedError extends TaskFailedError {
+  constructor(details: ErrorDetails, code = "ActivityFailed") {
+    super(details, code);
+  }
+}
 /** A sub-orchestration failed or was cancelled. */
-export class SubOrchestrationFailedError extends TaskFailedError {}
+export class SubOrchestrationFailedError extends TaskFailedError {
+  constructor(details: ErrorDetails, code = "SubOrchestrationFailed") {
+    super(details, code);
+  }
+}
+
+/** A durable task the orchestration awaited was cancelled (e.g. it lost a race). */
+export class TaskCancelledError extends DuroxideError {
+  constructor(what: string) {
+    super(`${what} task was cancelled`, "TaskCancelled");
+  }
+}
 
 /** The orchestration's code did not replay the way its history says it ran. */
-export class NondeterminismError extends DuroxideError {}
+export class NondeterminismError extends DuroxideError {
+  constructor(message: string) {
+    super(message, "Nondeterminism");
+  }
+}
 
-/** A client call waited longer than its timeout. Message matches duroxide-node. */
+/** A client call waited longer than its timeout. Message and code match duroxide-node. */
 export class TimeoutError extends DuroxideError {
-  readonly code = "GenericFailure";
   constructor(message = "Operation timed out") {
-    super(message);
+    super(message, "GenericFailure");
   }
 }
 
 export class InstanceAlreadyExistsError extends DuroxideError {
   constructor(readonly instanceId: string) {
-    super(`Instance '${instanceId}' already exists`);
+    super(`Instance '${instanceId}' already exists`, "InstanceAlreadyExists");
   }
 }
 
 export class InstanceNotFoundError extends DuroxideError {
   constructor(readonly instanceId: string) {
-    super(`Instance '${instanceId}' not found`);
+    super(`Instance '${instanceId}' not found`, "InstanceNotFound");
   }
 }
 
 /** Bad arguments given to a public API (empty names, non-JSON values, fractional delays, ...). */
-export class InvalidArgumentError extends DuroxideError {}
+export class InvalidArgumentError extends DuroxideError {
+  constructor(message: string) {
+    super(message, "InvalidArgument");
+  }
+}
 
 /** An orchestration ended in failure; thrown by the typed client helpers. */
 export class OrchestrationFailedError extends DuroxideError {
   constructor(readonly instanceId: string, readonly details: ErrorDetails | null, message: string) {
-    super(message);
+    super(message, "OrchestrationFailed");
   }
 }
 
 /** Storage failure. `retryable` tells dispatchers whether to back off and try again. */
 export class ProviderError extends DuroxideError {
   constructor(readonly operation: string, message: string, readonly retryable: boolean) {
-    super(`${operation}: ${message}`);
+    super(`${operation}: ${message}`, "ProviderError");
+  }
+}
+
+/** Thrown by `deleteInstance(id, false)` when the instance (or a descendant) is still running. */
+export class InstanceStillRunningError extends DuroxideError {
+  constructor(readonly instanceId: string) {
+    super(`Instance ${instanceId} is still running. Use force=true or cancel first.`, "InstanceStillRunning");
+  }
+}
+
+/** Thrown by `deleteInstance` for a sub-orchestration: delete its root instead. */
+export class CannotDeleteSubOrchestrationError extends DuroxideError {
+  constructor(
+    readonly instanceId: string,
+    readonly rootId: string,
+  ) {
+    super(
+      `Cannot delete sub-orchestration ${instanceId} directly. Delete the root orchestration instead (root: ${rootId}).`,
+      "CannotDeleteSubOrchestration",
+    );
+  }
+}
+
+/** The client's provider has no management (admin) interface. */
+export class ManagementNotSupportedError extends DuroxideError {
+  constructor(message: string) {
+    super(message, "ManagementNotSupported");
   }
 }

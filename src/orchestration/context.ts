@@ -5,7 +5,7 @@ import type { OrchestrationExecution, TraceLevel } from "./execution.js";
 import type { BreadcrumbType, Decision, DecisionBody } from "./decisions.js";
 import { allSettled, firstOf, joinAll, type JoinResult, type RaceResult, type Task } from "./combinators.js";
 import { decodeJson, encodeJson } from "../model/json.js";
-import { InvalidArgumentError } from "../model/errors.js";
+import { InvalidArgumentError, TaskCancelledError } from "../model/errors.js";
 import { resolveRetryPolicy, retryFuture, type RetryPolicy } from "./retry.js";
 import { MAX_CUSTOM_STATUS_BYTES, MAX_KV_KEYS, MAX_KV_VALUE_BYTES } from "./limits.js";
 
@@ -17,13 +17,6 @@ export interface ActivityOptions {
   sessionId?: string;
   /** Route to workers whose tag filter accepts this tag. */
   tag?: string;
-}
-
-export class TaskCancelledError extends Error {
-  constructor(what: string) {
-    super(`${what} task was cancelled`);
-    this.name = "TaskCancelledError";
-  }
 }
 
 function requireName(what: string, name: unknown): string {

@@ -1,7 +1,7 @@
 // Management queries (the reference's ProviderAdmin).
 import type { HistoryEvent } from "../model/events.js";
 import type { ExecutionStatus } from "../model/status.js";
-import { DuroxideError, InvalidArgumentError } from "../model/errors.js";
+import { InvalidArgumentError } from "../model/errors.js";
 
 export interface InstanceInfo {
   instanceId: string;
@@ -126,23 +126,6 @@ export interface InstancePage {
 export const DEFAULT_BULK_LIMIT = 1000;
 export const DEFAULT_PAGE_LIMIT = 100;
 export const MAX_PAGE_LIMIT = 1000;
-
-/** Thrown by `deleteInstance(id, false)` when the instance (or a descendant) is still running. */
-export class InstanceStillRunningError extends DuroxideError {
-  constructor(readonly instanceId: string) {
-    super(`Instance ${instanceId} is still running. Use force=true or cancel first.`);
-  }
-}
-
-/** Thrown by `deleteInstance` for a sub-orchestration: delete its root instead. */
-export class CannotDeleteSubOrchestrationError extends DuroxideError {
-  constructor(
-    readonly instanceId: string,
-    readonly rootId: string,
-  ) {
-    super(`Cannot delete sub-orchestration ${instanceId} directly. Delete the root orchestration instead (root: ${rootId}).`);
-  }
-}
 
 /**
  * An instance counts as running while its current execution is Running or ContinuedAsNew (the

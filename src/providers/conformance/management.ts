@@ -3,14 +3,16 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 
-import { InstanceNotFoundError, InvalidArgumentError, ProviderError } from "../../model/errors.js";
-import type { HistoryEvent } from "../../model/events.js";
-import type { WorkItem } from "../../model/workItems.js";
 import {
   CannotDeleteSubOrchestrationError,
+  InstanceNotFoundError,
   InstanceStillRunningError,
-  type ProviderAdmin,
-} from "../admin.js";
+  InvalidArgumentError,
+  ProviderError,
+} from "../../model/errors.js";
+import type { HistoryEvent } from "../../model/events.js";
+import type { WorkItem } from "../../model/workItems.js";
+import type { ProviderAdmin } from "../admin.js";
 import type { ExecutionMetadata, Provider } from "../provider.js";
 import { ORCH_NAME, ack, activityItem, bootstrap, event, external, fetchFor, sleep, started, startItem } from "./fixtures.js";
 import type { ProviderFactory } from "./suite.js";

@@ -1,11 +1,9 @@
 // Management queries (ProviderAdmin) over the PostgreSQL schema.
 import type { Pool, PoolClient } from "pg";
 import type { HistoryEvent } from "../../model/events.js";
-import { InstanceNotFoundError, ProviderError } from "../../model/errors.js";
+import { CannotDeleteSubOrchestrationError, InstanceNotFoundError, InstanceStillRunningError, ProviderError } from "../../model/errors.js";
 import type { ExecutionStatus } from "../../model/status.js";
 import {
-  CannotDeleteSubOrchestrationError,
-  InstanceStillRunningError,
   encodeCursor,
   normalizeBulkLimit,
   normalizeKeepLast,

@@ -2,11 +2,9 @@
 import type Database from "better-sqlite3";
 
 import type { HistoryEvent } from "../../model/events.js";
-import { InstanceNotFoundError, ProviderError } from "../../model/errors.js";
+import { CannotDeleteSubOrchestrationError, InstanceNotFoundError, InstanceStillRunningError, ProviderError } from "../../model/errors.js";
 import type { ExecutionStatus } from "../../model/status.js";
 import {
-  CannotDeleteSubOrchestrationError,
-  InstanceStillRunningError,
   encodeCursor,
   normalizeBulkLimit,
   normalizeKeepLast,

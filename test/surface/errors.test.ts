@@ -1,0 +1,64 @@
+// The library's errors live in one module: every exported error class extends DuroxideError and
+// carries a stable string `code`, and the public entry point exports them all.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+
+import * as api from "../../src/index.js";
+import * as errorsModule from "../../src/model/errors.js";
+
+const details = api.ErrorDetails.activityFailed("boom");
+
+const samples: Array<[api.DuroxideError, string, string]> = [
+  [new api.TaskFailedError(details), "TaskFailedError", "TaskFailed"],
+  [new api.ActivityFailedError(details), "ActivityFailedError", "ActivityFailed"],
+  [new api.SubOrchestrationFailedError(details), "SubOrchestrationFailedError", "SubOrchestrationFailed"],
+  [new api.TaskCancelledError("activity"), "TaskCancelledError", "TaskCancelled"],
+  [new api.NondeterminismError("x"), "NondeterminismError", "Nondeterminism"],
+  [new api.TimeoutError(), "TimeoutError", "GenericFailure"],
+  [new api.InstanceAlreadyExistsError("i"), "InstanceAlreadyExistsError", "InstanceAlreadyExists"],
+  [new api.InstanceNotFoundError("i"), "InstanceNotFoundError", "InstanceNotFound"],
+  [new api.InvalidArgumentError("bad"), "InvalidArgumentError", "InvalidArgument"],
+  [new api.OrchestrationFailedError("i", null, "failed"), "OrchestrationFailedError", "OrchestrationFailed"],
+  [new api.ProviderError("op", "down", true), "ProviderError", "ProviderError"],
+  [new api.InstanceStillRunningError("i"), "InstanceStillRunningError", "InstanceStillRunning"],
+  [new api.CannotDeleteSubOrchestrationError("i::sub::1", "i"), "CannotDeleteSubOrchestrationError", "CannotDeleteSubOrchestration"],
+  [new api.ManagementNotSupportedError("no admin"), "ManagementNotSupportedError", "ManagementNotSupported"],
+];
+
+function errorClasses(mod: Record<string, unknown>): Array<[string, Function]> {
+  return Object.entries(mod).filter(
+    (e): e is [string, Function] => typeof e[1] === "function" && e[1].prototype instanceof Error,
+  );
+}
+
+describe("errors module", () => {
+  it("every error class the package exports is defined in model/errors and extends DuroxideError", () => {
+    const exported = errorClasses(api as unknown as Record<string, unknown>);
+    assert.ok(exported.length >= samples.length);
+    for (const [name, cls] of exported) {
+      assert.equal((errorsModule as Record<string, unknown>)[name], cls, `${name} comes from model/errors`);
+      if (cls !== api.DuroxideError) assert.ok(cls.prototype instanceof api.DuroxideError, `${name} extends DuroxideError`);
+    }
+  });
+
+  it("every error class has a sample here, with its name and a stable code", () => {
+    const sampled = new Set(samples.map(([e]) => e.constructor));
+    for (const [name, cls] of errorClasses(errorsModule as unknown as Record<string, unknown>)) {
+      if (cls !== api.DuroxideError) assert.ok(sampled.has(cls), `${name} has a sample in this test`);
+    }
+    for (const [err, name, code] of samples) {
+      assert.ok(err instanceof api.DuroxideError);
+      assert.ok(err instanceof Error);
+      assert.equal(err.name, name);
+      assert.equal(err.code, code);
+      assert.equal(typeof err.message, "string");
+    }
+  });
+
+  it("task failures keep their subclass identity and details", () => {
+    const e = new api.ActivityFailedError(details);
+    assert.ok(e instanceof api.TaskFailedError);
+    assert.equal(e.message, "boom");
+    assert.equal(e.category(), "application");
+  });
+});
