@@ -19,7 +19,7 @@ import type { HistoryEvent } from "../model/events.js";
 import type { ExecutionStatus, InstanceState, OrchestrationStatus } from "../model/status.js";
 import { decodeJson, encodeJson } from "../model/json.js";
 import { ErrorDetails, InvalidArgumentError, ManagementNotSupportedError, OrchestrationFailedError } from "../model/errors.js";
-import { parseSemver } from "../runtime/registry.js";
+import { parseSemver } from "../model/semver.js";
 import { InstanceWatcher } from "./waiting.js";
 
 function requireId(what: string, v: unknown): string {

@@ -1,8 +1,6 @@
 // History events: the durable record of everything an orchestration decided and received.
 import type { ErrorDetailsData } from "./errors.js";
 
-export const INITIAL_EXECUTION_ID = 1;
-export const INITIAL_EVENT_ID = 1;
 /** Version of this library written into every event (the reference pins executions by it). */
 export const DUROXIDE_VERSION = "0.1.0";
 
@@ -102,33 +100,3 @@ const DECISIONS: ReadonlySet<EventType> = new Set<EventType>([
 export function isDecisionEvent(e: { type: EventType }): boolean {
   return DECISIONS.has(e.type);
 }
-
-export const ALL_EVENT_TYPES: readonly EventType[] = [
-  "OrchestrationStarted",
-  "OrchestrationCompleted",
-  "OrchestrationFailed",
-  "OrchestrationContinuedAsNew",
-  "OrchestrationCancelRequested",
-  "ActivityScheduled",
-  "ActivityCompleted",
-  "ActivityFailed",
-  "ActivityCancelRequested",
-  "TimerCreated",
-  "TimerFired",
-  "ExternalSubscribed",
-  "ExternalEvent",
-  "ExternalSubscribedCancelled",
-  "QueueSubscribed",
-  "QueueEventDelivered",
-  "QueueSubscriptionCancelled",
-  "SubOrchestrationScheduled",
-  "SubOrchestrationCompleted",
-  "SubOrchestrationFailed",
-  "SubOrchestrationCancelRequested",
-  "OrchestrationChained",
-  "CustomStatusUpdated",
-  "KeyValueSet",
-  "KeyValueCleared",
-  "KeyValuesCleared",
-  "SystemCall",
-];

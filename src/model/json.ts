@@ -22,11 +22,3 @@ export function decodeJson(text: string | null | undefined): unknown {
     return text;
   }
 }
-
-/** The typed codec of the seeds: a string is stored raw (no quotes), anything else as JSON. */
-export function encodeTyped(value: unknown, what = "value"): string {
-  if (typeof value === "string") return value;
-  return encodeJson(value, what);
-}
-
-export const decodeTyped = decodeJson;

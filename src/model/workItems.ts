@@ -80,7 +80,3 @@ export interface ActivityIdentity {
   executionId: number;
   activityId: number;
 }
-
-export function sameActivity(a: ActivityIdentity, b: ActivityIdentity): boolean {
-  return a.instance === b.instance && a.executionId === b.executionId && a.activityId === b.activityId;
-}

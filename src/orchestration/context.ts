@@ -1,7 +1,7 @@
 // OrchestrationContext: the API orchestration code uses. Every call that affects the outcome is
 // recorded in history (through the execution engine) and replays identically.
 import { DurableFuture } from "./future.js";
-import type { OrchestrationExecution, TraceLevel } from "./execution.js";
+import type { ContextHost, TraceLevel } from "./host.js";
 import type { BreadcrumbType, Decision, DecisionBody } from "./decisions.js";
 import { allSettled, firstOf, joinAll, type JoinResult, type RaceResult, type Task } from "./combinators.js";
 import { decodeJson, encodeJson } from "../model/json.js";
@@ -25,13 +25,13 @@ function requireName(what: string, name: unknown): string {
 }
 
 export class OrchestrationContext {
-  readonly #x: OrchestrationExecution;
+  readonly #x: ContextHost;
   readonly instanceId: string;
   readonly executionId: number;
   readonly orchestrationName: string;
   readonly orchestrationVersion: string;
 
-  constructor(execution: OrchestrationExecution) {
+  constructor(execution: ContextHost) {
     this.#x = execution;
     this.instanceId = execution.instance;
     this.executionId = execution.executionId;
@@ -47,9 +47,9 @@ export class OrchestrationContext {
   // ------------------------------------------------------------------ scheduling
 
   #track<T>(future: DurableFuture<T>, body: DecisionBody, breadcrumb: BreadcrumbType | null): Decision {
-    const d = this.#x._decide(body, future as DurableFuture<unknown>);
+    const d = this.#x.decide(body, future as DurableFuture<unknown>);
     future._hooks.cancel = () => {
-      this.#x._cancelFuture(d, breadcrumb);
+      this.#x.cancelFuture(d, breadcrumb);
       future._settle({ ok: false, error: new TaskCancelledError(future.type) });
     };
     return d;
@@ -123,7 +123,7 @@ export class OrchestrationContext {
     requireName("event name", name);
     const f = new DurableFuture<T>("waitEvent");
     this.#track(f, { type: "ExternalSubscribed", name }, "ExternalSubscribedCancelled");
-    this.#x._subscribe("wait", name, f as DurableFuture<unknown>);
+    this.#x.subscribe("wait", name, f as DurableFuture<unknown>);
     return f;
   }
 
@@ -132,7 +132,7 @@ export class OrchestrationContext {
     requireName("queue name", queueName);
     const f = new DurableFuture<T>("dequeueEvent");
     this.#track(f, { type: "QueueSubscribed", name: queueName }, "QueueSubscriptionCancelled");
-    this.#x._subscribe("queue", queueName, f as DurableFuture<unknown>);
+    this.#x.subscribe("queue", queueName, f as DurableFuture<unknown>);
     return f;
   }
 
@@ -186,38 +186,38 @@ export class OrchestrationContext {
     };
     if (version !== undefined) body.version = requireName("version", version);
     const f = new DurableFuture<null>("startOrchestration");
-    this.#x._decide(body, f as DurableFuture<unknown>);
+    this.#x.decide(body, f as DurableFuture<unknown>);
     return f;
   }
 
   /** A GUID recorded in history: the same value on every replay. */
   newGuid(): DurableFuture<string> {
     const f = new DurableFuture<string>("systemCall");
-    this.#x._systemCall("newGuid", f as DurableFuture<unknown>);
+    this.#x.systemCall("newGuid", f as DurableFuture<unknown>);
     return f;
   }
 
   /** Wall-clock time (ms since epoch) recorded in history: the same value on every replay. */
   utcNow(): DurableFuture<number> {
     const f = new DurableFuture<number>("systemCall");
-    this.#x._systemCall("utcNow", f as DurableFuture<unknown>);
+    this.#x.systemCall("utcNow", f as DurableFuture<unknown>);
     return f;
   }
 
   /** End this execution and start a fresh one with `input` (on the latest version). Never resolves. */
   continueAsNew(input?: unknown): DurableFuture<never> {
-    this.#x._requestContinueAsNew(encodeJson(input, "continue-as-new input"), null);
+    this.#x.requestContinueAsNew(encodeJson(input, "continue-as-new input"), null);
     return new DurableFuture<never>("continueAsNew");
   }
   /** Like continueAsNew, on a named version. */
   continueAsNewVersioned(input: unknown, version: string): DurableFuture<never> {
-    this.#x._requestContinueAsNew(encodeJson(input, "continue-as-new input"), requireName("version", version));
+    this.#x.requestContinueAsNew(encodeJson(input, "continue-as-new input"), requireName("version", version));
     return new DurableFuture<never>("continueAsNew");
   }
 
   // ------------------------------------------------------------------ composition
 
-  #dirty = (): void => this.#x._markDirty();
+  #dirty = (): void => this.#x.markDirty();
 
   /** duroxide-node `all`: waits for every task; each entry is `{ ok }` or `{ err }`. */
   all<T = unknown>(tasks: Task<T>[]): DurableFuture<JoinResult<T>[]> {
@@ -297,13 +297,13 @@ export class OrchestrationContext {
     const n = Buffer.byteLength(status, "utf8");
     if (n > MAX_CUSTOM_STATUS_BYTES)
       throw new InvalidArgumentError(`Custom status size (${n} bytes) exceeds limit (${MAX_CUSTOM_STATUS_BYTES} bytes)`);
-    this.#x._setCustomStatus(status);
+    this.#x.setCustomStatus(status);
   }
   resetCustomStatus(): void {
-    this.#x._setCustomStatus(null);
+    this.#x.setCustomStatus(null);
   }
   getCustomStatus(): string | null {
-    return this.#x._getCustomStatus();
+    return this.#x.getCustomStatus();
   }
 
   // ------------------------------------------------------------------ KV state
@@ -320,10 +320,10 @@ export class OrchestrationContext {
     const n = Buffer.byteLength(value, "utf8");
     if (n > MAX_KV_VALUE_BYTES)
       throw new InvalidArgumentError(`KV value for key '${key}' (${n} bytes) exceeds limit (${MAX_KV_VALUE_BYTES} bytes)`);
-    const kv = this.#x._kv();
+    const kv = this.#x.kv();
     if (!kv.has(key) && kv.size >= MAX_KV_KEYS)
       throw new InvalidArgumentError(`KV key count (${kv.size + 1}) exceeds limit (${MAX_KV_KEYS}) when setting key '${key}'`);
-    this.#x._kvSet(key, value);
+    this.#x.kvSet(key, value);
   }
   /** JSON-encodes `value`. */
   setValueTyped<T>(key: string, value: T): void {
@@ -392,48 +392,48 @@ export class OrchestrationContext {
     return this.getValueFromInstance(instanceId, key);
   }
   getValue(key: string): string | null {
-    return this.#x._kv().get(key)?.value ?? null;
+    return this.#x.kv().get(key)?.value ?? null;
   }
   clearValue(key: string): void {
     requireName("KV key", key);
-    this.#x._kvClear(key);
+    this.#x.kvClear(key);
   }
   clearAllValues(): void {
-    this.#x._kvClearAll();
+    this.#x.kvClearAll();
   }
   getKvAllValues(): Record<string, string> {
     const out: Record<string, string> = {};
-    for (const [k, v] of this.#x._kv()) out[k] = v.value;
+    for (const [k, v] of this.#x.kv()) out[k] = v.value;
     return out;
   }
   getKvAllKeys(): string[] {
-    return [...this.#x._kv().keys()];
+    return [...this.#x.kv().keys()];
   }
   getKvLength(): number {
-    return this.#x._kv().size;
+    return this.#x.kv().size;
   }
   /** Clears every key last written before `cutoffMs`; returns how many were cleared. */
   pruneKvValuesUpdatedBefore(cutoffMs: number): number {
-    const old = [...this.#x._kv()].filter(([, v]) => v.lastUpdatedAtMs < cutoffMs).map(([k]) => k);
-    for (const k of old) this.#x._kvClear(k);
+    const old = [...this.#x.kv()].filter(([, v]) => v.lastUpdatedAtMs < cutoffMs).map(([k]) => k);
+    for (const k of old) this.#x.kvClear(k);
     return old.length;
   }
 
   // ------------------------------------------------------------------ tracing (silent on replay)
 
   trace(level: TraceLevel, message: string): void {
-    this.#x._trace(level, message);
+    this.#x.trace(level, message);
   }
   traceInfo(message: string): void {
-    this.#x._trace("info", message);
+    this.#x.trace("info", message);
   }
   traceWarn(message: string): void {
-    this.#x._trace("warn", message);
+    this.#x.trace("warn", message);
   }
   traceError(message: string): void {
-    this.#x._trace("error", message);
+    this.#x.trace("error", message);
   }
   traceDebug(message: string): void {
-    this.#x._trace("debug", message);
+    this.#x.trace("debug", message);
   }
 }

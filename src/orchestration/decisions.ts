@@ -1,6 +1,6 @@
 // Decisions: what orchestration code asks for. Each becomes one history event, and on replay each
 // must match the history event at the same position among decision events.
-import type { EventKind, HistoryEvent, SystemCallOp } from "../model/events.js";
+import type { HistoryEvent, SystemCallOp } from "../model/events.js";
 import type { WorkItem } from "../model/workItems.js";
 import type { DurableFuture } from "./future.js";
 
@@ -147,5 +147,3 @@ export function decisionMatches(d: DecisionBody, e: HistoryEvent): boolean {
       return true;
   }
 }
-
-export type NewEventKind = EventKind;

@@ -15,7 +15,7 @@ import {
 import { ErrorDetails, type ErrorDetailsData, ActivityFailedError, SubOrchestrationFailedError } from "../model/errors.js";
 import type { ActivityIdentity, ParentLink, WorkItem } from "../model/workItems.js";
 import { decodeJson } from "../model/json.js";
-import type { KvEntry } from "../providers/provider.js";
+import type { KvEntry } from "../model/kv.js";
 import type { ExecutionStatus } from "../model/status.js";
 import { DurableFuture } from "./future.js";
 import { Mailbox } from "./mailbox.js";
@@ -30,8 +30,10 @@ import {
 } from "./decisions.js";
 import { OrchestrationContext } from "./context.js";
 import { runHandler, type OrchestrationHandler } from "./handler.js";
+import type { ContextHost, TraceLevel } from "./host.js";
 
-export type TraceLevel = "info" | "warn" | "error" | "debug";
+export type { TraceLevel } from "./host.js";
+
 export type TraceSink = (level: TraceLevel, message: string, fields: Record<string, string | number>) => void;
 
 export interface ExecutionInit {
@@ -138,7 +140,7 @@ export class OrchestrationExecution {
     this.#newGuid = init.newGuid ?? (() => globalThis.crypto.randomUUID());
     this.#trace = init.trace;
     for (const [k, v] of Object.entries(init.kvSnapshot ?? {})) this.#kv.set(k, { ...v });
-    this.ctx = new OrchestrationContext(this);
+    this.ctx = new OrchestrationContext(this.#contextHost());
   }
 
   // ------------------------------------------------------------------ state queries
@@ -539,8 +541,8 @@ export class OrchestrationExecution {
 
   // ------------------------------------------------------------------ internals: decisions
 
-  /** @internal Record a decision the code just made. Returns the decision (bound if possible). */
-  _decide(body: DecisionBody, future?: DurableFuture<unknown>): Decision {
+  /** Record a decision the code just made. Returns the decision (bound if possible). */
+  #decide(body: DecisionBody, future?: DurableFuture<unknown>): Decision {
     this.#checkInTurn(body);
     const d: Decision = future ? { body, future } : { body };
     const ordinal = this.#decisionsEmitted++;
@@ -945,13 +947,39 @@ export class OrchestrationExecution {
 
   // ------------------------------------------------------------------ API used by the context
 
-  /** @internal */
-  _markDirty(): void {
+  /** The port the context talks through (see host.ts); each member forwards to a private method. */
+  #contextHost(): ContextHost {
+    const self = this;
+    return {
+      instance: this.instance,
+      executionId: this.executionId,
+      orchestrationName: this.orchestrationName,
+      orchestrationVersion: this.orchestrationVersion,
+      get isReplaying() {
+        return !self.#live;
+      },
+      decide: (body, future) => this.#decide(body, future),
+      cancelFuture: (d, breadcrumb) => this.#cancelFuture(d, breadcrumb),
+      subscribe: (kind, name, future) => this.#subscribe(kind, name, future),
+      markDirty: () => this.#markDirty(),
+      requestContinueAsNew: (input, version) => this.#requestContinueAsNew(input, version),
+      setCustomStatus: (status) => this.#setCustomStatus(status),
+      getCustomStatus: () => this.#customStatus,
+      kvSet: (key, value) => this.#kvSet(key, value),
+      kvClear: (key) => this.#kvClear(key),
+      kvClearAll: () => this.#kvClearAll(),
+      kv: () => this.#kv,
+      trace: (level, message) => this.#emitTrace(level, message),
+      systemCall: (op, future) => this.#systemCall(op, future),
+    };
+  }
+
+  #markDirty(): void {
     this.#dirty = true;
   }
 
-  /** @internal Hook up cancellation for a schedule-backed future. */
-  _cancelFuture(d: Decision, breadcrumb: BreadcrumbType | null): void {
+  /** Hook up cancellation for a schedule-backed future. */
+  #cancelFuture(d: Decision, breadcrumb: BreadcrumbType | null): void {
     const f = d.future!;
     const s = this.#scheduleOfFuture.get(f);
     if (s) {
@@ -962,11 +990,10 @@ export class OrchestrationExecution {
     }
     if (d.body.type === "ExternalSubscribed") this.#events.withdraw(d.body.name, f);
     if (d.body.type === "QueueSubscribed") this.#queue.withdraw(d.body.name, f);
-    if (breadcrumb) this._decide({ type: breadcrumb, reason: "dropped_future", target: d });
+    if (breadcrumb) this.#decide({ type: breadcrumb, reason: "dropped_future", target: d });
   }
 
-  /** @internal */
-  _subscribe(kind: "wait" | "queue", name: string, future: DurableFuture<unknown>): void {
+  #subscribe(kind: "wait" | "queue", name: string, future: DurableFuture<unknown>): void {
     const box = kind === "wait" ? this.#events : this.#queue;
     box.wait(name, future, (data) => {
       const s = this.#scheduleOfFuture.get(future);
@@ -976,46 +1003,30 @@ export class OrchestrationExecution {
     });
   }
 
-  /** @internal */
-  _requestContinueAsNew(input: string, version: string | null): void {
+  #requestContinueAsNew(input: string, version: string | null): void {
     this.#checkInTurn("continue as new");
     this.#outcome ??= { kind: "continueAsNew", input, version };
     this.#dirty = true;
   }
 
-  /** @internal */
-  _setCustomStatus(status: string | null): void {
+  #setCustomStatus(status: string | null): void {
     this.#customStatus = status;
-    this._decide({ type: "CustomStatusUpdated", status });
+    this.#decide({ type: "CustomStatusUpdated", status });
   }
-  /** @internal */
-  _getCustomStatus(): string | null {
-    return this.#customStatus;
-  }
-
-  /** @internal */
-  _kvSet(key: string, value: string): void {
+  #kvSet(key: string, value: string): void {
     this.#kv.set(key, { value, lastUpdatedAtMs: this.#clock() });
-    const d = this._decide({ type: "KeyValueSet", key, value });
+    const d = this.#decide({ type: "KeyValueSet", key, value });
     if (d.event && d.event.type === "KeyValueSet") this.#kv.get(key)!.lastUpdatedAtMs = d.event.lastUpdatedAtMs;
   }
-  /** @internal */
-  _kvClear(key: string): void {
+  #kvClear(key: string): void {
     this.#kv.delete(key);
-    this._decide({ type: "KeyValueCleared", key });
+    this.#decide({ type: "KeyValueCleared", key });
   }
-  /** @internal */
-  _kvClearAll(): void {
+  #kvClearAll(): void {
     this.#kv.clear();
-    this._decide({ type: "KeyValuesCleared" });
+    this.#decide({ type: "KeyValuesCleared" });
   }
-  /** @internal */
-  _kv(): ReadonlyMap<string, KvEntry> {
-    return this.#kv;
-  }
-
-  /** @internal */
-  _trace(level: TraceLevel, message: string): void {
+  #emitTrace(level: TraceLevel, message: string): void {
     if (!this.#live || !this.#trace) return;
     this.#trace(level, message, {
       instance_id: this.instance,
@@ -1025,9 +1036,8 @@ export class OrchestrationExecution {
     });
   }
 
-  /** @internal */
-  _systemCall(op: SystemCallOp, future: DurableFuture<unknown>): void {
-    this._decide({ type: "SystemCall", op }, future);
+  #systemCall(op: SystemCallOp, future: DurableFuture<unknown>): void {
+    this.#decide({ type: "SystemCall", op }, future);
   }
 }
 

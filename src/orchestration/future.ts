@@ -93,7 +93,3 @@ export class DurableFuture<T = unknown> implements PromiseLike<T> {
     return this;
   }
 }
-
-export function isDurableFuture(x: unknown): x is DurableFuture<unknown> {
-  return x instanceof DurableFuture;
-}

@@ -3,12 +3,10 @@ import type { HistoryEvent } from "../model/events.js";
 import type { ErrorDetailsData } from "../model/errors.js";
 import type { ActivityIdentity, WorkItem } from "../model/workItems.js";
 import type { ExecutionStatus } from "../model/status.js";
+import type { KvEntry } from "../model/kv.js";
 import type { ProviderAdmin } from "./admin.js";
 
-export interface KvEntry {
-  value: string;
-  lastUpdatedAtMs: number;
-}
+export type { KvEntry } from "../model/kv.js";
 
 /** What the orchestration dispatcher works on: one locked instance and its pending messages. */
 export interface OrchestrationItem {

@@ -1,5 +1,6 @@
 // Registries: orchestration name → semver-ordered versions → handler; activity name → handler.
 import { InvalidArgumentError } from "../model/errors.js";
+import { compareSemver, parseSemver } from "../model/semver.js";
 import type { OrchestrationHandler } from "../orchestration/handler.js";
 import type { ActivityContext } from "../activity/context.js";
 
@@ -9,19 +10,6 @@ export type ActivityHandler<TIn = any, TOut = unknown> = (ctx: ActivityContext, 
 export const DEFAULT_VERSION = "1.0.0";
 /** Names reserved for the runtime's own use. */
 export const RESERVED_PREFIX = "__duroxide_syscall:";
-
-type Semver = [number, number, number];
-
-export function parseSemver(v: string): Semver | null {
-  const m = /^(\d+)\.(\d+)\.(\d+)$/.exec(v);
-  return m ? [Number(m[1]), Number(m[2]), Number(m[3])] : null;
-}
-
-export function compareSemver(a: string, b: string): number {
-  const x = parseSemver(a)!;
-  const y = parseSemver(b)!;
-  return x[0] - y[0] || x[1] - y[1] || x[2] - y[2];
-}
 
 export class OrchestrationRegistry {
   #byName = new Map<string, Map<string, OrchestrationHandler>>();

@@ -15,7 +15,7 @@ import type { WorkItem } from "../../model/workItems.js";
 import type { ProviderAdmin } from "../admin.js";
 import type { ExecutionMetadata, Provider } from "../provider.js";
 import { ORCH_NAME, ack, activityItem, bootstrap, event, external, fetchFor, sleep, started, startItem } from "./fixtures.js";
-import type { ProviderFactory } from "./suite.js";
+import type { ProviderFactory } from "./harness.js";
 
 const LOCK = 5_000;
 

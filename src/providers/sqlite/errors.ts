@@ -22,13 +22,6 @@ function sqliteCode(err: unknown): string | null {
   return null;
 }
 
-/** True when the error is a retryable storage condition (busy, locked, I/O). */
-export function isRetryableSqlite(err: unknown): boolean {
-  const code = sqliteCode(err);
-  if (code === null) return false;
-  return RETRYABLE_PREFIXES.some((p) => code.startsWith(p));
-}
-
 export function isConstraintError(err: unknown): boolean {
   return sqliteCode(err)?.startsWith("SQLITE_CONSTRAINT") ?? false;
 }

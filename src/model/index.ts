@@ -1,5 +1,0 @@
-export * from "./errors.js";
-export * from "./events.js";
-export * from "./workItems.js";
-export * from "./status.js";
-export * from "./json.js";
