@@ -1,4 +1,9 @@
-// What a provider hands the conformance suite, and the options the suite takes.
+// What a provider hands the conformance suite, the options the suite takes, and what every
+// category file of the suite shares (the per-test provider lifecycle, lock timings, tag filters).
+import { it } from "node:test";
+import assert from "node:assert/strict";
+
+import { ProviderError } from "../../model/errors.js";
 import type { Provider } from "../provider.js";
 
 export interface ProviderFactory {
@@ -16,4 +21,53 @@ export interface ConformanceOptions {
   lockTimeoutMs?: number;
   /** Lock timeout for tests that wait for expiry (ms). */
   shortLockMs?: number;
+}
+
+/** What each category of the suite is registered with. */
+export interface SuiteContext {
+  /** The provider's label in test titles. */
+  name: string;
+  factory: ProviderFactory;
+  /** Normal lock timeout (ms). */
+  LOCK: number;
+  /** Short lock timeout, for tests that wait for expiry (ms). */
+  SHORT: number;
+  /** Comfortably past SHORT (ms). */
+  PAST: number;
+  /** Registers a test that gets a fresh provider (destroyed afterwards). */
+  test(title: string, fn: (p: Provider) => Promise<void>): void;
+}
+
+export function suiteContext(name: string, factory: ProviderFactory, options: ConformanceOptions = {}): SuiteContext {
+  const SHORT = options.shortLockMs ?? 150;
+  return {
+    name,
+    factory,
+    LOCK: options.lockTimeoutMs ?? 5_000,
+    SHORT,
+    PAST: SHORT + 80,
+    test(title, fn) {
+      it(title, async () => {
+        const p = await factory.create();
+        try {
+          await fn(p);
+        } finally {
+          if (factory.destroy) await factory.destroy(p);
+          else await p.close();
+        }
+      });
+    },
+  };
+}
+
+export const NO_TAGS = { tagFilter: { kind: "defaultOnly" as const } };
+export const ANY = { tagFilter: { kind: "any" as const } };
+
+export function isPermanentProviderError(pattern?: RegExp): (err: unknown) => boolean {
+  return (err: unknown) => {
+    assert.ok(err instanceof ProviderError, `expected ProviderError, got ${String(err)}`);
+    assert.equal(err.retryable, false, "expected a permanent (non-retryable) error");
+    if (pattern) assert.match(err.message, pattern);
+    return true;
+  };
 }
