@@ -1,14 +1,20 @@
-// Benchmark driver: `node dist/bench/run.js [workload...] [--store=memory|file|both]`.
-// Prints one JSON line per workload per store, then one summary line.
+// Benchmark driver: `node dist/bench/run.js [workload...] [--store=memory|file|both|postgres|all]`.
+// Prints one JSON line per workload per store, then one summary line. The PostgreSQL store runs
+// each workload in a database of its own on DATABASE_URL's server (default 127.0.0.1:5432) and
+// reports what the server spent on it (backend CPU, commits, statements).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Runtime, SqliteProvider, type RuntimeOptions } from "../src/index.js";
+import { Runtime, SqliteProvider, type Provider, type RuntimeOptions } from "../src/index.js";
+import { PostgresProvider, probePostgres } from "../src/providers/postgres/index.js";
+import { PgUsageSampler, ThrowawayDatabase, perOrchestration, type PgUsage } from "./pgstats.js";
 import { ALL, sequential, type Workload } from "./workloads.js";
 import { RssSampler, round, summarize } from "./stats.js";
 import { instrument } from "./callstats.js";
 
-type StoreKind = "sqlite-memory" | "sqlite-file";
+type StoreKind = "sqlite-memory" | "sqlite-file" | "postgres";
+
+const PG_URL = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
 
 const RUNTIME_OPTIONS: RuntimeOptions = {
   orchestrationConcurrency: 16,
@@ -69,10 +75,18 @@ function parseArgs(argv: string[]): Args {
   for (const a of argv) {
     if (a.startsWith("--store=")) {
       const v = a.slice("--store=".length);
-      if (v === "memory") stores = ["sqlite-memory"];
-      else if (v === "file") stores = ["sqlite-file"];
-      else if (v === "both") stores = ["sqlite-memory", "sqlite-file"];
-      else throw new Error(`unknown --store=${v} (memory|file|both)`);
+      const named: Record<string, StoreKind[]> = {
+        memory: ["sqlite-memory"],
+        file: ["sqlite-file"],
+        both: ["sqlite-memory", "sqlite-file"],
+        postgres: ["postgres"],
+        all: ["sqlite-memory", "sqlite-file", "postgres"],
+      };
+      stores = v.split(",").flatMap((x) => {
+        const s = named[x];
+        if (!s) throw new Error(`unknown --store=${x} (memory|file|both|postgres|all, comma-separated)`);
+        return s;
+      });
     } else if (a.startsWith("--repeat=")) {
       repeat = Number(a.slice("--repeat=".length));
       if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`bad ${a}`);
@@ -113,25 +127,45 @@ function vsReference(w: string, l: Line): Record<string, number> {
 
 async function runOne(w: Workload, store: StoreKind, calls = false, pragmas: string[] = []): Promise<Line> {
   let dir: string | null = null;
-  let provider: SqliteProvider;
-  if (store === "sqlite-file") {
-    dir = mkdtempSync(join(tmpdir(), "dx-bench-"));
-    provider = await SqliteProvider.open(`sqlite:${join(dir, "bench.db")}`);
-  } else provider = await SqliteProvider.inMemory();
-  // Experiments only (--pragma=name=value): applied through the provider's raw-connection escape hatch.
-  for (const p of pragmas) provider.unsafeRawDatabase().pragma(p);
-  const noCheckpoint = pragmas.some((p) => p.replace(/\s/g, "") === "wal_autocheckpoint=0");
-  const callStats = calls ? instrument(provider, store === "sqlite-file" && noCheckpoint ? `${provider.location}-wal` : null) : null;
+  let db: ThrowawayDatabase | null = null;
+  let sampler: PgUsageSampler | null = null;
+  let provider: Provider;
+  let walPath: string | null = null;
+  if (store === "postgres") {
+    db = await ThrowawayDatabase.create(PG_URL, "dxbench");
+    provider = await PostgresProvider.connect(db.url);
+    sampler = new PgUsageSampler(PG_URL, db.name);
+  } else {
+    let sqlite: SqliteProvider;
+    if (store === "sqlite-file") {
+      dir = mkdtempSync(join(tmpdir(), "dx-bench-"));
+      sqlite = await SqliteProvider.open(`sqlite:${join(dir, "bench.db")}`);
+    } else sqlite = await SqliteProvider.inMemory();
+    // Experiments only (--pragma=name=value): applied through the provider's raw-connection escape hatch.
+    for (const p of pragmas) sqlite.unsafeRawDatabase().pragma(p);
+    const noCheckpoint = pragmas.some((p) => p.replace(/\s/g, "") === "wal_autocheckpoint=0");
+    if (store === "sqlite-file" && noCheckpoint) walPath = `${sqlite.location}-wal`;
+    provider = sqlite;
+  }
+  const callStats = calls ? instrument(provider, walPath) : null;
   const runtime = new Runtime(provider, RUNTIME_OPTIONS);
   w.register(runtime);
   global.gc?.();
   const rss = new RssSampler(50);
   try {
     await runtime.start();
+    await sampler?.start();
     const cpu0 = process.cpuUsage();
     const r = await w.run({ runtime, client: runtime.client, provider });
     const cpu = process.cpuUsage(cpu0);
     const peakRssMb = rss.stop();
+    let pgUsage: PgUsage | null = null;
+    if (sampler) {
+      await runtime.shutdown(1_000);
+      await provider.close();
+      pgUsage = await sampler.stop();
+      sampler = null;
+    }
     const lat = summarize(r.latenciesMs);
     const line: Line = {
       workload: w.name,
@@ -146,8 +180,10 @@ async function runOne(w: Workload, store: StoreKind, calls = false, pragmas: str
       peakRssMb,
       // Process CPU time (user + system) during the workload: steadier than wall time on a shared machine.
       cpuMs: round((cpu.user + cpu.system) / 1000, 1),
+      cpuMsPerOrch: round((cpu.user + cpu.system) / 1000 / r.orchestrations, 3),
       ...r.extra,
     };
+    if (pgUsage) Object.assign(line, perOrchestration(pgUsage, r.orchestrations));
     Object.assign(line, vsReference(w.name, line));
     if (callStats) line.providerCalls = callStats();
     return line;
@@ -155,9 +191,12 @@ async function runOne(w: Workload, store: StoreKind, calls = false, pragmas: str
     rss.stop();
     await runtime.shutdown(1_000);
     await provider.close();
+    if (sampler) await sampler.stop().catch(() => undefined);
     if (dir) rmSync(dir, { recursive: true, force: true });
+    if (db) await db.drop();
   }
 }
+
 
 function summary(lines: Line[]): Record<string, unknown> {
   const find = (w: string, s: StoreKind) => lines.find((l) => l.workload === w && l.store === s);
@@ -193,7 +232,16 @@ async function main(): Promise<void> {
     if (err.code === "EPIPE") process.exit(0);
     throw err;
   });
-  const { workloads, stores, calls, warmup, repeat, pragmas } = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2));
+  const { workloads, calls, warmup, repeat, pragmas } = args;
+  let { stores } = args;
+  if (stores.includes("postgres")) {
+    const problem = await probePostgres(PG_URL);
+    if (problem) {
+      process.stderr.write(`PostgreSQL unreachable at ${PG_URL} (${problem}): skipping the postgres store\n`);
+      stores = stores.filter((s) => s !== "postgres");
+    }
+  }
   const lines: Line[] = [];
   // One unreported in-memory hello run first, so the first measured workload is not paying for
   // module loading and JIT warm-up (disable with --no-warmup).

@@ -1,0 +1,135 @@
+// Side-by-side benchmark: our PostgreSQL store against DBOS Transact on the same PostgreSQL server.
+// Usage: node dist/bench/compare.js [workload...] [--repeat=N]   (npm run bench:compare)
+// Each run is a fresh child process with a database of its own; the two systems alternate (and
+// swap who goes first each round) so that load from elsewhere on the machine hits both alike.
+// Prints one JSON line per run, then a table of medians with the ratios.
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { probePostgres } from "../src/providers/postgres/index.js";
+import { PgUsageSampler, ThrowawayDatabase, perOrchestration } from "./pgstats.js";
+import { round } from "./stats.js";
+
+type System = "duroxide" | "dbos";
+type Row = Record<string, unknown> & { workload: string; orchestrations: number; durationMs: number; cpuMs: number };
+
+const PG_URL = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
+const here = dirname(fileURLToPath(import.meta.url)); // dist/bench
+const root = join(here, "..", "..");
+const compareDir = join(root, "bench", "compare");
+
+/** How each workload is judged: the figure, and whether more is better. */
+const METRIC: Record<string, { key: string; unit: string; higherIsBetter: boolean }> = {
+  hello: { key: "orchPerSec", unit: "orch/s", higherIsBetter: true },
+  fanout: { key: "durationMs", unit: "ms", higherIsBetter: false },
+  sequential500: { key: "durationMs", unit: "ms", higherIsBetter: false },
+  single: { key: "p50Ms", unit: "ms p50", higherIsBetter: false },
+  timers: { key: "completionLatenessP50Ms", unit: "ms late p50", higherIsBetter: false },
+};
+
+function parseArgs(argv: string[]): { workloads: string[]; repeat: number } {
+  let repeat = 3;
+  const workloads: string[] = [];
+  for (const a of argv) {
+    if (a.startsWith("--repeat=")) repeat = Number(a.slice("--repeat=".length));
+    else if (a.startsWith("--")) throw new Error(`unknown option ${a}`);
+    else if (!METRIC[a]) throw new Error(`unknown workload ${a}; known: ${Object.keys(METRIC).join(", ")}`);
+    else workloads.push(a);
+  }
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error("--repeat must be a positive integer");
+  return { workloads: workloads.length ? workloads : Object.keys(METRIC), repeat };
+}
+
+function ensureDbosInstalled(): void {
+  if (existsSync(join(compareDir, "node_modules", "@dbos-inc", "dbos-sdk"))) return;
+  process.stderr.write("installing the benchmark-only DBOS SDK into bench/compare (npm ci)...\n");
+  const r = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: compareDir, stdio: "inherit" });
+  if (r.status !== 0) throw new Error("npm ci in bench/compare failed");
+}
+
+/** Runs a child process and returns the JSON line it printed for `workload`. */
+function runChild(args: string[], workload: string, env: NodeJS.ProcessEnv = process.env): Promise<Row> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      const line = out.split("\n").find((l) => l.startsWith("{") && (JSON.parse(l) as { workload?: string }).workload === workload);
+      if (code !== 0 || !line) reject(new Error(`${args.join(" ")} exited ${code}: ${err.trim().split("\n").slice(-5).join(" | ")}`));
+      else resolve(JSON.parse(line) as Row);
+    });
+  });
+}
+
+async function runOurs(workload: string): Promise<Row> {
+  return runChild([join(here, "run.js"), workload, "--store=postgres", "--no-warmup"], workload, { ...process.env, DATABASE_URL: PG_URL });
+}
+
+async function runDbos(workload: string): Promise<Row> {
+  const db = await ThrowawayDatabase.create(PG_URL, "dxcmp_dbos");
+  const sampler = new PgUsageSampler(PG_URL, db.name);
+  try {
+    await sampler.start();
+    const row = await runChild([join(compareDir, "dbos.mjs"), workload, db.url], workload);
+    const usage = await sampler.stop();
+    return { ...row, cpuMsPerOrch: round(row.cpuMs / row.orchestrations, 3), ...perOrchestration(usage, row.orchestrations) };
+  } finally {
+    await sampler.stop().catch(() => undefined);
+    await db.drop();
+  }
+}
+
+function median(xs: number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  return s.length ? s[Math.floor((s.length - 1) / 2)]! : NaN;
+}
+
+function fmt(x: number): string {
+  if (!Number.isFinite(x)) return "-";
+  return x >= 100 ? String(Math.round(x)) : String(round(x, 2));
+}
+
+async function main(): Promise<void> {
+  const { workloads, repeat } = parseArgs(process.argv.slice(2));
+  const problem = await probePostgres(PG_URL);
+  if (problem) throw new Error(`PostgreSQL unreachable at ${PG_URL}: ${problem}`);
+  ensureDbosInstalled();
+  const rows: Record<string, Record<System, Row[]>> = {};
+  for (const w of workloads) {
+    rows[w] = { duroxide: [], dbos: [] };
+    for (let i = 0; i < repeat; i++) {
+      const order: System[] = i % 2 === 0 ? ["duroxide", "dbos"] : ["dbos", "duroxide"];
+      for (const sys of order) {
+        const row = sys === "duroxide" ? await runOurs(w) : await runDbos(w);
+        rows[w]![sys].push(row);
+        process.stdout.write(JSON.stringify({ system: sys, round: i + 1, ...row }) + "\n");
+      }
+    }
+  }
+  const header = ["workload", "figure", "duroxide", "dbos", "ratio", "cpu ms/orch (node) ours | dbos", "pg cpu ms/orch ours | dbos", "statements/orch ours | dbos", "commits/orch ours | dbos"];
+  const table: string[][] = [header];
+  const summary: Record<string, unknown> = { summary: "compare", repeat, pgUrl: PG_URL.replace(/\/\/[^@]*@/, "//") };
+  for (const w of workloads) {
+    const m = METRIC[w]!;
+    const med = (sys: System, key: string) => median(rows[w]![sys].map((r) => Number(r[key])));
+    const ours = med("duroxide", m.key);
+    const theirs = med("dbos", m.key);
+    // "ratio" reads as "how many times better we are": >1 means ahead.
+    const ratio = m.higherIsBetter ? ours / theirs : theirs / ours;
+    const pair = (key: string) => `${fmt(med("duroxide", key))} | ${fmt(med("dbos", key))}`;
+    table.push([w, m.unit, fmt(ours), fmt(theirs), `${fmt(ratio)}x`, pair("cpuMsPerOrch"), pair("pgBackendCpuMsPerOrch"), pair("pgStatementsPerOrch"), pair("pgCommitsPerOrch")]);
+    summary[w] = { figure: m.unit, duroxide: ours, dbos: theirs, timesBetter: round(ratio, 2) };
+  }
+  const widths = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+  for (const r of table) process.stdout.write(r.map((v, c) => v.padEnd(widths[c]!)).join("  ") + "\n");
+  process.stdout.write(JSON.stringify(summary) + "\n");
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:compare failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
