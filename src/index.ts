@@ -19,6 +19,8 @@ export { initTracing } from "./observability/logger.js";
 export type { MetricsSink, MetricsSnapshot } from "./observability/metrics.js";
 export * from "./model/errors.js";
 export type { HistoryEvent, EventKind, EventType } from "./model/events.js";
+export type { HistoryExport, ExportedExecution } from "./model/historyExport.js";
+export { HISTORY_FORMAT, HISTORY_FORMAT_VERSION } from "./model/historyExport.js";
 export type { WorkItem } from "./model/workItems.js";
 export type { OrchestrationStatus, InstanceState, ExecutionStatus } from "./model/status.js";
 

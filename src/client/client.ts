@@ -18,9 +18,10 @@ import { getDefaultLogger } from "../observability/logger.js";
 import type { HistoryEvent } from "../model/events.js";
 import type { ExecutionStatus, InstanceState, OrchestrationStatus } from "../model/status.js";
 import { decodeJson, encodeJson } from "../model/json.js";
-import { ErrorDetails, InvalidArgumentError, ManagementNotSupportedError, OrchestrationFailedError } from "../model/errors.js";
+import { ErrorDetails, InstanceNotFoundError, InvalidArgumentError, ManagementNotSupportedError, OrchestrationFailedError } from "../model/errors.js";
 import { parseSemver } from "../model/semver.js";
 import { InstanceWatcher } from "./waiting.js";
+import { makeHistoryExport, type ExportedExecution, type HistoryExport } from "../model/historyExport.js";
 
 function requireId(what: string, v: unknown): string {
   if (typeof v !== "string" || v.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`);
@@ -265,6 +266,37 @@ export class Client {
   readHistory(instanceId: string, executionId?: number): Promise<HistoryEvent[]> {
     requireId("instanceId", instanceId);
     return executionId === undefined ? this.#provider.read(instanceId) : this.#provider.readExecution(instanceId, executionId);
+  }
+  /**
+   * The instance's identity and every stored execution's events as one JSON-serialisable,
+   * versioned document (`format: "duroxide-history"`). `replayHistory` from `duroxide-ts/testing`
+   * accepts it; documents exported by this release replay in later ones. Rejects with
+   * InstanceNotFoundError for an unknown id.
+   */
+  async exportHistory(instanceId: string): Promise<HistoryExport> {
+    requireId("instanceId", instanceId);
+    const s = await this.#provider.getStatus(instanceId);
+    if (!s) throw new InstanceNotFoundError(instanceId);
+    const ids = this.#provider.admin
+      ? await this.#provider.admin.listExecutions(instanceId)
+      : Array.from({ length: s.executionId }, (_, i) => i + 1);
+    const executions: ExportedExecution[] = [];
+    for (const executionId of ids) {
+      const events = await this.#provider.readExecution(instanceId, executionId);
+      if (events.length > 0) executions.push({ executionId, events });
+    }
+    return makeHistoryExport(
+      {
+        instanceId,
+        orchestrationName: s.orchestrationName,
+        orchestrationVersion: s.orchestrationVersion,
+        status: publicStatus(s.status) as HistoryExport["instance"]["status"],
+        currentExecutionId: s.executionId,
+        parentInstanceId: s.parentInstanceId,
+      },
+      executions,
+      Date.now(),
+    );
   }
   getSystemMetrics(): Promise<SystemMetrics> {
     return this.#admin().getSystemMetrics();

@@ -12,7 +12,14 @@ export type PoisonMessageType =
 /** Plain, JSON-serialisable form stored in history events and work items. */
 export type ErrorDetailsData =
   | { category: "infrastructure"; operation: string; message: string; retryable: boolean }
-  | { category: "configuration"; kind: "Nondeterminism"; resource: string; message: string | null }
+  | {
+      category: "configuration";
+      kind: "Nondeterminism";
+      resource: string;
+      message: string | null;
+      /** `file:line:column` of the orchestration code call that diverged, when known. */
+      location?: string;
+    }
   | {
       category: "application";
       kind: AppErrorKind;
@@ -37,8 +44,14 @@ export class ErrorDetails {
   static infrastructure(operation: string, message: string, retryable = false): ErrorDetails {
     return new ErrorDetails({ category: "infrastructure", operation, message, retryable });
   }
-  static nondeterminism(message: string, resource = ""): ErrorDetails {
-    return new ErrorDetails({ category: "configuration", kind: "Nondeterminism", resource, message });
+  static nondeterminism(message: string, resource = "", location?: string | null): ErrorDetails {
+    return new ErrorDetails({
+      category: "configuration",
+      kind: "Nondeterminism",
+      resource,
+      message,
+      ...(location ? { location } : {}),
+    });
   }
   static activityFailed(message: string, retryable = false): ErrorDetails {
     return new ErrorDetails({ category: "application", kind: "ActivityFailed", message, retryable });
@@ -155,8 +168,36 @@ export class TaskCancelledError extends DuroxideError {
 
 /** The orchestration's code did not replay the way its history says it ran. */
 export class NondeterminismError extends DuroxideError {
-  constructor(message: string) {
+  /** `file:line:column` of the orchestration code call that diverged, when known. */
+  readonly location: string | null;
+  constructor(
+    message: string,
+    readonly instanceId: string | null = null,
+    readonly executionId: number | null = null,
+    location: string | null = null,
+  ) {
     super(message, "Nondeterminism");
+    this.location = location;
+  }
+}
+
+/** The code under test has no handler for an orchestration name/version that a history needs. */
+export class OrchestrationNotRegisteredError extends DuroxideError {
+  constructor(
+    readonly orchestrationName: string,
+    readonly orchestrationVersion: string | null,
+  ) {
+    super(
+      `orchestration '${orchestrationName}'${orchestrationVersion ? ` version ${orchestrationVersion}` : ""} is not registered`,
+      "OrchestrationNotRegistered",
+    );
+  }
+}
+
+/** A history document that this version cannot read (unknown format, newer version, bad shape). */
+export class InvalidHistoryError extends DuroxideError {
+  constructor(message: string) {
+    super(message, "InvalidHistory");
   }
 }
 

@@ -33,6 +33,7 @@ import { runHandler, type OrchestrationHandler } from "./handler.js";
 import type { ContextHost, TraceLevel } from "./host.js";
 
 export type { TraceLevel } from "./host.js";
+import { callerLocation } from "./sourceLocation.js";
 
 export type TraceSink = (level: TraceLevel, message: string, fields: Record<string, string | number>) => void;
 
@@ -73,7 +74,22 @@ type Outcome =
   | { kind: "continueAsNew"; input: string; version: string | null };
 
 /** Thrown internally to abort a replay step with a nondeterminism failure. */
-class Divergence extends Error {}
+class Divergence extends Error {
+  constructor(
+    message: string,
+    readonly location: string | null = null,
+  ) {
+    super(location ? `${message} (at ${location})` : message);
+  }
+}
+
+/** Events the engine appends itself when an execution ends (before the terminal event). */
+const FINALIZE_TYPES: ReadonlySet<string> = new Set([
+  "ActivityCancelRequested",
+  "SubOrchestrationCancelRequested",
+  "ExternalSubscribedCancelled",
+  "QueueSubscriptionCancelled",
+]);
 
 export class OrchestrationExecution {
   readonly instance: string;
@@ -209,6 +225,66 @@ export class OrchestrationExecution {
 
   /** Rebuild state by replaying persisted history (must begin with OrchestrationStarted). */
   async replay(history: HistoryEvent[]): Promise<void> {
+    await this.#replay(history, false);
+  }
+
+  /**
+   * Replay a whole stored execution, running or finished, and report how the code diverges from
+   * it (null: it reproduces the history). Nothing is emitted: the object is spent afterwards.
+   */
+  async verify(history: HistoryEvent[]): Promise<ErrorDetails | null> {
+    const last = history[history.length - 1];
+    if (!last || !isTerminalEvent(last)) {
+      await this.#replay(history, false);
+      return this.#fatal;
+    }
+    const body = history.slice(0, -1);
+    const stoppedAt = await this.#replay(body, true);
+    if (this.#fatal && this.#fatal.category() === "configuration") return this.#fatal;
+    if (!this.#stopped())
+      return ErrorDetails.nondeterminism(
+        `history shows the execution ended with ${last.type} at event ${last.eventId}, but the orchestration code is still waiting`,
+        this.orchestrationName,
+      );
+    // What follows the event that ended the code: its remaining matched decisions, then the
+    // engine's own end-of-execution events, which a fresh end must reproduce exactly.
+    let ordinal = 0;
+    for (let i = 1; i <= stoppedAt; i++) if (isDecisionEvent(history[i]!)) ordinal++;
+    const tail: HistoryEvent[] = [];
+    for (let i = stoppedAt + 1; i < body.length; i++) {
+      const e = body[i]!;
+      if (isDecisionEvent(e) && ordinal < this.#decisionsEmitted) {
+        ordinal++;
+        continue;
+      }
+      if (!FINALIZE_TYPES.has(e.type))
+        return ErrorDetails.nondeterminism(
+          `the orchestration code finished after event ${history[stoppedAt]!.eventId}, but its history continues with ${describeEvent(e)} at event ${e.eventId}`,
+          this.orchestrationName,
+        );
+      tail.push(e);
+    }
+    if (ordinal < this.#decisionsEmitted)
+      return ErrorDetails.nondeterminism(
+        `the orchestration code made ${this.#decisionsEmitted - ordinal} more decision(s) than its history shows before it ended`,
+        this.orchestrationName,
+      );
+    const ending = this.finishTurn().delta;
+    const endEvent = ending[ending.length - 1]!;
+    const sameTail =
+      ending.length === tail.length + 1 &&
+      tail.every((e, i) => e.type === ending[i]!.type && e.sourceEventId === ending[i]!.sourceEventId);
+    if (!sameTail || endEvent.type !== last.type || terminalPayload(endEvent) !== terminalPayload(last))
+      return ErrorDetails.nondeterminism(
+        `history ends with ${last.type} ${terminalPayload(last)}, but the orchestration code ended with ${endEvent.type} ${terminalPayload(endEvent)}`,
+        this.orchestrationName,
+      );
+    return null;
+  }
+
+  /** Returns the index of the history event after which the code stopped (or the last index). */
+  async #replay(history: HistoryEvent[], allowEnd: boolean): Promise<number> {
+    let at = 0;
     this.#turnActive = true;
     try {
       this.#eventCount = history.length;
@@ -225,6 +301,7 @@ export class OrchestrationExecution {
       await this.#drain();
       for (let i = 1; i < history.length && !this.#stopped(); i++) {
         const e = history[i]!;
+        at = i;
         if (isDecisionEvent(e)) {
           if (decisionOrdinal >= this.#decisionsEmitted) {
             throw new Divergence(
@@ -237,6 +314,7 @@ export class OrchestrationExecution {
         this.#applyInput(e);
         await this.#drain();
       }
+      if (allowEnd && this.#stopped()) return at;
       if (this.#outcome && !this.#fatal && this.#cancelReason === null) {
         throw new Divergence(
           `the orchestration finished during replay, but its history (${history.length} events) shows it still running`,
@@ -254,6 +332,7 @@ export class OrchestrationExecution {
     } finally {
       this.#turnActive = false;
     }
+    return at;
   }
 
   /** Deliver this turn's messages one at a time, in order, draining after each. */
@@ -551,6 +630,7 @@ export class OrchestrationExecution {
       if (!decisionMatches(body, e)) {
         const err = new Divergence(
           `history has ${describeEvent(e)} at event ${e.eventId}, but the orchestration code tried to ${describeDecision(body)}`,
+          callerLocation(),
         );
         this.#fail(err);
         throw err;
@@ -912,7 +992,7 @@ export class OrchestrationExecution {
 
   #fail(err: unknown): void {
     if (this.#fatal) return;
-    if (err instanceof Divergence) this.#fatal = ErrorDetails.nondeterminism(err.message, this.orchestrationName);
+    if (err instanceof Divergence) this.#fatal = ErrorDetails.nondeterminism(err.message, this.orchestrationName, err.location);
     else this.#fatal = ErrorDetails.infrastructure("replay", errorMessage(err), false);
   }
 
@@ -1054,6 +1134,14 @@ function completionFits(kind: Schedule["kind"], type: string): boolean {
     default:
       return false;
   }
+}
+
+/** What a terminal event says, for comparing an ending with the stored one. */
+function terminalPayload(e: HistoryEvent): string {
+  if (e.type === "OrchestrationCompleted") return e.output;
+  if (e.type === "OrchestrationContinuedAsNew") return e.input;
+  if (e.type === "OrchestrationFailed") return JSON.stringify(e.details);
+  return "";
 }
 
 export function errorMessage(err: unknown): string {

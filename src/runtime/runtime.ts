@@ -69,6 +69,14 @@ export class Runtime {
     this.registerOrchestrationVersioned(name, version, fn);
   }
 
+  /**
+   * The registered handler of an orchestration: the exact version, or the latest when `version`
+   * is omitted or null. Null when this runtime has none (replay tools use it).
+   */
+  registeredOrchestration(name: string, version?: string | null): { version: string; handler: OrchestrationHandler } | null {
+    return this.#orchestrations.resolve(name, version ?? null);
+  }
+
   #assertNotStarted(): void {
     if (this.#state !== "new") throw new InvalidArgumentError("register handlers before runtime.start()");
   }
