@@ -65,16 +65,16 @@ function runChild(args: string[], workload: string, env: NodeJS.ProcessEnv = pro
   });
 }
 
-async function runOurs(workload: string): Promise<Row> {
-  return runChild([join(here, "run.js"), workload, "--store=postgres", "--no-warmup"], workload, { ...process.env, DATABASE_URL: PG_URL });
-}
-
-async function runDbos(workload: string): Promise<Row> {
-  const db = await ThrowawayDatabase.create(PG_URL, "dxcmp_dbos");
+/** One run of `system` in a database of its own, with the server's share sampled from here. */
+async function runSystem(system: System, workload: string): Promise<Row> {
+  const db = await ThrowawayDatabase.create(PG_URL, `dxcmp_${system}`);
   const sampler = new PgUsageSampler(PG_URL, db.name);
   try {
     await sampler.start();
-    const row = await runChild([join(compareDir, "dbos.mjs"), workload, db.url], workload);
+    const row =
+      system === "duroxide"
+        ? await runChild([join(here, "run.js"), workload, "--store=postgres", "--no-warmup"], workload, { ...process.env, DX_BENCH_PG_DATABASE_URL: db.url })
+        : await runChild([join(compareDir, "dbos.mjs"), workload, db.url], workload);
     const usage = await sampler.stop();
     return { ...row, cpuMsPerOrch: round(row.cpuMs / row.orchestrations, 3), ...perOrchestration(usage, row.orchestrations) };
   } finally {
@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < repeat; i++) {
       const order: System[] = i % 2 === 0 ? ["duroxide", "dbos"] : ["dbos", "duroxide"];
       for (const sys of order) {
-        const row = sys === "duroxide" ? await runOurs(w) : await runDbos(w);
+        const row = await runSystem(sys, w);
         rows[w]![sys].push(row);
         process.stdout.write(JSON.stringify({ system: sys, round: i + 1, ...row }) + "\n");
       }

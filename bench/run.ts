@@ -15,6 +15,8 @@ import { instrument } from "./callstats.js";
 type StoreKind = "sqlite-memory" | "sqlite-file" | "postgres";
 
 const PG_URL = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
+/** Set by bench:compare: an existing, empty database to run in (it samples the server itself). */
+const PG_DATABASE_URL = process.env["DX_BENCH_PG_DATABASE_URL"];
 
 const RUNTIME_OPTIONS: RuntimeOptions = {
   orchestrationConcurrency: 16,
@@ -131,7 +133,10 @@ async function runOne(w: Workload, store: StoreKind, calls = false, pragmas: str
   let sampler: PgUsageSampler | null = null;
   let provider: Provider;
   let walPath: string | null = null;
-  if (store === "postgres") {
+  if (store === "postgres" && PG_DATABASE_URL) {
+    // bench:compare made the database and measures the server from outside this process.
+    provider = await PostgresProvider.connect(PG_DATABASE_URL);
+  } else if (store === "postgres") {
     db = await ThrowawayDatabase.create(PG_URL, "dxbench");
     provider = await PostgresProvider.connect(db.url);
     sampler = new PgUsageSampler(PG_URL, db.name);

@@ -20,14 +20,14 @@ export function round(x: number, digits = 2): number {
 
 /** Samples process RSS every `everyMs` while running; `stop()` returns the peak in MB. */
 export class RssSampler {
-  #peak = process.memoryUsage().rss;
+  #peak = process.memoryUsage.rss();
   #timer: NodeJS.Timeout;
   constructor(everyMs = 50) {
     this.#timer = setInterval(() => this.sample(), everyMs);
     this.#timer.unref();
   }
   sample(): void {
-    const r = process.memoryUsage().rss;
+    const r = process.memoryUsage.rss();
     if (r > this.#peak) this.#peak = r;
   }
   stop(): number {
