@@ -48,3 +48,21 @@ export type {
 /** Observability: structured logging and metrics sinks. */
 export { Logger, FileLogWriter, formatRecord, parseLogLevel, parseLogFormat, METRIC_NAMES, RuntimeMetrics } from "./observability/index.js";
 export type { LogRecord, LogSink, LogLevel, LogFormat, TracingOptions, HistogramSummary } from "./observability/index.js";
+/** Telemetry hooks (implemented by `duroxide-ts/telemetry`) and the pino-compatible logger option. */
+export type { ClientOptions } from "./client/client.js";
+export type { TraceCarrier } from "./model/trace.js";
+export type {
+  ActivityAttemptInfo,
+  ActivityOutcome,
+  ActivityTelemetry,
+  GaugeSources,
+  RuntimeAttachment,
+  SpanIds,
+  StartRequest,
+  StartTelemetry,
+  TelemetryHooks,
+  TurnEnd,
+  TurnInfo,
+  TurnTelemetry,
+} from "./observability/hooks.js";
+export type { PinoLikeLogger } from "./observability/pino.js";

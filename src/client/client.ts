@@ -15,6 +15,7 @@ import type {
   SystemMetrics,
 } from "../providers/admin.js";
 import { getDefaultLogger } from "../observability/logger.js";
+import type { TelemetryHooks } from "../observability/hooks.js";
 import type { HistoryEvent } from "../model/events.js";
 import type { ExecutionStatus, InstanceState, OrchestrationStatus } from "../model/status.js";
 import { decodeJson, encodeJson } from "../model/json.js";
@@ -42,14 +43,24 @@ export interface HistoryEventView {
   data?: string;
 }
 
+export interface ClientOptions {
+  /**
+   * `openTelemetry()` from `duroxide-ts/telemetry`: a start called inside an active span puts the
+   * orchestration in that span's trace (the context is stored with the start).
+   */
+  telemetry?: TelemetryHooks;
+}
+
 export class Client {
   readonly #provider: Provider;
   readonly #watcher: InstanceWatcher;
+  readonly #telemetry: TelemetryHooks | undefined;
 
-  constructor(provider: Provider) {
+  constructor(provider: Provider, options: ClientOptions = {}) {
     if (!provider || typeof (provider as Provider).fetchOrchestrationItem !== "function")
       throw new InvalidArgumentError("Client needs a provider (SqliteProvider or PostgresProvider)");
     this.#provider = provider;
+    this.#telemetry = options.telemetry;
     this.#watcher = new InstanceWatcher(provider);
   }
 
@@ -76,15 +87,24 @@ export class Client {
   async #start(instanceId: string, name: string, input: unknown, version: string | null): Promise<void> {
     requireId("instanceId", instanceId);
     requireId("orchestrationName", name);
-    await this.#provider.createInstance({
-      type: "StartOrchestration",
-      instance: instanceId,
-      orchestration: name,
-      input: encodeJson(input, "orchestration input"),
-      version,
-      parent: null,
-      executionId: 1,
-    });
+    const encoded = encodeJson(input, "orchestration input");
+    const span = this.#telemetry?.startQueued({ instanceId, orchestrationName: name, version, input: encoded });
+    try {
+      await this.#provider.createInstance({
+        type: "StartOrchestration",
+        instance: instanceId,
+        orchestration: name,
+        input: encoded,
+        version,
+        parent: null,
+        executionId: 1,
+        ...(span?.context ? { trace: span.context } : {}),
+      });
+    } catch (err) {
+      span?.end(err);
+      throw err;
+    }
+    span?.end();
   }
 
   /**

@@ -1,5 +1,6 @@
 // History events: the durable record of everything an orchestration decided and received.
 import type { ErrorDetailsData } from "./errors.js";
+import type { TraceCarrier } from "./trace.js";
 
 /** Version of this library written into every event (the reference pins executions by it). */
 export const DUROXIDE_VERSION = "0.1.0";
@@ -30,6 +31,8 @@ export type EventKind =
       parentExecutionId: number | null;
       carryForwardEvents?: CarriedEvent[];
       initialCustomStatus?: string | null;
+      /** Context of the execution's span: later turns and activities (any process) are its children. */
+      trace?: TraceCarrier;
     }
   | { type: "OrchestrationCompleted"; output: string }
   | { type: "OrchestrationFailed"; details: ErrorDetailsData }

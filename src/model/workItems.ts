@@ -1,6 +1,7 @@
 // Work items: the messages that flow through the provider's two queues.
 import type { ErrorDetailsData } from "./errors.js";
 import type { CarriedEvent } from "./events.js";
+import type { TraceCarrier } from "./trace.js";
 
 export interface ParentLink {
   parentInstance: string;
@@ -18,6 +19,8 @@ export type WorkItem =
       version: string | null;
       parent: ParentLink | null;
       executionId: number;
+      /** Context of the span that asked for the start (client call or parent turn). */
+      trace?: TraceCarrier;
     }
   | {
       type: "ActivityExecute";
@@ -32,6 +35,8 @@ export type WorkItem =
       /** Denormalised so a worker never reads history to build its context. */
       orchestrationName: string;
       orchestrationVersion: string;
+      /** Context of the turn that scheduled it. */
+      trace?: TraceCarrier;
     }
   | { type: "ActivityCompleted"; instance: string; executionId: number; id: number; result: string }
   | { type: "ActivityFailed"; instance: string; executionId: number; id: number; details: ErrorDetailsData }
@@ -57,6 +62,8 @@ export type WorkItem =
       initialCustomStatus: string | null;
       /** Kept so a child that continues as new still reports to its parent. */
       parent: ParentLink | null;
+      /** Context of the turn that continued as new. */
+      trace?: TraceCarrier;
     };
 
 export type WorkItemType = WorkItem["type"];

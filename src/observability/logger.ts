@@ -12,6 +12,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import type { SpanIds } from "./hooks.js";
 
 export type LogLevel = "error" | "warn" | "info" | "debug" | "trace";
 /** A level threshold: a `LogLevel`, or `off` to disable a target entirely. */
@@ -65,6 +66,8 @@ export interface LoggerOptions {
   env?: Record<string, string | undefined>;
   /** Colourise pretty output. Default: only when the stream is a TTY and `NO_COLOR` is unset. */
   color?: boolean;
+  /** The active span's ids, added as `trace_id`/`span_id` to records that carry none. */
+  spanIds?: () => SpanIds | undefined;
 }
 
 const LEVEL_RANK: Readonly<Record<LogLevelFilter, number>> = {
@@ -341,6 +344,7 @@ export class Logger {
   /** Default target of the level helpers. */
   readonly target: string;
   private readonly baseFields: LogFields;
+  private readonly spanIds: (() => SpanIds | undefined) | undefined;
 
   constructor(opts: LoggerOptions = {}) {
     const env = opts.env ?? process.env;
@@ -394,17 +398,34 @@ export class Logger {
     this.core = new LoggerCore(filter, format, opts.sink, writer, opts.clock ?? Date.now, color);
     this.target = opts.target ?? LOG_TARGETS.runtime;
     this.baseFields = {};
+    this.spanIds = opts.spanIds;
     sanitizeFields(opts.fields, this.baseFields);
     for (const p of problems) this.log("warn", LOG_TARGETS.runtime, p);
   }
 
   /** Internal: builds a logger around existing shared state. */
-  private static derive(core: LoggerCore, target: string, fields: LogFields): Logger {
-    const l = Object.create(Logger.prototype) as { core: LoggerCore; target: string; baseFields: LogFields };
+  private static derive(
+    core: LoggerCore,
+    target: string,
+    fields: LogFields,
+    spanIds: (() => SpanIds | undefined) | undefined,
+  ): Logger {
+    const l = Object.create(Logger.prototype) as {
+      core: LoggerCore;
+      target: string;
+      baseFields: LogFields;
+      spanIds: (() => SpanIds | undefined) | undefined;
+    };
     l.core = core;
     l.target = target;
     l.baseFields = fields;
+    l.spanIds = spanIds;
     return l as unknown as Logger;
+  }
+
+  /** Same output; records without `trace_id` get the ids of the span active when they are logged. */
+  withSpanIds(spanIds: () => SpanIds | undefined): Logger {
+    return Logger.derive(this.core, this.target, this.baseFields, spanIds);
   }
 
   get format(): LogFormat {
@@ -421,6 +442,13 @@ export class Logger {
     if (LEVEL_RANK[level] > core.threshold(target)) return;
     const merged: LogFields = { ...this.baseFields };
     sanitizeFields(fields, merged);
+    if (this.spanIds !== undefined && merged["trace_id"] === undefined) {
+      const ids = this.spanIds();
+      if (ids !== undefined) {
+        merged["trace_id"] = ids.traceId;
+        merged["span_id"] = ids.spanId;
+      }
+    }
     const record: LogRecord = { level, target, message: String(message), timestampMs: core.clock(), fields: merged };
     if (core.sink !== undefined) {
       try {
@@ -442,12 +470,12 @@ export class Logger {
   child(fields: LogFieldsInput, target: string = this.target): Logger {
     const merged: LogFields = { ...this.baseFields };
     sanitizeFields(fields, merged);
-    return Logger.derive(this.core, target, merged);
+    return Logger.derive(this.core, target, merged, this.spanIds);
   }
 
   /** Same fields, different default target. */
   withTarget(target: string): Logger {
-    return Logger.derive(this.core, target, this.baseFields);
+    return Logger.derive(this.core, target, this.baseFields, this.spanIds);
   }
 
   error(message: string, fields?: LogFieldsInput): void {

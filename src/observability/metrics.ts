@@ -87,6 +87,9 @@ export const METRIC_NAMES = {
   suborchestrationCalls: "duroxide_suborchestration_calls_total",
   orchestrationDispatcherItemsFetched: "duroxide_orchestration_dispatcher_items_fetched",
   workerDispatcherItemsFetched: "duroxide_worker_dispatcher_items_fetched",
+  lockRenewalFailures: "duroxide_lock_renewal_failures_total",
+  timerQueueDepth: "duroxide_timer_queue_depth",
+  inFlightActivities: "duroxide_active_activities",
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -475,6 +478,14 @@ export class RuntimeMetrics {
   providerError(op: string, errorType: ProviderErrorType = "other"): void {
     this.counters.providerErrors += 1;
     this.counter(METRIC_NAMES.providerErrors, 1, { operation: op, error_type: errorType });
+  }
+
+  /**
+   * A lock renewal failed (`lock`: which lock; the work may run again elsewhere if it lapses).
+   * Sinks only: the snapshot keeps duroxide-node's field set.
+   */
+  lockRenewalFailed(lock: "orchestration" | "activity" | "session"): void {
+    this.counter(METRIC_NAMES.lockRenewalFailures, 1, { lock });
   }
 
   /** Duration of a provider operation (sinks only). */

@@ -16,6 +16,7 @@ import { ErrorDetails, type ErrorDetailsData, ActivityFailedError, SubOrchestrat
 import type { ActivityIdentity, ParentLink, WorkItem } from "../model/workItems.js";
 import { decodeJson } from "../model/json.js";
 import type { KvEntry } from "../model/kv.js";
+import type { TraceCarrier } from "../model/trace.js";
 import type { ExecutionStatus } from "../model/status.js";
 import { DurableFuture } from "./future.js";
 import { Mailbox } from "./mailbox.js";
@@ -66,6 +67,8 @@ export interface StartInfo {
   parent: ParentLink | null;
   carryForwardEvents?: Array<[string, string]>;
   initialCustomStatus?: string | null;
+  /** Stored as is in OrchestrationStarted (telemetry). */
+  traceContext?: TraceCarrier;
 }
 
 type Outcome =
@@ -171,6 +174,10 @@ export class OrchestrationExecution {
   get lastEventId(): number {
     return this.#nextEventId - 1;
   }
+  /** The trace context stored with this execution's OrchestrationStarted, if any. */
+  get traceContext(): TraceCarrier | undefined {
+    return this.#started?.trace;
+  }
   /** True once the execution reached a terminal state (the object must not be reused). */
   get isFinished(): boolean {
     return this.#finished;
@@ -198,6 +205,7 @@ export class OrchestrationExecution {
           ...(info.initialCustomStatus !== undefined && info.initialCustomStatus !== null
             ? { initialCustomStatus: info.initialCustomStatus }
             : {}),
+          ...(info.traceContext !== undefined ? { trace: info.traceContext } : {}),
         },
         null,
       );

@@ -2,6 +2,8 @@
 import type { TagFilter } from "../providers/provider.js";
 import type { LogSink } from "../observability/logger.js";
 import type { MetricsSink } from "../observability/metrics.js";
+import type { TelemetryHooks } from "../observability/hooks.js";
+import type { PinoLikeLogger } from "../observability/pino.js";
 import { InvalidArgumentError } from "../model/errors.js";
 
 /** duroxide-node tag filter forms. */
@@ -58,6 +60,18 @@ export interface RuntimeOptions {
    * later with `runtime.metrics.addSink(sink)`; `runtime.metricsSnapshot()` gives exact in-memory counters.
    */
   metricsSinks?: MetricsSink[];
+  /**
+   * Tracing and OTel metrics: `openTelemetry()` from `duroxide-ts/telemetry` (spans in the app's
+   * TracerProvider, metrics through its MeterProvider). Absent: nothing is traced and no
+   * OpenTelemetry module is loaded. `runtime.client` uses the same hooks.
+   */
+  telemetry?: TelemetryHooks;
+  /**
+   * A pino-compatible logger (`info(obj, msg)` etc.) that receives every record instead of stderr,
+   * with `target`, the record's fields, and `trace_id`/`span_id` when a span is active. Its
+   * `level` is the threshold for all duroxide targets unless `logLevel` is given.
+   */
+  logger?: PinoLikeLogger;
 }
 
 export interface ResolvedOptions {

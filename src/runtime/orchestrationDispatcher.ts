@@ -6,6 +6,8 @@ import { ErrorDetails, ProviderError } from "../model/errors.js";
 import type { WorkItem, WorkItemOf } from "../model/workItems.js";
 import type { Logger } from "../observability/logger.js";
 import type { RuntimeMetrics } from "../observability/metrics.js";
+import type { SpanIds, TelemetryHooks, TurnInfo, TurnTelemetry } from "../observability/hooks.js";
+import type { TraceCarrier } from "../model/trace.js";
 import type { OrchestrationRegistry } from "./registry.js";
 import type { ResolvedOptions } from "./options.js";
 import { InstanceCache } from "./instanceCache.js";
@@ -21,9 +23,22 @@ export interface DispatcherDeps {
   logger: Logger;
   metrics: RuntimeMetrics;
   runtimeId: string;
+  telemetry?: TelemetryHooks | undefined;
 }
 
 type StartLike = WorkItemOf<"StartOrchestration"> | WorkItemOf<"ContinueAsNew">;
+
+/** The turn's telemetry, once begun; ended exactly once (after the ack, or on an error). */
+interface TurnTrace {
+  tel: TurnTelemetry | undefined;
+}
+
+/** Work items that carry the context of the turn that created them. */
+function stampTrace(items: WorkItem[], context: TraceCarrier): void {
+  for (const i of items) {
+    if (i.type === "ActivityExecute" || i.type === "StartOrchestration" || i.type === "ContinueAsNew") i.trace = context;
+  }
+}
 
 export class OrchestrationDispatcher {
   readonly cache: InstanceCache;
@@ -33,6 +48,8 @@ export class OrchestrationDispatcher {
   #inFlight = 0;
   #slots: Slots;
   #timerWakes = new Set<NodeJS.Timeout>();
+  /** Span ids of the turn running for an execution, for its `ctx.trace*` records. */
+  #turnIds = new WeakMap<OrchestrationExecution, SpanIds>();
 
   constructor(private readonly d: DispatcherDeps) {
     this.cache = new InstanceCache(d.options.replayEveryTurn ? 0 : d.options.cacheSize, d.options.cacheIdleMs);
@@ -115,17 +132,39 @@ export class OrchestrationDispatcher {
   async #process(item: OrchestrationItem, workerId: string): Promise<void> {
     const { provider, options } = this.d;
     const renew = setInterval(() => {
-      provider.renewOrchestrationItemLock(item.lockToken, options.orchestratorLockTimeoutMs).catch(() => undefined);
+      provider
+        .renewOrchestrationItemLock(item.lockToken, options.orchestratorLockTimeoutMs)
+        .catch(() => this.d.metrics.lockRenewalFailed("orchestration"));
     }, Math.max(50, Math.floor(options.orchestratorLockTimeoutMs / 2)));
     renew.unref();
+    const trace: TurnTrace = { tel: undefined };
     try {
-      await this.#turn(item, workerId);
+      await this.#turn(item, workerId, trace);
+    } catch (err) {
+      trace.tel?.end({ stored: false, status: "Running", delta: [], output: null, failure: null, error: err });
+      throw err;
     } finally {
       clearInterval(renew);
     }
   }
 
-  async #turn(item: OrchestrationItem, workerId: string): Promise<void> {
+  /** Begins the turn's telemetry (no hooks: nothing). */
+  #beginTurn(trace: TurnTrace, execution: OrchestrationExecution, workerId: string, which: Pick<TurnInfo, "newExecution" | "execution">): void {
+    const hooks = this.d.telemetry;
+    if (!hooks) return;
+    trace.tel = hooks.turnStarted({
+      instanceId: execution.instance,
+      executionId: execution.executionId,
+      orchestrationName: execution.orchestrationName,
+      orchestrationVersion: execution.orchestrationVersion,
+      workerId,
+      ...which,
+    });
+    const ids = trace.tel.ids;
+    if (ids) this.#turnIds.set(execution, ids);
+  }
+
+  async #turn(item: OrchestrationItem, workerId: string, trace: TurnTrace): Promise<void> {
     const { provider, options, logger } = this.d;
     const instance = item.instance;
 
@@ -161,6 +200,7 @@ export class OrchestrationDispatcher {
 
     if (cached) {
       execution = cached;
+      this.#beginTurn(trace, execution, workerId, { execution: execution.traceContext });
     } else if (last && isTerminalEvent(last) && !(last.type === "OrchestrationContinuedAsNew" && canItem)) {
       // Finished: nothing to run. Duplicate starts from a parent learn that the id is taken.
       await this.#ack(item, this.#rejectDuplicateStarts(messages, instance), null);
@@ -176,9 +216,13 @@ export class OrchestrationDispatcher {
       if (!resolved) return this.#unregistered(item, start.orchestration, start.version);
       const executionId = history.length === 0 ? item.executionId : item.executionId + 1;
       execution = this.#newExecution(instance, executionId, start.orchestration, resolved.version, resolved.handler, item);
+      const initiatedBy = start.type === "ContinueAsNew" ? "continueAsNew" : start.parent ? "parent" : "client";
+      this.#beginTurn(trace, execution, workerId, { newExecution: { parent: start.trace, input: start.input, initiatedBy } });
+      const executionContext = trace.tel?.executionContext;
       await execution.start({
         input: start.input,
         parent: start.parent,
+        ...(executionContext ? { traceContext: executionContext } : {}),
         ...(start.type === "ContinueAsNew"
           ? { carryForwardEvents: start.carryForwardEvents, initialCustomStatus: start.initialCustomStatus }
           : {}),
@@ -198,6 +242,7 @@ export class OrchestrationDispatcher {
       const resolved = this.d.registry.resolve(started.name, started.version);
       if (!resolved) return this.#unregistered(item, started.name, started.version);
       execution = this.#newExecution(instance, item.executionId, started.name, resolved.version, resolved.handler, item);
+      this.#beginTurn(trace, execution, workerId, { execution: started.trace });
       await execution.replay(history);
     }
 
@@ -205,9 +250,22 @@ export class OrchestrationDispatcher {
     const result = execution.finishTurn();
     // Parents that started a child under an id already in use learn that it failed.
     result.orchestratorItems.push(...this.#rejectDuplicateStarts(deliver, instance));
+    const workContext = trace.tel?.workContext;
+    if (workContext) {
+      stampTrace(result.workerItems, workContext);
+      stampTrace(result.orchestratorItems, workContext);
+    }
     const ok = await this.#ack(item, [], { execution, result });
     this.d.metrics.turnDuration(execution.orchestrationName, Date.now() - startedAt);
+    const endTrace = (): void => {
+      const tel = trace.tel;
+      if (!tel) return;
+      trace.tel = undefined;
+      this.#turnIds.delete(execution);
+      tel.end({ stored: ok, status: result.status, delta: result.delta, output: result.output, failure: result.failure });
+    };
     if (!ok) {
+      endTrace();
       this.cache.delete(instance);
       return;
     }
@@ -221,6 +279,7 @@ export class OrchestrationDispatcher {
         });
     }
     this.#recordOutcome(execution, result, workerId);
+    endTrace();
     if (!execution.isFinished) this.cache.put(instance, execution);
     else this.cache.delete(instance);
   }
@@ -234,7 +293,7 @@ export class OrchestrationDispatcher {
     item: OrchestrationItem,
   ): OrchestrationExecution {
     const logger = this.d.logger.withTarget("duroxide::orchestration");
-    return new OrchestrationExecution({
+    const execution: OrchestrationExecution = new OrchestrationExecution({
       instance,
       executionId,
       orchestrationName: name,
@@ -242,9 +301,16 @@ export class OrchestrationDispatcher {
       handler,
       kvSnapshot: item.kvSnapshot,
       trace: (level, message, fields) => {
-        if (logger.isEnabled(level)) logger.log(level, "duroxide::orchestration", message, { ...fields, worker_id: this.#workerId });
+        if (!logger.isEnabled(level)) return;
+        const ids = this.#turnIds.get(execution);
+        logger.log(level, "duroxide::orchestration", message, {
+          ...fields,
+          worker_id: this.#workerId,
+          ...(ids ? { trace_id: ids.traceId, span_id: ids.spanId } : {}),
+        });
       },
     });
+    return execution;
   }
 
   /** A start with a parent for an id that already runs or ran: tell the parent it failed. */
@@ -381,12 +447,14 @@ export class OrchestrationDispatcher {
   }
 
   #fields(x: OrchestrationExecution, workerId: string): Record<string, string | number> {
+    const ids = this.#turnIds.get(x);
     return {
       instance_id: x.instance,
       execution_id: x.executionId,
       orchestration_name: x.orchestrationName,
       orchestration_version: x.orchestrationVersion,
       worker_id: workerId,
+      ...(ids ? { trace_id: ids.traceId, span_id: ids.spanId } : {}),
     };
   }
 

@@ -5,6 +5,8 @@ import type { OrchestrationHandler } from "../orchestration/handler.js";
 import { Client } from "../client/client.js";
 import { Logger, getDefaultLogger, parseLogLevel } from "../observability/logger.js";
 import { RuntimeMetrics, type MetricsSnapshot } from "../observability/metrics.js";
+import type { TelemetryHooks } from "../observability/hooks.js";
+import { isPinoLike, pinoSink, pinoThreshold } from "../observability/pino.js";
 import { ActivityRegistry, DEFAULT_VERSION, OrchestrationRegistry, type ActivityHandler } from "./registry.js";
 import { resolveOptions, type ResolvedOptions, type RuntimeOptions } from "./options.js";
 import { OrchestrationDispatcher } from "./orchestrationDispatcher.js";
@@ -17,6 +19,9 @@ export class Runtime {
   readonly #activities = new ActivityRegistry();
   readonly #metrics: RuntimeMetrics;
   readonly #logger: Logger;
+  readonly #telemetry: TelemetryHooks | undefined;
+  readonly #service: { serviceName?: string; serviceVersion?: string };
+  #detachTelemetry: (() => void) | null = null;
   readonly runtimeId: string;
   #orch: OrchestrationDispatcher | null = null;
   #worker: WorkerDispatcher | null = null;
@@ -30,18 +35,36 @@ export class Runtime {
     this.#provider = provider;
     this.#options = resolveOptions(options);
     this.runtimeId = Math.floor(Math.random() * 0x10000).toString(16).padStart(4, "0");
-    this.#metrics = new RuntimeMetrics(options.metricsSinks ?? []);
+    this.#telemetry = options.telemetry;
+    this.#service = {
+      ...(options.serviceName !== undefined ? { serviceName: options.serviceName } : {}),
+      ...(options.serviceVersion !== undefined ? { serviceVersion: options.serviceVersion } : {}),
+    };
+    const telemetrySink = this.#telemetry?.metricsSink;
+    this.#metrics = new RuntimeMetrics([...(options.metricsSinks ?? []), ...(telemetrySink ? [telemetrySink] : [])]);
     const level = options.logLevel !== undefined ? parseLogLevel(options.logLevel) : undefined;
     if (options.logLevel !== undefined && level === undefined) throw new InvalidArgumentError(`unknown logLevel '${options.logLevel}'`);
-    this.#logger =
-      level !== undefined || options.logFormat !== undefined || options.logSink !== undefined
-        ? new Logger({
-            ...(level !== undefined ? { level } : {}),
-            ...(options.logFormat !== undefined ? { format: options.logFormat } : {}),
-            ...(options.logSink !== undefined ? { sink: options.logSink } : {}),
-            target: "duroxide::runtime",
-          })
-        : getDefaultLogger();
+    if (options.logger !== undefined && !isPinoLike(options.logger))
+      throw new InvalidArgumentError("logger must be pino-compatible: error/warn/info/debug(obj, msg) functions");
+    let logger: Logger;
+    if (options.logger !== undefined) {
+      // All duroxide targets at the logger's own level, unless logLevel says otherwise.
+      const threshold = pinoThreshold(options.logger) ?? "info";
+      logger = new Logger({
+        ...(options.logLevel !== undefined ? { filter: options.logLevel } : { filter: `${threshold},duroxide=${threshold}` }),
+        sink: pinoSink(options.logger),
+        target: "duroxide::runtime",
+      });
+    } else if (level !== undefined || options.logFormat !== undefined || options.logSink !== undefined) {
+      logger = new Logger({
+        ...(level !== undefined ? { level } : {}),
+        ...(options.logFormat !== undefined ? { format: options.logFormat } : {}),
+        ...(options.logSink !== undefined ? { sink: options.logSink } : {}),
+        target: "duroxide::runtime",
+      });
+    } else logger = getDefaultLogger();
+    const telemetry = this.#telemetry;
+    this.#logger = telemetry ? logger.withSpanIds(() => telemetry.activeSpanIds()) : logger;
   }
 
   // ------------------------------------------------------------------ registration
@@ -93,6 +116,7 @@ export class Runtime {
       logger: this.#logger,
       metrics: this.#metrics,
       runtimeId: this.runtimeId,
+      telemetry: this.#telemetry,
     };
     this.#orch = new OrchestrationDispatcher({ ...deps, registry: this.#orchestrations });
     this.#worker = new WorkerDispatcher({ ...deps, registry: this.#activities, client: () => this.client });
@@ -115,6 +139,23 @@ export class Runtime {
     });
     orch.start();
     worker.start();
+    const admin = this.#provider.admin;
+    this.#detachTelemetry =
+      this.#telemetry?.attachRuntime?.({
+        ...this.#service,
+        runtimeId: this.runtimeId,
+        gauges: {
+          ...(admin
+            ? {
+                queueDepths: async () => {
+                  const d = await admin.getQueueDepths();
+                  return { orchestrator: d.orchestratorQueue, worker: d.workerQueue, timer: d.timerQueue };
+                },
+              }
+            : {}),
+          inFlight: () => ({ orchestrations: orch.inFlight, activities: worker.inFlight }),
+        },
+      }) ?? null;
     this.#logger.info("duroxide runtime started", { runtime_id: this.runtimeId, provider: this.#provider.name });
   }
 
@@ -130,6 +171,8 @@ export class Runtime {
     }
     this.#state = "stopped";
     this.#unsubscribe?.();
+    this.#detachTelemetry?.();
+    this.#detachTelemetry = null;
     await Promise.all([this.#orch?.stop(), this.#worker?.stop(timeoutMs)]);
     this.#logger.info("duroxide runtime stopped", { runtime_id: this.runtimeId });
   }
@@ -145,7 +188,7 @@ export class Runtime {
 
   /** A client on the same provider. */
   get client(): Client {
-    return (this.#client ??= new Client(this.#provider));
+    return (this.#client ??= new Client(this.#provider, this.#telemetry ? { telemetry: this.#telemetry } : {}));
   }
 
   /** Live instances held in memory (diagnostics). */

@@ -7,6 +7,7 @@ import { decodeJson } from "../model/json.js";
 import type { ActivityIdentity, WorkItem } from "../model/workItems.js";
 import type { Logger } from "../observability/logger.js";
 import type { RuntimeMetrics } from "../observability/metrics.js";
+import type { ActivityOutcome, ActivityTelemetry, TelemetryHooks } from "../observability/hooks.js";
 import { ActivityContext } from "../activity/context.js";
 import type { Client } from "../client/client.js";
 import type { ActivityHandler, ActivityRegistry } from "./registry.js";
@@ -26,6 +27,7 @@ export interface WorkerDeps {
   metrics: RuntimeMetrics;
   runtimeId: string;
   client: () => Client;
+  telemetry?: TelemetryHooks | undefined;
 }
 
 interface Running {
@@ -102,7 +104,7 @@ export class WorkerDispatcher {
     this.#sessionTimer = setInterval(() => {
       this.d.provider
         .renewSessionLocks([...this.#sessionOwners], this.d.options.sessionLockTimeoutMs, this.d.options.sessionIdleTimeoutMs)
-        .catch(() => undefined);
+        .catch(() => this.d.metrics.lockRenewalFailed("session"));
     }, every);
     this.#sessionTimer.unref();
   }
@@ -222,6 +224,21 @@ export class WorkerDispatcher {
       },
     };
     this.#active.set(key(identity), running);
+    const tel: ActivityTelemetry | undefined = this.d.telemetry?.activityStarted({
+      instanceId: item.instance,
+      executionId: item.executionId,
+      orchestrationName: item.orchestrationName,
+      orchestrationVersion: item.orchestrationVersion,
+      activityName: item.name,
+      activityId: item.id,
+      attempt: lease.attemptCount,
+      workerId,
+      sessionId: item.sessionId ?? null,
+      tag: item.tag ?? null,
+      input: item.input,
+      parent: item.trace,
+    });
+    const spanIds = tel?.ids;
     const logger = this.d.logger.child(
       {
         instance_id: item.instance,
@@ -231,6 +248,8 @@ export class WorkerDispatcher {
         activity_name: item.name,
         activity_id: item.id,
         worker_id: workerId,
+        trace_id: spanIds?.traceId,
+        span_id: spanIds?.spanId,
       },
       "duroxide::activity",
     );
@@ -266,6 +285,7 @@ export class WorkerDispatcher {
             if (!renewStopped) scheduleRenew(renewEvery);
           },
           (err: unknown) => {
+            this.d.metrics.lockRenewalFailed("activity");
             if (err instanceof ProviderError && !err.retryable) {
               running.cancel("withdrawn"); // lock lost or row withdrawn: a real cancellation
               return;
@@ -292,7 +312,9 @@ export class WorkerDispatcher {
     if (logger.isEnabled("debug", "duroxide::runtime")) logger.log("debug", "duroxide::runtime", "Activity started", { activity_tag: item.tag ?? null });
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     try {
-      const run = Promise.resolve().then(() => handler(ctx, decodeJson(item.input)));
+      const run = Promise.resolve().then(() =>
+        tel ? tel.run(() => handler(ctx, decodeJson(item.input))) : handler(ctx, decodeJson(item.input)),
+      );
       const cancelled = new Promise<"cancelled">((resolve) =>
         abort.signal.addEventListener("abort", () => setTimeout(() => resolve("cancelled"), options.cancellationGraceMs).unref(), { once: true }),
       );
@@ -307,10 +329,12 @@ export class WorkerDispatcher {
       this.#active.delete(key(identity));
     }
     const duration = Date.now() - started;
+    const end = (o: ActivityOutcome): void => tel?.end(o);
 
     if (running.reason === "withdrawn") {
       // Withdrawn or its orchestration ended: the result is not wanted. Remove the row if still ours.
       metrics.activityCancelled(item.name, duration);
+      end({ outcome: "cancelled" });
       await provider.ackWorkItem(lease.lockToken, null).catch(() => undefined);
       return;
     }
@@ -318,6 +342,7 @@ export class WorkerDispatcher {
       // This runtime stopped and the attempt did not finish (it gave up on the signal, failed, or
       // outlived the grace period): nothing was decided, so hand the item back for another runtime
       // instead of recording a failure the shutdown caused. A value it did return is recorded below.
+      end({ outcome: "abandoned", reason: "runtime shutting down" });
       await provider.abandonWorkItem(lease.lockToken, 0, true).catch(() => undefined);
       return;
     }
@@ -362,6 +387,16 @@ export class WorkerDispatcher {
         duration_ms: duration,
         error: completion.details.message ?? null,
       });
+    }
+    if (tel) {
+      if (completion.type === "ActivityCompleted") end({ outcome: "success", result: completion.result });
+      else if (completion.type === "ActivityFailed")
+        end({
+          outcome: "failed",
+          category: "application",
+          message: completion.details.message ?? "",
+          ...(!outcome.ok && outcome.error instanceof Error ? { errorName: outcome.error.name } : {}),
+        });
     }
     await this.#ack(lease, completion);
   }
