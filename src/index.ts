@@ -66,3 +66,5 @@ export type {
   TurnTelemetry,
 } from "./observability/hooks.js";
 export type { PinoLikeLogger } from "./observability/pino.js";
+/** Payload limits, checked where a value is handed over (see README "Payloads"). */
+export { MAX_PAYLOAD_BYTES, MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION } from "./model/payload.js";

@@ -267,3 +267,61 @@ export class ManagementNotSupportedError extends DuroxideError {
     super(message, "ManagementNotSupported");
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Payload errors: raised where a value is handed to the library, before anything is stored.
+
+/** A value JSON cannot carry faithfully (a Date, Map, BigInt, NaN, a function, a cycle, ...). */
+export class UnsupportedPayloadError extends InvalidArgumentError {
+  readonly code = "UnsupportedPayload";
+  constructor(
+    /** What the value is ("input of activity 'Charge'"). */
+    readonly what: string,
+    /** Where in the value the offending part sits: `$` is the value itself, then `.key` / `[i]`. */
+    readonly path: string,
+    readonly reason: string,
+  ) {
+    super(`${what} cannot be stored as JSON: ${reason} at ${path}`);
+  }
+}
+
+/** A payload (or one execution's history) is larger than its documented limit. */
+export class PayloadTooLargeError extends InvalidArgumentError {
+  readonly code = "PayloadTooLarge";
+  constructor(
+    readonly what: string,
+    readonly sizeBytes: number,
+    readonly limitBytes: number,
+  ) {
+    super(`${what} is ${sizeBytes} bytes, over the limit of ${limitBytes} bytes`);
+  }
+}
+
+/** One problem a schema found: its message and where in the value (property keys and indices). */
+export interface ValidationIssue {
+  message: string;
+  path: ReadonlyArray<PropertyKey>;
+}
+
+/** A value did not satisfy the schema of a definition; nothing was stored or scheduled. */
+export class ValidationError extends InvalidArgumentError {
+  readonly code = "ValidationFailed";
+  constructor(
+    /** What was validated ("input of activity 'Charge'"). */
+    readonly what: string,
+    readonly issues: ReadonlyArray<ValidationIssue>,
+  ) {
+    super(`${what} failed validation: ${issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`).join("; ")}`);
+  }
+}
+
+function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
+  let out = "$";
+  for (const k of path) out += typeof k === "number" ? `[${k}]` : `.${String(k)}`;
+  return out;
+}
+
+/** A stored payload could not be decoded by the configured payload codec (wrong key, damaged). */
+export class PayloadCodecError extends DuroxideError {
+  readonly code = "PayloadCodecFailed";
+}

@@ -12,9 +12,16 @@ import {
   isDecisionEvent,
   isTerminalEvent,
 } from "../model/events.js";
-import { ErrorDetails, type ErrorDetailsData, ActivityFailedError, SubOrchestrationFailedError } from "../model/errors.js";
+import {
+  ErrorDetails,
+  type ErrorDetailsData,
+  ActivityFailedError,
+  PayloadTooLargeError,
+  SubOrchestrationFailedError,
+} from "../model/errors.js";
 import type { ActivityIdentity, ParentLink, WorkItem } from "../model/workItems.js";
-import { decodeJson } from "../model/json.js";
+import { decodeJson, encodeJson } from "../model/json.js";
+import { historyPayloadBytes, MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION } from "../model/payload.js";
 import type { KvEntry } from "../model/kv.js";
 import type { TraceCarrier } from "../model/trace.js";
 import type { ExecutionStatus } from "../model/status.js";
@@ -109,6 +116,8 @@ export class OrchestrationExecution {
   /** Events in this execution (persisted + new). The events themselves are not kept. */
   #eventCount = 0;
   #persistedLen = 0;
+  /** Payload bytes in this execution's history (persisted + new), bounded by the history limit. */
+  #historyBytes = 0;
   /** Outstanding activities and children by schedule event id, in schedule order. */
   #openActivities = new Set<number>();
   #openChildren = new Map<number, string>();
@@ -297,6 +306,7 @@ export class OrchestrationExecution {
     try {
       this.#eventCount = history.length;
       this.#persistedLen = history.length;
+      for (const e of history) this.#historyBytes += historyPayloadBytes(e);
       for (const e of history) this.#trackOpen(e);
       this.#nextEventId = history.length > 0 ? history[history.length - 1]!.eventId + 1 : 1;
       this.#persistedDecisions = history.filter((e) => isDecisionEvent(e));
@@ -379,6 +389,11 @@ export class OrchestrationExecution {
         "the orchestration is waiting on something that is not a durable task (a plain promise, setTimeout, fetch, ...); await only tasks created by the orchestration context",
         this.orchestrationName,
       );
+    }
+    if (!this.#stopped() && this.#historyBytes > MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION) {
+      // Results and events that arrived took the history past its limit: end it here, clearly.
+      const err = new PayloadTooLargeError(`the history of execution ${this.executionId} of '${this.instance}'`, this.#historyBytes, MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION);
+      this.#outcome = { kind: "failed", details: ErrorDetails.orchestrationFailed(`${err.message} (continue as new to start a fresh one)`) };
     }
     let status: ExecutionStatus = "Running";
     let output: string | null = null;
@@ -472,12 +487,9 @@ export class OrchestrationExecution {
     if (s.ok) {
       let output: string;
       try {
-        output = JSON.stringify(s.value === undefined ? null : s.value) ?? "null";
+        output = encodeJson(s.value, "orchestration output");
       } catch (err) {
-        this.#outcome = {
-          kind: "failed",
-          details: ErrorDetails.orchestrationFailed(`orchestration output is not JSON-serialisable: ${(err as Error).message}`),
-        };
+        this.#outcome = { kind: "failed", details: ErrorDetails.orchestrationFailed((err as Error).message) };
         return;
       }
       this.#outcome = { kind: "completed", output };
@@ -632,6 +644,7 @@ export class OrchestrationExecution {
   #decide(body: DecisionBody, future?: DurableFuture<unknown>): Decision {
     this.#checkInTurn(body);
     const d: Decision = future ? { body, future } : { body };
+    if (this.#decisionsEmitted >= this.#persistedDecisions.length) this.#checkHistoryRoom(body);
     const ordinal = this.#decisionsEmitted++;
     if (ordinal < this.#persistedDecisions.length) {
       const e = this.#persistedDecisions[ordinal]!;
@@ -922,6 +935,17 @@ export class OrchestrationExecution {
     for (const d of pending) this.#convert(d);
   }
 
+  /** A new decision whose payload would take the history past its limit throws at the call. */
+  #checkHistoryRoom(body: DecisionBody): void {
+    const n = historyPayloadBytes(body);
+    if (n > 0 && this.#historyBytes + n > MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION)
+      throw new PayloadTooLargeError(
+        `the history of execution ${this.executionId} of '${this.instance}' (continue as new to start a fresh one)`,
+        this.#historyBytes + n,
+        MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION,
+      );
+  }
+
   #append(kind: EventKind, sourceEventId: number | null): HistoryEvent {
     const e = {
       eventId: this.#nextEventId++,
@@ -933,6 +957,7 @@ export class OrchestrationExecution {
       ...kind,
     } as HistoryEvent;
     this.#eventCount++;
+    this.#historyBytes += historyPayloadBytes(kind);
     this.#trackOpen(e);
     this.#delta.push(e);
     return e;

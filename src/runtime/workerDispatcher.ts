@@ -3,7 +3,7 @@
 // its AbortSignal: at once by in-process notification, else by a short poll or a failed renewal.
 import type { Provider, WorkItemLease } from "../providers/provider.js";
 import { ErrorDetails, ProviderError } from "../model/errors.js";
-import { decodeJson } from "../model/json.js";
+import { decodeJson, encodeJson } from "../model/json.js";
 import type { ActivityIdentity, WorkItem } from "../model/workItems.js";
 import type { Logger } from "../observability/logger.js";
 import type { RuntimeMetrics } from "../observability/metrics.js";
@@ -350,7 +350,7 @@ export class WorkerDispatcher {
     if (outcome.ok) {
       let result: string;
       try {
-        result = JSON.stringify(outcome.value === undefined ? null : outcome.value) ?? "null";
+        result = encodeJson(outcome.value, `result of activity '${item.name}'`);
         completion = { type: "ActivityCompleted", instance: item.instance, executionId: item.executionId, id: item.id, result };
         metrics.activitySucceeded(item.name, duration, item.tag ? { tag: item.tag } : {});
       } catch (err) {
@@ -359,7 +359,7 @@ export class WorkerDispatcher {
           instance: item.instance,
           executionId: item.executionId,
           id: item.id,
-          details: ErrorDetails.activityFailed(`activity '${item.name}' returned a value that is not JSON-serialisable: ${errorMessage(err)}`).data,
+          details: ErrorDetails.activityFailed(errorMessage(err)).data,
         };
         metrics.activityFailed(item.name, "application", duration);
       }

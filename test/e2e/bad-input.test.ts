@@ -13,7 +13,7 @@ describe(`[${kind}] bad input gets a clear, typed error and stores nothing`, () 
       circular.self = circular;
       await assert.rejects(h.client.startOrchestration("", "O"), InvalidArgumentError);
       await assert.rejects(h.client.startOrchestration("x", ""), InvalidArgumentError);
-      await assert.rejects(h.client.startOrchestration("x", "O", circular), /not JSON-serialisable/);
+      await assert.rejects(h.client.startOrchestration("x", "O", circular), /cannot be stored as JSON: the value refers to itself \(a cycle\) at \$\.self/);
       await assert.rejects(h.client.startOrchestration("x", "O", 10n), InvalidArgumentError);
       await assert.rejects(h.client.startOrchestrationVersioned("x", "O", null, "v1"), /semver/);
       assert.deepEqual(await h.client.getStatus("x"), { status: "NotFound", customStatusVersion: 0 });
@@ -56,7 +56,7 @@ describe(`[${kind}] bad input gets a clear, typed error and stores nothing`, () 
     try {
       for (const [id, name, pattern] of [
         ["t", "BadTimer", /timer delay must be a non-negative integer/],
-        ["o", "BadOutput", /not JSON-serialisable/],
+        ["o", "BadOutput", /orchestration output cannot be stored as JSON: a BigInt/],
         ["y", "BadYield", /Invalid generator step result/],
       ] as const) {
         await h.client.startOrchestration(id, name);

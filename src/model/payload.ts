@@ -1,0 +1,96 @@
+// The single check every payload passes before it is stored: JSON must carry the value
+// faithfully (otherwise the caller gets UnsupportedPayloadError naming the path), and the encoded
+// text must fit its size limit. Used by the client, the orchestration context and the worker.
+import { PayloadTooLargeError, UnsupportedPayloadError } from "./errors.js";
+
+/** Largest input, output, activity result, event or queue message, in UTF-8 bytes of its JSON. */
+export const MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
+/**
+ * Largest total of payload bytes (inputs, results, event data, outputs, KV values, custom status)
+ * one execution's history may hold. A turn that would go past it fails the orchestration; a long
+ * running orchestration stays under it with continue-as-new.
+ */
+export const MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION = 32 * 1024 * 1024;
+
+/**
+ * Throws UnsupportedPayloadError unless JSON.parse(JSON.stringify(value)) gives the value back.
+ * Accepted: null, booleans, finite numbers, strings, arrays without holes or `undefined`, and plain
+ * objects (an `undefined` property is dropped, as an optional field). Anything else is rejected:
+ * NaN/Infinity, BigInt, functions, symbols, class instances (Date, Map, Set, Buffer, ...) and cycles.
+ */
+export function assertJsonFaithful(value: unknown, what: string): void {
+  const ancestors: object[] = [];
+  const fail = (path: string, reason: string): never => {
+    throw new UnsupportedPayloadError(what, path, reason);
+  };
+  const visit = (v: unknown, path: string): void => {
+    switch (typeof v) {
+      case "string":
+      case "boolean":
+        return;
+      case "number":
+        if (!Number.isFinite(v)) fail(path, `${String(v)} is not a JSON number`);
+        return;
+      case "bigint":
+        return fail(path, "a BigInt is not a JSON number (send it as a string)");
+      case "function":
+        return fail(path, "a function cannot be stored");
+      case "symbol":
+        return fail(path, "a symbol cannot be stored");
+      case "undefined":
+        return fail(path, "undefined would become null");
+    }
+    if (v === null) return;
+    const o = v as object;
+    if (ancestors.includes(o)) fail(path, "the value refers to itself (a cycle)");
+    ancestors.push(o);
+    if (Array.isArray(o)) {
+      for (let i = 0; i < o.length; i++) {
+        if (!(i in o)) fail(`${path}[${i}]`, "a hole in an array would become null");
+        visit(o[i], `${path}[${i}]`);
+      }
+    } else {
+      const proto: unknown = Object.getPrototypeOf(o);
+      if (proto !== Object.prototype && proto !== null) {
+        const name = (o as { constructor?: { name?: unknown } }).constructor?.name;
+        fail(path, `a ${typeof name === "string" && name ? name : "class instance"} is not a plain object (convert it first, e.g. a Date to an ISO string)`);
+      }
+      for (const key of Object.keys(o)) {
+        const child = (o as Record<string, unknown>)[key];
+        if (child === undefined) continue;
+        visit(child, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
+      }
+    }
+    ancestors.pop();
+  };
+  visit(value, "$");
+}
+
+/** Throws PayloadTooLargeError when `text` is over `limit` UTF-8 bytes. */
+export function assertPayloadSize(text: string, what: string, limit = MAX_PAYLOAD_BYTES): void {
+  // A UTF-8 byte count is at most 3 per UTF-16 unit: skip the exact count for small texts.
+  if (text.length * 3 <= limit) return;
+  const n = Buffer.byteLength(text, "utf8");
+  if (n > limit) throw new PayloadTooLargeError(what, n, limit);
+}
+
+/** The payload bytes of a stored text (used to account history size). */
+export function payloadBytes(text: string | null | undefined): number {
+  if (!text) return 0;
+  return text.length < 128 ? text.length : Buffer.byteLength(text, "utf8");
+}
+
+const PAYLOAD_FIELDS = ["input", "result", "data", "output", "value", "status", "initialCustomStatus"] as const;
+
+/** Payload bytes an event (or a decision about to become one) adds to its execution's history. */
+export function historyPayloadBytes(e: object): number {
+  let n = 0;
+  const r = e as Record<string, unknown>;
+  for (const f of PAYLOAD_FIELDS) {
+    const v = r[f];
+    if (typeof v === "string") n += payloadBytes(v);
+  }
+  const carried = r["carryForwardEvents"];
+  if (Array.isArray(carried)) for (const c of carried) if (Array.isArray(c) && typeof c[1] === "string") n += payloadBytes(c[1]);
+  return n;
+}
