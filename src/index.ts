@@ -68,3 +68,5 @@ export type {
 export type { PinoLikeLogger } from "./observability/pino.js";
 /** Payload limits, checked where a value is handed over (see README "Payloads"). */
 export { MAX_PAYLOAD_BYTES, MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION } from "./model/payload.js";
+/** The payload codec seam (encryption, compression) for any provider. */
+export { withPayloadCodec, type PayloadCodec } from "./definitions/codec.js";

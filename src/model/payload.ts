@@ -80,7 +80,8 @@ export function payloadBytes(text: string | null | undefined): number {
   return text.length < 128 ? text.length : Buffer.byteLength(text, "utf8");
 }
 
-const PAYLOAD_FIELDS = ["input", "result", "data", "output", "value", "status", "initialCustomStatus"] as const;
+/** The fields of events, work items and decisions that carry user payloads (strings). */
+export const PAYLOAD_FIELDS = ["input", "result", "data", "output", "value", "status", "initialCustomStatus"] as const;
 
 /** Payload bytes an event (or a decision about to become one) adds to its execution's history. */
 export function historyPayloadBytes(e: object): number {

@@ -1,0 +1,213 @@
+// The payload codec seam: one Provider wrapper, the same for every store, that passes each user
+// payload (inputs, outputs, activity results, event and queue data, KV values, custom status,
+// carried queue messages) through `encode` on its way into the store and `decode` on its way out.
+// Everything else (ids, names, event kinds, error details, timing) stays readable, so queues,
+// locks and management queries work unchanged. Default: no codec, payloads are stored as JSON.
+import type { HistoryEvent } from "../model/events.js";
+import type { WorkItem } from "../model/workItems.js";
+import { PayloadCodecError } from "../model/errors.js";
+import { PAYLOAD_FIELDS } from "../model/payload.js";
+import type { ExecutionInfo, InstanceInfo, ProviderAdmin } from "../providers/admin.js";
+import type {
+  EnqueueOptions,
+  FetchOrchestrationOptions,
+  FetchWorkOptions,
+  KvEntry,
+  NotificationListener,
+  OrchestrationAck,
+  OrchestrationItem,
+  Provider,
+  StoredStatus,
+  WorkItemLease,
+} from "../providers/provider.js";
+import type { ActivityIdentity } from "../model/workItems.js";
+
+/**
+ * Transforms the bytes of every payload written to the store, e.g. AES-GCM encryption or
+ * compression. `decode(encode(x))` must give back `x`. Both run synchronously on the runtime's
+ * store calls, so keep them fast (node:crypto and node:zlib sync calls are).
+ */
+export interface PayloadCodec {
+  encode(plain: Uint8Array): Uint8Array;
+  decode(stored: Uint8Array): Uint8Array;
+}
+
+/** Marks an encoded payload: a control character no JSON text or ordinary string begins with. */
+const MARK = "\u0001dxc:";
+
+/** Encode one payload to the text stored in place of it. */
+export function encodePayloadText(codec: PayloadCodec, text: string): string {
+  return MARK + Buffer.from(codec.encode(Buffer.from(text, "utf8"))).toString("base64");
+}
+
+/** Decode one stored payload; text without the mark was written without a codec and is kept. */
+export function decodePayloadText(codec: PayloadCodec, stored: string): string {
+  if (!stored.startsWith(MARK)) return stored;
+  let bytes: Uint8Array;
+  try {
+    bytes = codec.decode(Buffer.from(stored.slice(MARK.length), "base64"));
+  } catch (err) {
+    throw new PayloadCodecError(`the payload codec could not decode a stored payload: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+}
+
+type TextMap = (text: string) => string;
+
+/** A copy of an event or work item with its payload fields mapped (the original is not touched). */
+function mapPayloads<T extends object>(x: T, f: TextMap): T {
+  const out = { ...x } as Record<string, unknown>;
+  for (const k of PAYLOAD_FIELDS) {
+    const v = out[k];
+    if (typeof v === "string") out[k] = f(v);
+  }
+  const carried = out["carryForwardEvents"];
+  if (Array.isArray(carried)) out["carryForwardEvents"] = carried.map(([name, data]: [string, string]) => [name, f(data)]);
+  return out as T;
+}
+
+const mapNullable = (v: string | null, f: TextMap): string | null => (v === null ? null : f(v));
+
+/**
+ * Wraps a provider so every payload it stores goes through `codec`. Give the wrapped provider to
+ * the Runtime and to every Client (and the CLI/dashboard) that reads the store: without the
+ * codec they see the encoded text, never the plain value.
+ */
+export function withPayloadCodec(provider: Provider, codec: PayloadCodec): Provider {
+  if (!codec || typeof codec.encode !== "function" || typeof codec.decode !== "function")
+    throw new TypeError("withPayloadCodec needs a codec with encode(bytes) and decode(bytes)");
+  return new CodecProvider(provider, codec);
+}
+
+class CodecProvider implements Provider {
+  readonly #inner: Provider;
+  readonly #enc: TextMap;
+  readonly #dec: TextMap;
+  readonly admin?: ProviderAdmin;
+
+  constructor(inner: Provider, codec: PayloadCodec) {
+    this.#inner = inner;
+    this.#enc = (t) => encodePayloadText(codec, t);
+    this.#dec = (t) => decodePayloadText(codec, t);
+    if (inner.admin) this.admin = codecAdmin(inner.admin, this.#dec);
+  }
+
+  get name(): string {
+    return this.#inner.name;
+  }
+  get notifiesAcrossProcesses(): boolean {
+    return this.#inner.notifiesAcrossProcesses === true;
+  }
+
+  #encItem = <T extends WorkItem>(w: T): T => mapPayloads(w, this.#enc);
+  #decItem = <T extends WorkItem>(w: T): T => mapPayloads(w, this.#dec);
+  #decEvents = (es: HistoryEvent[]): HistoryEvent[] => es.map((e) => mapPayloads(e, this.#dec));
+
+  async fetchOrchestrationItem(lockTimeoutMs: number, options?: FetchOrchestrationOptions): Promise<OrchestrationItem | null> {
+    const item = await this.#inner.fetchOrchestrationItem(lockTimeoutMs, options);
+    if (!item) return null;
+    try {
+      const kvSnapshot: Record<string, KvEntry> = {};
+      for (const [k, v] of Object.entries(item.kvSnapshot)) kvSnapshot[k] = { ...v, value: this.#dec(v.value) };
+      return { ...item, history: this.#decEvents(item.history), messages: item.messages.map(this.#decItem), kvSnapshot };
+    } catch (err) {
+      if (!(err instanceof PayloadCodecError)) throw err;
+      // Undecodable data is handled like unreadable history: the poison path ends the instance.
+      return { ...item, history: [], historyError: err.message };
+    }
+  }
+  ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<void> {
+    const m = ack.metadata;
+    return this.#inner.ackOrchestrationItem(lockToken, {
+      ...ack,
+      historyDelta: ack.historyDelta.map((e) => mapPayloads(e, this.#enc)),
+      workerItems: ack.workerItems.map(this.#encItem),
+      orchestratorItems: ack.orchestratorItems.map(this.#encItem),
+      metadata: typeof m.output === "string" ? { ...m, output: this.#enc(m.output) } : m,
+    });
+  }
+  abandonOrchestrationItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void> {
+    return this.#inner.abandonOrchestrationItem(lockToken, delayMs, ignoreAttempt);
+  }
+  renewOrchestrationItemLock(lockToken: string, extendMs: number): Promise<void> {
+    return this.#inner.renewOrchestrationItemLock(lockToken, extendMs);
+  }
+  enqueueForOrchestrator(item: WorkItem, options?: EnqueueOptions): Promise<void> {
+    return this.#inner.enqueueForOrchestrator(this.#encItem(item), options);
+  }
+  createInstance(item: WorkItem & { type: "StartOrchestration" }): Promise<void> {
+    return this.#inner.createInstance(this.#encItem(item));
+  }
+  enqueueForWorker(item: WorkItem): Promise<void> {
+    return this.#inner.enqueueForWorker(this.#encItem(item));
+  }
+  async fetchWorkItem(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null> {
+    const lease = await this.#inner.fetchWorkItem(lockTimeoutMs, options);
+    return lease && { ...lease, item: this.#decItem(lease.item) };
+  }
+  ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void> {
+    return this.#inner.ackWorkItem(lockToken, completion && this.#encItem(completion));
+  }
+  renewWorkItemLock(lockToken: string, extendMs: number): Promise<void> {
+    return this.#inner.renewWorkItemLock(lockToken, extendMs);
+  }
+  abandonWorkItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void> {
+    return this.#inner.abandonWorkItem(lockToken, delayMs, ignoreAttempt);
+  }
+  isActivityPending(id: ActivityIdentity): Promise<boolean> {
+    return this.#inner.isActivityPending(id);
+  }
+  renewSessionLocks(ownerIds: string[], extendMs: number, idleTimeoutMs: number): Promise<number> {
+    return this.#inner.renewSessionLocks(ownerIds, extendMs, idleTimeoutMs);
+  }
+  cleanupOrphanedSessions(idleTimeoutMs: number): Promise<number> {
+    return this.#inner.cleanupOrphanedSessions(idleTimeoutMs);
+  }
+  async read(instance: string): Promise<HistoryEvent[]> {
+    return this.#decEvents(await this.#inner.read(instance));
+  }
+  async readExecution(instance: string, executionId: number): Promise<HistoryEvent[]> {
+    return this.#decEvents(await this.#inner.readExecution(instance, executionId));
+  }
+  async getStatus(instance: string): Promise<StoredStatus | null> {
+    const s = await this.#inner.getStatus(instance);
+    return s && { ...s, output: mapNullable(s.output, this.#dec), customStatus: mapNullable(s.customStatus, this.#dec) };
+  }
+  async getKvValue(instance: string, key: string): Promise<string | null> {
+    return mapNullable(await this.#inner.getKvValue(instance, key), this.#dec);
+  }
+  async getKvAllValues(instance: string): Promise<Record<string, string>> {
+    const all = await this.#inner.getKvAllValues(instance);
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(all)) Object.defineProperty(out, k, { value: this.#dec(v), enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+  subscribe(listener: NotificationListener): () => void {
+    return this.#inner.subscribe(listener);
+  }
+  close(): Promise<void> {
+    return this.#inner.close();
+  }
+}
+
+function codecAdmin(a: ProviderAdmin, dec: TextMap): ProviderAdmin {
+  const info = <T extends InstanceInfo | ExecutionInfo>(x: T): T => ({ ...x, output: x.output === null ? null : dec(x.output) });
+  return {
+    listInstances: () => a.listInstances(),
+    listInstancesByStatus: (s) => a.listInstancesByStatus(s),
+    listExecutions: (i) => a.listExecutions(i),
+    getInstanceInfo: async (i) => info(await a.getInstanceInfo(i)),
+    getExecutionInfo: async (i, x) => info(await a.getExecutionInfo(i, x)),
+    readHistory: async (i, x) => (await a.readHistory(i, x)).map((e) => mapPayloads(e, dec)),
+    getSystemMetrics: () => a.getSystemMetrics(),
+    getQueueDepths: () => a.getQueueDepths(),
+    listChildren: (i) => a.listChildren(i),
+    listInstancesPage: (o) => a.listInstancesPage(o),
+    getInstanceTree: (i) => a.getInstanceTree(i),
+    deleteInstance: (i, f) => a.deleteInstance(i, f),
+    deleteInstanceBulk: (f) => a.deleteInstanceBulk(f),
+    pruneExecutions: (i, o) => a.pruneExecutions(i, o),
+    pruneExecutionsBulk: (f, o) => a.pruneExecutionsBulk(f, o),
+    getOrchestrationStats: (i) => a.getOrchestrationStats(i),
+  };
+}
