@@ -222,8 +222,8 @@ export class InstanceNotFoundError extends DuroxideError {
 
 /** Bad arguments given to a public API (empty names, non-JSON values, fractional delays, ...). */
 export class InvalidArgumentError extends DuroxideError {
-  constructor(message: string) {
-    super(message, "InvalidArgument");
+  constructor(message: string, code = "InvalidArgument") {
+    super(message, code);
   }
 }
 
@@ -273,7 +273,6 @@ export class ManagementNotSupportedError extends DuroxideError {
 
 /** A value JSON cannot carry faithfully (a Date, Map, BigInt, NaN, a function, a cycle, ...). */
 export class UnsupportedPayloadError extends InvalidArgumentError {
-  readonly code = "UnsupportedPayload";
   constructor(
     /** What the value is ("input of activity 'Charge'"). */
     readonly what: string,
@@ -281,19 +280,18 @@ export class UnsupportedPayloadError extends InvalidArgumentError {
     readonly path: string,
     readonly reason: string,
   ) {
-    super(`${what} cannot be stored as JSON: ${reason} at ${path}`);
+    super(`${what} cannot be stored as JSON: ${reason} at ${path}`, "UnsupportedPayload");
   }
 }
 
 /** A payload (or one execution's history) is larger than its documented limit. */
 export class PayloadTooLargeError extends InvalidArgumentError {
-  readonly code = "PayloadTooLarge";
   constructor(
     readonly what: string,
     readonly sizeBytes: number,
     readonly limitBytes: number,
   ) {
-    super(`${what} is ${sizeBytes} bytes, over the limit of ${limitBytes} bytes`);
+    super(`${what} is ${sizeBytes} bytes, over the limit of ${limitBytes} bytes`, "PayloadTooLarge");
   }
 }
 
@@ -305,13 +303,12 @@ export interface ValidationIssue {
 
 /** A value did not satisfy the schema of a definition; nothing was stored or scheduled. */
 export class ValidationError extends InvalidArgumentError {
-  readonly code = "ValidationFailed";
   constructor(
     /** What was validated ("input of activity 'Charge'"). */
     readonly what: string,
     readonly issues: ReadonlyArray<ValidationIssue>,
   ) {
-    super(`${what} failed validation: ${issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`).join("; ")}`);
+    super(`${what} failed validation: ${issues.map((i) => `${formatIssuePath(i.path)}: ${i.message}`).join("; ")}`, "ValidationFailed");
   }
 }
 
@@ -323,5 +320,7 @@ function formatIssuePath(path: ReadonlyArray<PropertyKey>): string {
 
 /** A stored payload could not be decoded by the configured payload codec (wrong key, damaged). */
 export class PayloadCodecError extends DuroxideError {
-  readonly code = "PayloadCodecFailed";
+  constructor(message: string) {
+    super(message, "PayloadCodecFailed");
+  }
 }
