@@ -23,6 +23,10 @@ const samples: Array<[api.DuroxideError, string, string]> = [
   [new api.InstanceStillRunningError("i"), "InstanceStillRunningError", "InstanceStillRunning"],
   [new api.CannotDeleteSubOrchestrationError("i::sub::1", "i"), "CannotDeleteSubOrchestrationError", "CannotDeleteSubOrchestration"],
   [new api.ManagementNotSupportedError("no admin"), "ManagementNotSupportedError", "ManagementNotSupported"],
+  [new api.UnsupportedPayloadError("input", "$.a", "a Map"), "UnsupportedPayloadError", "UnsupportedPayload"],
+  [new api.PayloadTooLargeError("input", 10, 5), "PayloadTooLargeError", "PayloadTooLarge"],
+  [new api.ValidationError("input", [{ message: "Required", path: ["a", 0] }]), "ValidationError", "ValidationFailed"],
+  [new api.PayloadCodecError("bad key"), "PayloadCodecError", "PayloadCodecFailed"],
 ];
 
 function errorClasses(mod: Record<string, unknown>): Array<[string, Function]> {
