@@ -14,11 +14,25 @@ function collect(dir, out = []) {
   return out;
 }
 
+// dist/test/outage restarts the shared PostgreSQL server, so a full run runs it as a separate
+// serial step after everything else (never while another test file uses the server).
+const SERIAL = join("dist", "test", "outage");
 const roots = process.argv.slice(2);
-const files = (roots.length > 0 ? roots : ["dist/test"]).flatMap((r) => (r.endsWith(".js") ? [r] : collect(r)));
-if (files.length === 0) {
+const all = (roots.length > 0 ? roots : ["dist/test"]).flatMap((r) => (r.endsWith(".js") ? [r] : collect(r)));
+if (all.length === 0) {
   console.error("no test files found: run `npm run build` first");
   process.exit(1);
 }
-const child = spawn(process.execPath, ["--test", "--test-concurrency=1", ...files], { stdio: "inherit" });
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
+const serial = all.filter((f) => f.startsWith(SERIAL));
+const main = all.filter((f) => !f.startsWith(SERIAL));
+
+function run(files) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--test", "--test-concurrency=1", ...files], { stdio: "inherit" });
+    child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
+let code = main.length > 0 ? await run(main) : 0;
+if (serial.length > 0) code = (await run(serial)) || code;
+process.exit(code);

@@ -1,11 +1,18 @@
 // Waiting for a condition on an instance: woken at once by provider notifications (every ack of
 // the instance notifies), with polling as the floor (20 ms doubling to `maxPollMs`) for changes
-// made by processes whose notifications do not reach this one.
+// made by processes whose notifications do not reach this one. A store that is briefly unreachable
+// (a PostgreSQL restart) does not end the wait: retryable provider errors are retried, with
+// backoff, until the wait's own timeout.
 import type { InstanceChanges, Provider } from "../providers/provider.js";
 
 /** What a waiter cares about; it is woken only by acks that change it. */
 export type WaitInterest = keyof InstanceChanges;
-import { TimeoutError } from "../model/errors.js";
+import { ProviderError, TimeoutError } from "../model/errors.js";
+
+/** Retry interval of a check that failed transiently: 50 ms doubling to 1 s. */
+function outageBackoffMs(failures: number): number {
+  return Math.min(50 * 2 ** (failures - 1), 1_000);
+}
 
 /** One provider subscription per client, fanned out by instance id. */
 export class InstanceWatcher {
@@ -54,15 +61,26 @@ export class InstanceWatcher {
       // With cross-process notifications, polling is only a safety net against lost wake-ups.
       const crossProcess = this.provider.notifiesAcrossProcesses === true;
       let pollMs = crossProcess ? Math.max(maxPollMs, 5_000) : Math.min(20, maxPollMs);
+      let failures = 0;
       for (;;) {
         woken = false;
-        const r = await check();
+        let r: T | null;
+        try {
+          r = await check();
+          failures = 0;
+        } catch (err) {
+          if (!(err instanceof ProviderError && err.retryable)) throw err;
+          if (Date.now() >= deadline) throw new TimeoutError(`Operation timed out (store unreachable: ${err.message})`);
+          failures++;
+          r = null;
+        }
         if (r !== null) return r;
         const left = deadline - Date.now();
         if (left <= 0) throw new TimeoutError();
-        if (!woken) {
+        if (!woken || failures > 0) {
+          const waitMs = failures > 0 ? outageBackoffMs(failures) : pollMs;
           await new Promise<void>((resolve) => {
-            const t = setTimeout(done, Math.min(pollMs, left));
+            const t = setTimeout(done, Math.min(waitMs, left));
             function done(): void {
               clearTimeout(t);
               wake = null;

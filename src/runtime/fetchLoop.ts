@@ -35,7 +35,8 @@ export async function runFetchLoop<T>(loop: FetchLoop<T>): Promise<void> {
     } catch (err) {
       loop.slots.release();
       loop.onFetchError(err, ++errors);
-      await sleep(Math.min(100 * 2 ** (errors - 1), 3_000));
+      // Capped at 1 s so a store that comes back is in use again within about a second.
+      await sleep(Math.min(100 * 2 ** (errors - 1), 1_000));
       continue;
     }
     if (item === null) {

@@ -14,7 +14,7 @@ import { InstanceCache } from "./instanceCache.js";
 import { WakeSignal } from "./signal.js";
 import { runFetchLoop } from "./fetchLoop.js";
 import { Slots } from "./slots.js";
-import { unregisteredBackoffMs, withRetries } from "./retrying.js";
+import { retryWithinLease, unregisteredBackoffMs } from "./retrying.js";
 
 export interface DispatcherDeps {
   provider: Provider;
@@ -50,6 +50,8 @@ export class OrchestrationDispatcher {
   #timerWakes = new Set<NodeJS.Timeout>();
   /** Span ids of the turn running for an execution, for its `ctx.trace*` records. */
   #turnIds = new WeakMap<OrchestrationExecution, SpanIds>();
+  /** Until when (Date.now() ms) each item's instance lock surely holds (asked-for time of the fetch or last renewal + lock timeout). */
+  #leaseUntil = new WeakMap<OrchestrationItem, number>();
 
   constructor(private readonly d: DispatcherDeps) {
     this.cache = new InstanceCache(d.options.replayEveryTurn ? 0 : d.options.cacheSize, d.options.cacheIdleMs);
@@ -101,13 +103,17 @@ export class OrchestrationDispatcher {
       wake: this.wake,
       pollIntervalMs: options.pollIntervalMs,
       isRunning: () => this.#running,
-      fetch: () =>
-        provider.fetchOrchestrationItem(options.orchestratorLockTimeoutMs, {
+      fetch: async () => {
+        const asked = Date.now();
+        const item = await provider.fetchOrchestrationItem(options.orchestratorLockTimeoutMs, {
           knownHistory: (instance) => {
             const x = this.cache.peek(instance);
             return x ? { executionId: x.executionId, lastEventId: x.lastEventId } : undefined;
           },
-        }),
+        });
+        if (item) this.#leaseUntil.set(item, asked + options.orchestratorLockTimeoutMs);
+        return item;
+      },
       onFetchError: (err) => {
         metrics.providerError("fetch_orchestration_item");
         logger.warn("fetch_orchestration_item failed", { error: String(err), worker_id: workerId });
@@ -132,9 +138,11 @@ export class OrchestrationDispatcher {
   async #process(item: OrchestrationItem, workerId: string): Promise<void> {
     const { provider, options } = this.d;
     const renew = setInterval(() => {
-      provider
-        .renewOrchestrationItemLock(item.lockToken, options.orchestratorLockTimeoutMs)
-        .catch(() => this.d.metrics.lockRenewalFailed("orchestration"));
+      const asked = Date.now();
+      provider.renewOrchestrationItemLock(item.lockToken, options.orchestratorLockTimeoutMs).then(
+        () => this.#leaseUntil.set(item, asked + options.orchestratorLockTimeoutMs),
+        () => this.d.metrics.lockRenewalFailed("orchestration"),
+      );
     }, Math.max(50, Math.floor(options.orchestratorLockTimeoutMs / 2)));
     renew.unref();
     const trace: TurnTrace = { tel: undefined };
@@ -347,7 +355,7 @@ export class OrchestrationDispatcher {
       },
     };
     try {
-      await withRetries(() => provider.ackOrchestrationItem(item.lockToken, ack), 5);
+      await this.#retryWithinLease(item, "ack_orchestration_item", () => provider.ackOrchestrationItem(item.lockToken, ack));
       return true;
     } catch (err) {
       this.d.metrics.providerError("ack_orchestration_item");
@@ -357,6 +365,19 @@ export class OrchestrationDispatcher {
       }
       return false;
     }
+  }
+
+  /** A turn's ack rides out a store outage for as long as the instance lock holds (renewals go on meanwhile). */
+  #retryWithinLease(item: OrchestrationItem, operation: string, op: () => Promise<void>): Promise<void> {
+    return retryWithinLease(
+      op,
+      () => this.#leaseUntil.get(item) ?? 0,
+      (err, attempt) => {
+        if (attempt !== 1) return;
+        this.d.metrics.providerError(operation);
+        this.d.logger.warn(`${operation} failed transiently; retrying while the instance lock holds`, { instance_id: item.instance, error: String(err) });
+      },
+    );
   }
 
   async #unregistered(item: OrchestrationItem, name: string, version: string | null): Promise<void> {
@@ -424,8 +445,7 @@ export class OrchestrationDispatcher {
     this.d.metrics.orchestrationPoisoned(name);
     this.d.metrics.orchestrationFailed(name, "poison");
     this.d.logger.error("orchestration poisoned", { instance_id: item.instance, attempts: item.attemptCount });
-    await withRetries(
-      () =>
+    await this.#retryWithinLease(item, "ack_orchestration_item", () =>
         provider.ackOrchestrationItem(item.lockToken, {
           executionId,
           historyDelta: delta,
@@ -434,7 +454,6 @@ export class OrchestrationDispatcher {
           cancelledActivities: [],
           metadata: { orchestrationName: name, orchestrationVersion: version, status: "Failed", failure: details.data, output: null },
         }),
-      3,
     ).catch(async (err) => {
       this.d.logger.error("could not record poison failure", { instance_id: item.instance, error: String(err) });
       await provider.abandonOrchestrationItem(item.lockToken, 1_000, false).catch(() => undefined);

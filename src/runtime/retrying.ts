@@ -1,16 +1,25 @@
-// Retry helpers for provider calls and the unregistered-handler backoff.
+// Retry helpers for provider calls (acks ride out store outages) and the unregistered-handler backoff.
 import { ProviderError } from "../model/errors.js";
 import { sleep } from "./signal.js";
 
-/** Retry retryable provider errors with 10·2^n ms backoff. */
-export async function withRetries<T>(op: () => Promise<T>, attempts: number): Promise<T> {
-  for (let n = 0; ; n++) {
+/**
+ * Retries retryable provider errors while the lease that makes the call meaningful still holds:
+ * backoff 25 ms doubling to 1 s, for as long as `deadline()` (a Date.now() instant, re-read before
+ * each try so a renewal extends it) is in the future. Used for acks, so a result computed while
+ * the store is unreachable is committed when it comes back instead of being dropped after a few
+ * quick tries. Non-retryable errors and the last error after the deadline are thrown.
+ */
+export async function retryWithinLease<T>(op: () => Promise<T>, deadline: () => number, onRetry?: (err: unknown, attempt: number) => void): Promise<T> {
+  for (let n = 1; ; n++) {
     try {
       return await op();
     } catch (err) {
       const retryable = err instanceof ProviderError ? err.retryable : false;
-      if (!retryable || n + 1 >= attempts) throw err;
-      await sleep(10 * 2 ** n);
+      const wait = Math.min(25 * 2 ** (n - 1), 1_000);
+      const left = deadline() - Date.now();
+      if (!retryable || left <= 0) throw err;
+      onRetry?.(err, n);
+      await sleep(Math.min(wait, left));
     }
   }
 }

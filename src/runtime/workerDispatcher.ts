@@ -16,7 +16,7 @@ import type { ResolvedOptions } from "./options.js";
 import { WakeSignal } from "./signal.js";
 import { Slots } from "./slots.js";
 import { runFetchLoop } from "./fetchLoop.js";
-import { unregisteredBackoffMs, withRetries } from "./retrying.js";
+import { retryWithinLease, unregisteredBackoffMs } from "./retrying.js";
 import { errorMessage } from "../orchestration/execution.js";
 
 export interface WorkerDeps {
@@ -72,6 +72,8 @@ export class WorkerDispatcher {
   #sessionCounts = new Map<string, number>();
   /** When each lease was asked for: its lock was taken no earlier, so it holds at least until then + lock timeout. */
   #askedAt = new WeakMap<WorkItemLease, number>();
+  /** Until when (Date.now() ms) each lease's lock surely holds: asked-for time of the last fetch or renewal + lock timeout. */
+  #leaseUntil = new WeakMap<WorkItemLease, number>();
 
   #holdSession(sessionId: string): void {
     this.#sessionCounts.set(sessionId, (this.#sessionCounts.get(sessionId) ?? 0) + 1);
@@ -145,13 +147,17 @@ export class WorkerDispatcher {
       // At session capacity, fetch only items without a session (or of sessions already running here).
       fetch: async () => {
         const askedAt = performance.now();
+        const askedAtMs = Date.now();
         const lease = await provider.fetchWorkItem(options.workerLockTimeoutMs, {
           tagFilter: options.tagFilter,
           ...(this.#sessionCounts.size >= options.maxSessions
             ? {}
             : { session: { ownerId: options.workerNodeId ?? workerId, lockTimeoutMs: options.sessionLockTimeoutMs } }),
         });
-        if (lease) this.#askedAt.set(lease, askedAt);
+        if (lease) {
+          this.#askedAt.set(lease, askedAt);
+          this.#leaseUntil.set(lease, askedAtMs + options.workerLockTimeoutMs);
+        }
         return lease;
       },
       onFetchError: (err) => {
@@ -280,8 +286,10 @@ export class WorkerDispatcher {
     let renew: NodeJS.Timeout;
     const scheduleRenew = (ms: number): void => {
       renew = setTimeout(() => {
+        const asked = Date.now();
         provider.renewWorkItemLock(lease.lockToken, options.workerLockTimeoutMs).then(
           () => {
+            this.#leaseUntil.set(lease, asked + options.workerLockTimeoutMs);
             if (!renewStopped) scheduleRenew(renewEvery);
           },
           (err: unknown) => {
@@ -413,7 +421,9 @@ export class WorkerDispatcher {
     const askedAt = this.#askedAt.get(lease);
     if (askedAt === undefined || performance.now() - askedAt < options.workerLockTimeoutMs / 3) return true;
     try {
+      const asked = Date.now();
       await provider.renewWorkItemLock(lease.lockToken, options.workerLockTimeoutMs);
+      this.#leaseUntil.set(lease, asked + options.workerLockTimeoutMs);
       return true;
     } catch (err) {
       this.d.logger.debug("late activity lease could not be renewed; not running it", { error: String(err), activity_id: lease.item.id });
@@ -424,17 +434,45 @@ export class WorkerDispatcher {
     }
   }
 
+  /**
+   * Records the result. Transient store failures are retried for as long as the lock holds (a
+   * PostgreSQL restart takes seconds): a result computed during an outage is committed when the
+   * store is back. Only once the lock has lapsed is it given up on, loudly: the activity will run
+   * again on whichever worker takes the item next.
+   */
   async #ack(lease: WorkItemLease, completion: WorkItem): Promise<void> {
+    const { provider, logger, metrics } = this.d;
+    const until = () => this.#leaseUntil.get(lease) ?? 0;
     try {
-      await withRetries(() => this.d.provider.ackWorkItem(lease.lockToken, completion), 5);
+      await retryWithinLease(
+        () => provider.ackWorkItem(lease.lockToken, completion),
+        until,
+        (err, attempt) => {
+          if (attempt === 1) {
+            metrics.providerError("ack_work_item");
+            logger.warn("ack_work_item failed transiently; retrying while the lock holds", {
+              instance_id: lease.item.instance,
+              activity_id: lease.item.id,
+              lock_left_ms: Math.max(0, until() - Date.now()),
+              error: String(err),
+            });
+          }
+        },
+      );
     } catch (err) {
       if (err instanceof ProviderError && !err.retryable) {
         // Lock lost or row withdrawn: someone else owns it now, or it was cancelled.
-        this.d.logger.debug("activity result dropped: lock lost or activity withdrawn", { error: String(err) });
+        logger.debug("activity result dropped: lock lost or activity withdrawn", { error: String(err) });
         return;
       }
-      this.d.metrics.providerError("ack_work_item");
-      await this.d.provider.abandonWorkItem(lease.lockToken, 100, false).catch(() => undefined);
+      metrics.providerError("ack_work_item");
+      logger.error("activity result not recorded: the store stayed unreachable until its lock lapsed; the activity will run again", {
+        instance_id: lease.item.instance,
+        activity_name: lease.item.name,
+        activity_id: lease.item.id,
+        error: String(err),
+      });
+      await provider.abandonWorkItem(lease.lockToken, 100, false).catch(() => undefined);
     }
   }
 }

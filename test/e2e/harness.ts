@@ -57,9 +57,16 @@ export async function openStore(kind: ProviderKind): Promise<{ open(): Promise<P
   };
 }
 
-export async function harness(setup: (rt: Runtime) => void, options: RuntimeOptions = {}, kind: ProviderKind = "sqlite"): Promise<Harness> {
+/** `wrap` puts something between the store and the runtime and client (fault injection). */
+export async function harness(
+  setup: (rt: Runtime) => void,
+  options: RuntimeOptions = {},
+  kind: ProviderKind = "sqlite",
+  wrap: (p: Provider) => Provider = (p) => p,
+): Promise<Harness> {
   const store = await openStore(kind);
-  const provider = await store.open();
+  const inner = await store.open();
+  const provider = wrap(inner);
   const extra: Provider[] = [];
   const runtime = new Runtime(provider, { dispatcherPollIntervalMs: 20, logLevel: "error", ...options });
   setup(runtime);
@@ -76,7 +83,7 @@ export async function harness(setup: (rt: Runtime) => void, options: RuntimeOpti
     },
     async close() {
       await runtime.shutdown(200);
-      await provider.close();
+      await inner.close();
       for (const p of extra) await p.close();
       await store.destroy();
     },

@@ -23,6 +23,12 @@ type QueryFn = (...args: unknown[]) => unknown;
 export class PreparedStatementClient extends pg.Client {
   constructor(config?: string | pg.ClientConfig) {
     super(config);
+    // The pool listens for 'error' only while a client is idle; a checked-out client whose
+    // connection dies (server restart: 57P01, "Connection terminated unexpectedly") would emit an
+    // unhandled 'error' and crash the process. The failure reaches the caller through the query
+    // it rejects (or the next one), and a broken client is not reused (the pool checks
+    // `_queryable` on release), so the event itself needs no handling here.
+    this.on("error", () => undefined);
     const plain = (pg.Client.prototype.query as unknown as QueryFn).bind(this);
     // Instance override: keeps every overload of Client.query intact for other call shapes.
     (this as unknown as { query: QueryFn }).query = (...args: unknown[]): unknown => {
