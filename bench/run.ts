@@ -2,6 +2,8 @@
 // Prints one JSON line per workload per store, then one summary line. The PostgreSQL store runs
 // each workload in a database of its own on DATABASE_URL's server (default 127.0.0.1:5432) and
 // reports what the server spent on it (backend CPU, commits, statements).
+// --tracing: the runtime reports spans and metrics to a real OpenTelemetry SDK (exporting nowhere);
+// --tracing=both: each repeat runs without and then with it, and a line gives the overhead.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -65,12 +67,14 @@ interface Args {
   warmup: boolean;
   repeat: number;
   pragmas: string[];
+  tracing: "off" | "on" | "both";
 }
 
 function parseArgs(argv: string[]): Args {
   let calls = false;
   let warmup = true;
   let repeat = 1;
+  let tracing: Args["tracing"] = "off";
   const pragmas: string[] = [];
   let stores: StoreKind[] = ["sqlite-memory", "sqlite-file"];
   const names: string[] = [];
@@ -94,6 +98,8 @@ function parseArgs(argv: string[]): Args {
       if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`bad ${a}`);
     } else if (a.startsWith("--pragma=")) pragmas.push(a.slice("--pragma=".length));
     else if (a === "--calls") calls = true;
+    else if (a === "--tracing" || a === "--tracing=on") tracing = "on";
+    else if (a === "--tracing=both") tracing = "both";
     else if (a === "--no-warmup") warmup = false;
     else if (a.startsWith("--")) throw new Error(`unknown option ${a}`);
     else names.push(a);
@@ -104,7 +110,7 @@ function parseArgs(argv: string[]): Args {
     if (!w) throw new Error(`unknown workload '${n}'; known: ${ALL.map((x) => x.name).join(", ")}, sequential<N>`);
     return w;
   });
-  return { workloads, stores, calls, warmup, repeat, pragmas };
+  return { workloads, stores, calls, warmup, repeat, pragmas, tracing };
 }
 
 function vsReference(w: string, l: Line): Record<string, number> {
@@ -127,7 +133,7 @@ function vsReference(w: string, l: Line): Record<string, number> {
   }
 }
 
-async function runOne(w: Workload, store: StoreKind, calls = false, pragmas: string[] = []): Promise<Line> {
+async function runOne(w: Workload, store: StoreKind, calls = false, pragmas: string[] = [], tracing = false): Promise<Line> {
   let dir: string | null = null;
   let db: ThrowawayDatabase | null = null;
   let sampler: PgUsageSampler | null = null;
@@ -153,7 +159,8 @@ async function runOne(w: Workload, store: StoreKind, calls = false, pragmas: str
     provider = sqlite;
   }
   const callStats = calls ? instrument(provider, walPath) : null;
-  const runtime = new Runtime(provider, RUNTIME_OPTIONS);
+  const otel = tracing ? (await import("./tracing.js")).benchTelemetry() : null;
+  const runtime = new Runtime(provider, otel ? { ...RUNTIME_OPTIONS, telemetry: otel.telemetry } : RUNTIME_OPTIONS);
   w.register(runtime);
   global.gc?.();
   const rss = new RssSampler(50);
@@ -191,6 +198,10 @@ async function runOne(w: Workload, store: StoreKind, calls = false, pragmas: str
     if (pgUsage) Object.assign(line, perOrchestration(pgUsage, r.orchestrations));
     Object.assign(line, vsReference(w.name, line));
     if (callStats) line.providerCalls = callStats();
+    if (otel) {
+      line.tracing = true;
+      line.spansPerOrch = round((await otel.finish()) / r.orchestrations, 2);
+    }
     return line;
   } finally {
     rss.stop();
@@ -238,7 +249,7 @@ async function main(): Promise<void> {
     throw err;
   });
   const args = parseArgs(process.argv.slice(2));
-  const { workloads, calls, warmup, repeat, pragmas } = args;
+  const { workloads, calls, warmup, repeat, pragmas, tracing } = args;
   let { stores } = args;
   if (stores.includes("postgres")) {
     const problem = await probePostgres(PG_URL);
@@ -250,18 +261,38 @@ async function main(): Promise<void> {
   const lines: Line[] = [];
   // One unreported in-memory hello run first, so the first measured workload is not paying for
   // module loading and JIT warm-up (disable with --no-warmup).
-  if (warmup) await runOne(ALL[0]!, "sqlite-memory");
+  if (warmup) await runOne(ALL[0]!, "sqlite-memory", false, [], tracing !== "off");
   for (const w of workloads) {
     for (const s of stores) {
       // With --repeat=N, report the run with the median duration (the machine may be shared).
-      const runs: Line[] = [];
-      for (let i = 0; i < repeat; i++) runs.push(await runOne(w, s, calls, pragmas));
-      const sorted = [...runs].sort((a, b) => a.durationMs - b.durationMs);
-      const line = sorted[Math.floor((sorted.length - 1) / 2)]!;
-      if (repeat > 1) line.runDurationsMs = runs.map((r) => r.durationMs);
-      if (pragmas.length > 0) line.pragmas = pragmas;
-      lines.push(line);
-      process.stdout.write(JSON.stringify(line) + "\n");
+      const modes = tracing === "both" ? [false, true] : [tracing === "on"];
+      const runs: Line[][] = modes.map(() => []);
+      for (let i = 0; i < repeat; i++) for (const [m, on] of modes.entries()) runs[m]!.push(await runOne(w, s, calls, pragmas, on));
+      const medians = runs.map((rs) => {
+        const sorted = [...rs].sort((a, b) => a.durationMs - b.durationMs);
+        const line = sorted[Math.floor((sorted.length - 1) / 2)]!;
+        if (repeat > 1) line.runDurationsMs = rs.map((r) => r.durationMs);
+        if (pragmas.length > 0) line.pragmas = pragmas;
+        lines.push(line);
+        process.stdout.write(JSON.stringify(line) + "\n");
+        return line;
+      });
+      if (medians.length === 2) {
+        const [off, on] = medians as [Line, Line];
+        process.stdout.write(
+          JSON.stringify({
+            workload: w.name,
+            store: s,
+            tracingOverhead: true,
+            orchPerSecOff: off.orchPerSec,
+            orchPerSecOn: on.orchPerSec,
+            throughputLossPct: round((1 - on.orchPerSec / off.orchPerSec) * 100, 1),
+            cpuMsPerOrchOff: off.cpuMsPerOrch,
+            cpuMsPerOrchOn: on.cpuMsPerOrch,
+            cpuPerOrchOverheadPct: round(((on.cpuMsPerOrch as number) / (off.cpuMsPerOrch as number) - 1) * 100, 1),
+          }) + "\n",
+        );
+      }
     }
   }
   process.stdout.write(JSON.stringify(summary(lines)) + "\n");

@@ -18,7 +18,6 @@ export const ATTR = {
   tag: "duroxide.activity.tag",
   errorCategory: "duroxide.error.category",
   newEvents: "duroxide.turn.new_events",
-  turnStored: "duroxide.turn.stored",
   timerId: "duroxide.timer.id",
   timerFireAt: "duroxide.timer.fire_at",
   eventName: "duroxide.event.name",

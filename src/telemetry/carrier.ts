@@ -25,8 +25,17 @@ export function fromCarrier(carrier: TraceCarrier | undefined): SpanContext | un
   return isSpanContextValid(sc) ? sc : undefined;
 }
 
+/** Parsed once per carrier object: a cached execution hands the same one to each of its turns. */
+const parsed = new WeakMap<TraceCarrier, Context | null>();
+
 /** A context whose parent span is the stored one (undefined when there is none). */
 export function parentContext(carrier: TraceCarrier | undefined): Context | undefined {
-  const sc = fromCarrier(carrier);
-  return sc ? trace.setSpanContext(ROOT_CONTEXT, sc) : undefined;
+  if (!carrier || typeof carrier !== "object") return undefined;
+  let ctx = parsed.get(carrier);
+  if (ctx === undefined) {
+    const sc = fromCarrier(carrier);
+    ctx = sc ? trace.setSpanContext(ROOT_CONTEXT, sc) : null;
+    parsed.set(carrier, ctx);
+  }
+  return ctx ?? undefined;
 }

@@ -22,6 +22,10 @@ export class OtelMetrics implements MetricsSink {
   readonly #pushed = new Map<string, Map<string, { value: number; attrs: Attributes }>>();
   readonly #observable = new Map<string, ObservableGauge>();
   readonly #runtimes = new Set<Attached>();
+  get #hasService(): boolean {
+    for (const _ in this.serviceAttributes()) return true;
+    return false;
+  }
 
   constructor(
     private readonly meter: Meter,
@@ -36,7 +40,9 @@ export class OtelMetrics implements MetricsSink {
 
   #attrs(labels: Labels | undefined): Attributes {
     const svc = this.serviceAttributes();
-    return labels ? { ...labels, ...svc } : svc;
+    if (!labels) return svc;
+    // Labels are shared with the runtime's other sinks: never add to them in place.
+    return this.#hasService ? { ...labels, ...svc } : labels;
   }
 
   counter(name: string, value: number, labels?: Labels): void {

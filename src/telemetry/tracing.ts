@@ -112,7 +112,6 @@ export class Tracing {
   #endTurn(turn: Span, execution: Span | undefined, o: TurnEnd): void {
     for (const e of o.delta) addHistoryEvent(turn, e);
     turn.setAttribute(ATTR.newEvents, o.delta.length);
-    turn.setAttribute(ATTR.turnStored, o.stored);
     if (o.status !== "Running") {
       turn.setAttribute(ATTR.orchestrationStatus, o.status);
       if (o.status === "Completed" || o.status === "ContinuedAsNew") {
@@ -183,17 +182,14 @@ export class Tracing {
 const UNTRACED_TURN: TurnTelemetry = { executionContext: undefined, workContext: undefined, ids: undefined, end: () => undefined };
 const UNTRACED_ACTIVITY: ActivityTelemetry = { ids: undefined, run: (fn) => fn(), end: () => undefined };
 
-/** What a turn did, as span events (timers and waits among them), from its new events only. */
+/**
+ * What a turn did that has no span of its own (timers, waits, child and detached starts,
+ * cancellations), as span events, from its new events only. Activities and children have spans;
+ * the execution's end is the turn's `duroxide.orchestration.status`.
+ */
 function addHistoryEvent(span: Span, e: HistoryEvent): void {
   const at = e.timestampMs;
   switch (e.type) {
-    case "ActivityScheduled":
-      span.addEvent("duroxide.activity.scheduled", { [ATTR.activityName]: e.name, [ATTR.activityId]: e.eventId }, at);
-      return;
-    case "ActivityCompleted":
-    case "ActivityFailed":
-      span.addEvent(e.type === "ActivityCompleted" ? "duroxide.activity.completed" : "duroxide.activity.failed", { [ATTR.activityId]: e.sourceEventId ?? -1 }, at);
-      return;
     case "TimerCreated":
       span.addEvent("duroxide.timer.created", { [ATTR.timerId]: e.eventId, [ATTR.timerFireAt]: new Date(e.fireAtMs).toISOString() }, at);
       return;
@@ -215,10 +211,6 @@ function addHistoryEvent(span: Span, e: HistoryEvent): void {
     case "SubOrchestrationScheduled":
       span.addEvent("duroxide.suborchestration.scheduled", { [ATTR.childInstanceId]: e.instance, [ATTR.childName]: e.name }, at);
       return;
-    case "SubOrchestrationCompleted":
-    case "SubOrchestrationFailed":
-      span.addEvent(e.type === "SubOrchestrationCompleted" ? "duroxide.suborchestration.completed" : "duroxide.suborchestration.failed", {}, at);
-      return;
     case "OrchestrationChained":
       span.addEvent("duroxide.orchestration.detached_start", { [ATTR.childInstanceId]: e.instance, [ATTR.childName]: e.name }, at);
       return;
@@ -226,11 +218,6 @@ function addHistoryEvent(span: Span, e: HistoryEvent): void {
     case "SubOrchestrationCancelRequested":
     case "OrchestrationCancelRequested":
       span.addEvent("duroxide.cancel_requested", { reason: e.reason }, at);
-      return;
-    case "OrchestrationCompleted":
-    case "OrchestrationFailed":
-    case "OrchestrationContinuedAsNew":
-      span.addEvent(`duroxide.orchestration.${e.type === "OrchestrationCompleted" ? "completed" : e.type === "OrchestrationFailed" ? "failed" : "continued_as_new"}`, {}, at);
       return;
     default:
       return;
