@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { registerActionCommands } from "./commands/actions.js";
 import { registerInstanceCommands } from "./commands/instances.js";
 import { registerSystemCommands } from "./commands/system.js";
+import { registerUiCommand } from "./commands/ui.js";
 import { EXIT, exitCodeOf, oneLine } from "./errors.js";
 
 const EXIT_HELP = `
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerInstanceCommands(program);
   registerActionCommands(program);
   registerSystemCommands(program);
+  registerUiCommand(program);
   for (const c of program.commands) c.exitOverride();
   return program;
 }
