@@ -211,7 +211,7 @@ describe("duroxide CLI without a usable store", () => {
     assert.equal(top.code, 0);
     const section = top.stdout.slice(top.stdout.indexOf("Commands:"), top.stdout.indexOf("Store:"));
     const commands = [...section.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]!).filter((c) => c !== "help");
-    assert.deepEqual(commands, ["list", "show", "history", "tree", "raise", "enqueue", "cancel", "delete", "prune", "stats"]);
+    assert.deepEqual(commands, ["list", "show", "history", "tree", "raise", "enqueue", "cancel", "delete", "prune", "stats", "ui"]);
     for (const c of commands) {
       const h = await duroxide([c, "--help"]);
       assert.equal(h.code, 0, c);
