@@ -23,6 +23,7 @@ import { ErrorDetails, InstanceNotFoundError, InvalidArgumentError, ManagementNo
 import { parseSemver } from "../model/semver.js";
 import { InstanceWatcher } from "./waiting.js";
 import { makeHistoryExport, type ExportedExecution, type HistoryExport } from "../model/historyExport.js";
+import { CLIENT_ALIASES, installAliases } from "../compat/aliases.js";
 
 function requireId(what: string, v: unknown): string {
   if (typeof v !== "string" || v.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`);
@@ -226,18 +227,6 @@ export class Client {
 
   // ------------------------------------------------------------------ typed helpers
 
-  async startOrchestrationTyped<TIn>(instanceId: string, orchestrationName: string, input?: TIn): Promise<void> {
-    await this.startOrchestration(instanceId, orchestrationName, input);
-  }
-  async startOrchestrationVersionedTyped<TIn>(instanceId: string, orchestrationName: string, input: TIn, version: string): Promise<void> {
-    await this.startOrchestrationVersioned(instanceId, orchestrationName, input, version);
-  }
-  async raiseEventTyped<T>(instanceId: string, eventName: string, data?: T): Promise<void> {
-    await this.raiseEvent(instanceId, eventName, data);
-  }
-  async enqueueEventTyped<T>(instanceId: string, queueName: string, data?: T): Promise<void> {
-    await this.enqueueEvent(instanceId, queueName, data);
-  }
   /** The output itself; throws OrchestrationFailedError when the instance failed. */
   async waitForOrchestrationTyped<TResult = unknown>(instanceId: string, timeoutMs = 30_000): Promise<TResult> {
     const s = await this.#waitTerminal(instanceId, timeoutMs);
@@ -371,6 +360,9 @@ export class Client {
     return r;
   }
 }
+
+// duroxide-node names (…Typed) forward to the methods above; see src/compat.
+installAliases(Client.prototype, CLIENT_ALIASES);
 
 function counts(r: DeleteInstanceResult | PruneResult): Record<string, number> {
   return { ...r };

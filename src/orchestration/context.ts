@@ -8,6 +8,7 @@ import { decodeJson, encodeJson } from "../model/json.js";
 import { InvalidArgumentError, TaskCancelledError } from "../model/errors.js";
 import { resolveRetryPolicy, retryFuture, type RetryPolicy } from "./retry.js";
 import { MAX_CUSTOM_STATUS_BYTES, MAX_KV_KEYS, MAX_KV_VALUE_BYTES } from "./limits.js";
+import { CONTEXT_ALIASES, installAliases } from "../compat/aliases.js";
 
 /** Reserved system activity that reads another instance's KV value (registered by the runtime). */
 export const GET_KV_VALUE_SYSCALL = "__duroxide_syscall:get_kv_value";
@@ -101,12 +102,6 @@ export class OrchestrationContext {
   /** Retries pinned to one session: every attempt goes to the worker that owns `sessionId`. */
   scheduleActivityWithRetryOnSession<T = unknown>(name: string, input: unknown, policy: RetryPolicy | undefined, sessionId: string): DurableFuture<T> {
     return this.scheduleActivityWithRetry<T>(name, input, policy, { sessionId: requireName("sessionId", sessionId) });
-  }
-  scheduleActivityWithRetryTyped<T = unknown>(name: string, input: unknown, policy?: RetryPolicy): DurableFuture<T> {
-    return this.scheduleActivityWithRetry<T>(name, input, policy);
-  }
-  scheduleActivityWithRetryOnSessionTyped<T = unknown>(name: string, input: unknown, policy: RetryPolicy | undefined, sessionId: string): DurableFuture<T> {
-    return this.scheduleActivityWithRetryOnSession<T>(name, input, policy, sessionId);
   }
 
   /** Durable timer; resolves with null. `delayMs` is a non-negative integer. */
@@ -253,41 +248,6 @@ export class OrchestrationContext {
     return firstOf<A | B | C>([a, b, c], this.#dirty, false);
   }
 
-  // ------------------------------------------------------------------ typed aliases (duroxide-node)
-
-  scheduleActivityTyped<T = unknown>(name: string, input?: unknown): DurableFuture<T> {
-    return this.scheduleActivity<T>(name, input);
-  }
-  scheduleActivityOnSessionTyped<T = unknown>(name: string, input: unknown, sessionId: string): DurableFuture<T> {
-    return this.scheduleActivityOnSession<T>(name, input, sessionId);
-  }
-  scheduleSubOrchestrationTyped<T = unknown>(name: string, input?: unknown): DurableFuture<T> {
-    return this.scheduleSubOrchestration<T>(name, input);
-  }
-  scheduleSubOrchestrationWithIdTyped<T = unknown>(name: string, instanceId: string, input?: unknown): DurableFuture<T> {
-    return this.scheduleSubOrchestrationWithId<T>(name, instanceId, input);
-  }
-  waitForEventTyped<T = unknown>(name: string): DurableFuture<T> {
-    return this.waitForEvent<T>(name);
-  }
-  dequeueEventTyped<T = unknown>(queueName: string): DurableFuture<T> {
-    return this.dequeueEvent<T>(queueName);
-  }
-  startOrchestrationTyped(name: string, instanceId: string, input?: unknown): DurableFuture<null> {
-    return this.startOrchestration(name, instanceId, input);
-  }
-  startOrchestrationVersionedTyped(name: string, version: string, instanceId: string, input?: unknown): DurableFuture<null> {
-    return this.startOrchestrationVersioned(name, version, instanceId, input);
-  }
-  continueAsNewTyped(input?: unknown): DurableFuture<never> {
-    return this.continueAsNew(input);
-  }
-  allTyped<T = unknown>(tasks: Task<T>[]): DurableFuture<JoinResult<T>[]> {
-    return this.all<T>(tasks);
-  }
-  raceTyped<T = unknown>(...tasks: Task<T>[]): DurableFuture<RaceResult<T>> {
-    return this.race<T>(...tasks);
-  }
 
   // ------------------------------------------------------------------ custom status
 
@@ -339,25 +299,6 @@ export class OrchestrationContext {
       throw new InvalidArgumentError(`KV deserialization error for key '${key}': ${(err as Error).message}`);
     }
   }
-  // The seeds' (Rust) names.
-  setKvValue(key: string, value: string): void {
-    this.setValue(key, value);
-  }
-  getKvValue(key: string): string | null {
-    return this.getValue(key);
-  }
-  clearKvValue(key: string): void {
-    this.clearValue(key);
-  }
-  clearAllKvValues(): void {
-    this.clearAllValues();
-  }
-  setKvValueTyped<T>(key: string, value: T): void {
-    this.setValueTyped(key, value);
-  }
-  getKvValueTyped<T = unknown>(key: string): T | null {
-    return this.getValueTyped<T>(key);
-  }
 
   /**
    * Read a KV value of another instance (null when absent), recorded in history.
@@ -387,9 +328,6 @@ export class OrchestrationContext {
       }
     });
     return out;
-  }
-  getKvValueFromInstance(instanceId: string, key: string): DurableFuture<string | null> {
-    return this.getValueFromInstance(instanceId, key);
   }
   getValue(key: string): string | null {
     return this.#x.kv().get(key)?.value ?? null;
@@ -437,3 +375,6 @@ export class OrchestrationContext {
     this.#x.trace("debug", message);
   }
 }
+
+// duroxide-node and Rust-seed names (…Typed, …KvValue…) forward to the methods above; see src/compat.
+installAliases(OrchestrationContext.prototype, CONTEXT_ALIASES);

@@ -11,6 +11,7 @@ import { ActivityRegistry, DEFAULT_VERSION, OrchestrationRegistry, type Activity
 import { resolveOptions, type ResolvedOptions, type RuntimeOptions } from "./options.js";
 import { OrchestrationDispatcher } from "./orchestrationDispatcher.js";
 import { WorkerDispatcher } from "./workerDispatcher.js";
+import { RUNTIME_ALIASES, installAliases } from "../compat/aliases.js";
 
 export class Runtime {
   readonly #provider: Provider;
@@ -73,23 +74,14 @@ export class Runtime {
     this.#assertNotStarted();
     this.#activities.register(name, fn as ActivityHandler);
   }
-  registerActivityTyped<TIn, TOut>(name: string, fn: ActivityHandler<TIn, TOut>): void {
-    this.registerActivity(name, fn);
-  }
   /** Register at version 1.0.0. Async functions and generator functions both work. */
   registerOrchestration<TIn = unknown, TOut = unknown>(name: string, fn: OrchestrationHandler<TIn, TOut>): void {
     this.registerOrchestrationVersioned(name, DEFAULT_VERSION, fn);
-  }
-  registerOrchestrationTyped<TIn = unknown, TOut = unknown>(name: string, fn: OrchestrationHandler<TIn, TOut>): void {
-    this.registerOrchestration(name, fn);
   }
   /** New instances start on the highest version; running ones stay on the version they began with. */
   registerOrchestrationVersioned<TIn = unknown, TOut = unknown>(name: string, version: string, fn: OrchestrationHandler<TIn, TOut>): void {
     this.#assertNotStarted();
     this.#orchestrations.register(name, version, fn as OrchestrationHandler);
-  }
-  registerOrchestrationVersionedTyped<TIn = unknown, TOut = unknown>(name: string, version: string, fn: OrchestrationHandler<TIn, TOut>): void {
-    this.registerOrchestrationVersioned(name, version, fn);
   }
 
   /**
@@ -196,3 +188,6 @@ export class Runtime {
     return this.#orch?.cache.size ?? 0;
   }
 }
+
+// duroxide-node names (register…Typed) forward to the methods above; see src/compat.
+installAliases(Runtime.prototype, RUNTIME_ALIASES);
