@@ -14,6 +14,8 @@ const samples: Array<[api.DuroxideError, string, string]> = [
   [new api.SubOrchestrationFailedError(details), "SubOrchestrationFailedError", "SubOrchestrationFailed"],
   [new api.TaskCancelledError("activity"), "TaskCancelledError", "TaskCancelled"],
   [new api.NondeterminismError("x"), "NondeterminismError", "Nondeterminism"],
+  [new api.OrchestrationNotRegisteredError("Orch", "1.0.0"), "OrchestrationNotRegisteredError", "OrchestrationNotRegistered"],
+  [new api.InvalidHistoryError("bad document"), "InvalidHistoryError", "InvalidHistory"],
   [new api.TimeoutError(), "TimeoutError", "GenericFailure"],
   [new api.InstanceAlreadyExistsError("i"), "InstanceAlreadyExistsError", "InstanceAlreadyExists"],
   [new api.InstanceNotFoundError("i"), "InstanceNotFoundError", "InstanceNotFound"],
