@@ -25,6 +25,7 @@ import { historyPayloadBytes, MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION } from "..
 import type { KvEntry } from "../model/kv.js";
 import type { TraceCarrier } from "../model/trace.js";
 import type { ExecutionStatus } from "../model/status.js";
+import { realTimeNow } from "../model/clock.js";
 import { DurableFuture } from "./future.js";
 import { Mailbox } from "./mailbox.js";
 import {
@@ -164,7 +165,7 @@ export class OrchestrationExecution {
     this.orchestrationName = init.orchestrationName;
     this.orchestrationVersion = init.orchestrationVersion;
     this.#handler = init.handler;
-    this.#clock = init.clock ?? Date.now;
+    this.#clock = init.clock ?? realTimeNow;
     this.#newGuid = init.newGuid ?? (() => globalThis.crypto.randomUUID());
     this.#trace = init.trace;
     for (const [k, v] of Object.entries(init.kvSnapshot ?? {})) this.#kv.set(k, { ...v });

@@ -136,6 +136,18 @@ export interface EnqueueOptions {
   requireInstance?: boolean;
 }
 
+/** What a store holds that could run, for time skipping in tests (`Provider.pendingWork`). */
+export interface PendingWork {
+  /** Something can be fetched right now (orchestrator or worker queue). */
+  runnable: boolean;
+  /** Instances locked by a running turn. */
+  lockedInstances: number;
+  /** Activities leased by a worker (running). */
+  runningActivities: ActivityIdentity[];
+  /** The earliest time a not yet visible orchestrator message (a durable timer, a delay) becomes visible. */
+  nextVisibleAtMs: number | null;
+}
+
 export interface Provider {
   readonly name: string;
   /**
@@ -174,6 +186,9 @@ export interface Provider {
   getStatus(instance: string): Promise<StoredStatus | null>;
   getKvValue(instance: string, key: string): Promise<string | null>;
   getKvAllValues(instance: string): Promise<Record<string, string>>;
+
+  /** Optional: a snapshot of pending work, used by the test kit to skip time when idle. */
+  pendingWork?(): Promise<PendingWork>;
 
   // ---- lifecycle ----
   subscribe(listener: NotificationListener): () => void;

@@ -5,6 +5,7 @@ import type { MetricsSink } from "../observability/metrics.js";
 import type { TelemetryHooks } from "../observability/hooks.js";
 import type { PinoLikeLogger } from "../observability/pino.js";
 import { InvalidArgumentError } from "../model/errors.js";
+import { REAL_CLOCK, type Clock } from "../model/clock.js";
 
 /** duroxide-node tag filter forms. */
 export type WorkerTagFilter = "defaultOnly" | "any" | "none" | { tags: string[] } | { defaultAnd: string[] };
@@ -72,6 +73,12 @@ export interface RuntimeOptions {
    * `level` is the threshold for all duroxide targets unless `logLevel` is given.
    */
   logger?: PinoLikeLogger;
+  /**
+   * Source of "now" for history timestamps, durable timer fire times and `ctx.utcNow()`, and for
+   * when the runtime looks for due timers (default real time). Give the store the same clock.
+   * The test kit's TestEnvironment passes a virtual clock; activities keep real time.
+   */
+  clock?: Clock;
 }
 
 export interface ResolvedOptions {
@@ -91,6 +98,7 @@ export interface ResolvedOptions {
   sessionLockTimeoutMs: number;
   workerNodeId: string | null;
   tagFilter: TagFilter;
+  clock: Clock;
 }
 
 function positiveInt(name: string, v: number | undefined, dflt: number, min = 1): number {
@@ -137,5 +145,6 @@ export function resolveOptions(o: RuntimeOptions = {}): ResolvedOptions {
     sessionLockTimeoutMs: positiveInt("sessionLockTimeoutMs", o.sessionLockTimeoutMs, 30_000, 100),
     workerNodeId: o.workerNodeId ?? null,
     tagFilter: normalizeTagFilter(o.workerTagFilter, o.workerTagFilterTags),
+    clock: o.clock ?? REAL_CLOCK,
   };
 }

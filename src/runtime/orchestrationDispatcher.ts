@@ -52,8 +52,13 @@ export class OrchestrationDispatcher {
   #turnIds = new WeakMap<OrchestrationExecution, SpanIds>();
   /** Until when (Date.now() ms) each item's instance lock surely holds (asked-for time of the fetch or last renewal + lock timeout). */
   #leaseUntil = new WeakMap<OrchestrationItem, number>();
+  #unsubscribeClock: (() => void) | null = null;
+
+  readonly #now: () => number;
 
   constructor(private readonly d: DispatcherDeps) {
+    const clock = d.options.clock;
+    this.#now = () => clock.now();
     this.cache = new InstanceCache(d.options.replayEveryTurn ? 0 : d.options.cacheSize, d.options.cacheIdleMs);
     this.#slots = new Slots(d.options.orchestrationConcurrency);
   }
@@ -64,12 +69,14 @@ export class OrchestrationDispatcher {
 
   start(): void {
     this.#running = true;
+    // A clock that jumps (the test kit's) makes timers due early: look again at once.
+    this.#unsubscribeClock = this.d.options.clock.onAdvance?.(() => this.wake.notifyAll()) ?? null;
     this.#loops.push(this.#loop(`orch-${this.d.runtimeId}`));
   }
 
   /** Wake for work that becomes visible at `visibleAtMs` (now or a timer in the future). */
   onWork(visibleAtMs: number): void {
-    const delay = visibleAtMs - Date.now();
+    const delay = visibleAtMs - this.d.options.clock.now();
     if (delay <= 0) {
       this.wake.notifyOne();
       return;
@@ -84,6 +91,8 @@ export class OrchestrationDispatcher {
 
   async stop(): Promise<void> {
     this.#running = false;
+    this.#unsubscribeClock?.();
+    this.#unsubscribeClock = null;
     this.wake.notifyAll();
     for (const t of this.#timerWakes) clearTimeout(t);
     this.#timerWakes.clear();
@@ -308,6 +317,7 @@ export class OrchestrationDispatcher {
       orchestrationVersion: version,
       handler,
       kvSnapshot: item.kvSnapshot,
+      clock: this.#now,
       trace: (level, message, fields) => {
         if (!logger.isEnabled(level)) return;
         const ids = this.#turnIds.get(execution);
@@ -404,7 +414,7 @@ export class OrchestrationDispatcher {
     const { options, provider } = this.d;
     this.cache.delete(item.instance);
     const history = item.history;
-    const now = Date.now();
+    const now = options.clock.now();
     const messageType =
       item.historyError !== null
         ? { kind: "FailedDeserialization" as const, instance: item.instance, executionId: item.executionId, error: item.historyError }

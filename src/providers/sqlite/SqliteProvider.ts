@@ -28,6 +28,7 @@ import type {
   StoredStatus,
   TagFilter,
   WorkItemLease,
+  PendingWork,
 } from "../provider.js";
 import { changesOfAck } from "../provider.js";
 import { SqliteAdmin } from "./admin.js";
@@ -35,6 +36,7 @@ import { decodeEvent, decodeFailure, decodeWorkItem, encodeEvent, encodeFailure,
 import { isConstraintError, toProviderError } from "./errors.js";
 import { migrate } from "./schema.js";
 import { parseSqliteUrl } from "./url.js";
+import { REAL_CLOCK, type Clock } from "../../model/clock.js";
 
 export interface SqliteProviderOptions {
   /**
@@ -49,6 +51,12 @@ export interface SqliteProviderOptions {
    * fsync).
    */
   checkpointIntervalMs?: number;
+  /**
+   * Time for the orchestrator queue's visibility (durable timers, delayed messages) and for stored
+   * timestamps (default real time). Locks and leases always use real time, so a clock that jumps
+   * never expires a lock that is still held.
+   */
+  clock?: Clock;
 }
 
 type Stmt = Database.Statement<unknown[], unknown>;
@@ -95,6 +103,7 @@ export class SqliteProvider implements Provider {
   private readonly statements = new Map<string, Stmt>();
   private readonly listeners = new Listeners();
   private closed = false;
+  private readonly clock: Clock;
 
   // Transaction wrappers, built once.
   private readonly txFetchOrch: (lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined) => FetchResult;
@@ -107,9 +116,10 @@ export class SqliteProvider implements Provider {
   private readonly txRenewWork: (lockToken: string, extendMs: number) => void;
   private readonly txAbandonWork: (lockToken: string, delayMs: number, ignoreAttempt: boolean) => void;
 
-  private constructor(db: Database.Database, location: string) {
+  private constructor(db: Database.Database, location: string, clock: Clock = REAL_CLOCK) {
     this.db = db;
     this.location = location;
+    this.clock = clock;
     this.admin = new SqliteAdmin(db, (sql) => this.stmt(sql), (op, err) => toProviderError(op, err));
     const imm = <A extends unknown[], R>(fn: (...args: A) => R): ((...args: A) => R) => {
       const t = db.transaction(fn);
@@ -121,7 +131,8 @@ export class SqliteProvider implements Provider {
     this.txEnqueueOrch = imm((item, options) => this.enqueueOrchInTx(item, options));
     this.txCreateInstance = imm((item) => {
       if (this.instanceExistsOrQueued(item.instance)) throw new InstanceAlreadyExistsError(item.instance);
-      return this.insertOrchItem(item, Date.now(), Date.now());
+      const now = this.clock.now();
+      return this.insertOrchItem(item, now, now);
     });
     this.txFetchWork = imm((lockTimeoutMs, options) => this.fetchWorkInTx(lockTimeoutMs, options));
     this.txAckWork = imm((lockToken, completion) => this.ackWorkInTx(lockToken, completion));
@@ -156,7 +167,7 @@ export class SqliteProvider implements Provider {
         db.close();
         throw err;
       }
-      const provider = new SqliteProvider(db, loc.path);
+      const provider = new SqliteProvider(db, loc.path, options.clock);
       const interval = options.checkpointIntervalMs ?? 250;
       if (interval > 0) {
         // The background thread checkpoints; the main connection keeps a large backstop only.
@@ -171,14 +182,14 @@ export class SqliteProvider implements Provider {
   }
 
   /** A private in-memory store (lost on close); for tests and throwaway runs. */
-  static async inMemory(_options: SqliteProviderOptions = {}): Promise<SqliteProvider> {
+  static async inMemory(options: SqliteProviderOptions = {}): Promise<SqliteProvider> {
     try {
       const db = new Database(":memory:");
       db.pragma("journal_mode = MEMORY");
       db.pragma("synchronous = OFF");
       db.pragma("foreign_keys = OFF");
       migrate(db);
-      return new SqliteProvider(db, ":memory:");
+      return new SqliteProvider(db, ":memory:", options.clock);
     } catch (err) {
       throw toProviderError("open", err);
     }
@@ -235,24 +246,22 @@ export class SqliteProvider implements Provider {
 
   async fetchOrchestrationItem(lockTimeoutMs: number, options?: FetchOrchestrationOptions): Promise<OrchestrationItem | null> {
     // A plain read first: an empty (or fully locked) queue costs no write transaction.
-    const any = this.run("fetchOrchestrationItem", () => {
-      const now = Date.now();
-      return this.stmt(ORCH_CANDIDATE_SQL).get(now, now) !== undefined;
-    });
+    const any = this.run("fetchOrchestrationItem", () => this.stmt(ORCH_CANDIDATE_SQL).get(this.clock.now(), Date.now()) !== undefined);
     if (!any) return null;
     return this.run("fetchOrchestrationItem", () => this.txFetchOrch(lockTimeoutMs, options).item);
   }
 
   private fetchOrchInTx(lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): FetchResult {
     const now = Date.now();
+    const visibleNow = this.clock.now();
     for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
-      const cand = this.stmt(ORCH_CANDIDATE_SQL).get(now, now) as { instance_id: string } | undefined;
+      const cand = this.stmt(ORCH_CANDIDATE_SQL).get(visibleNow, now) as { instance_id: string } | undefined;
       if (cand === undefined) return { item: null };
       const instance = cand.instance_id;
 
       const rows = this.stmt(
         "SELECT id, work_item, attempt_count FROM orchestrator_queue WHERE instance_id = ? AND visible_at <= ? ORDER BY id",
-      ).all(instance, now) as QueueRow[];
+      ).all(instance, visibleNow) as QueueRow[];
       const messages: WorkItem[] = [];
       let maxAttempt = 0;
       for (const row of rows) {
@@ -275,14 +284,14 @@ export class SqliteProvider implements Provider {
         const pending = this.stmt(
           `SELECT MIN(visible_at) AS v FROM orchestrator_queue WHERE instance_id = ? AND item_type IN ${START_TYPES}`,
         ).get(instance) as { v: number | null };
-        if (pending.v !== null && pending.v > now) {
+        if (pending.v !== null && pending.v > visibleNow) {
           // A delayed start is queued: hold these messages back until it becomes visible.
           this.stmt(
             "UPDATE orchestrator_queue SET visible_at = ?, lock_token = NULL WHERE instance_id = ? AND visible_at <= ?",
-          ).run(pending.v, instance, now);
+          ).run(pending.v, instance, visibleNow);
         } else {
           // Orphans can never be processed; drop them so they never block other instances.
-          this.stmt("DELETE FROM orchestrator_queue WHERE instance_id = ? AND visible_at <= ?").run(instance, now);
+          this.stmt("DELETE FROM orchestrator_queue WHERE instance_id = ? AND visible_at <= ?").run(instance, visibleNow);
         }
         continue;
       }
@@ -295,7 +304,7 @@ export class SqliteProvider implements Provider {
       ).run(instance, token, now + lockTimeoutMs, now);
       this.stmt(
         "UPDATE orchestrator_queue SET lock_token = ?, attempt_count = attempt_count + 1 WHERE instance_id = ? AND visible_at <= ?",
-      ).run(token, instance, now);
+      ).run(token, instance, visibleNow);
 
       const executionId = inst?.current_execution_id ?? 1;
       let history: HistoryEvent[] = [];
@@ -384,8 +393,8 @@ export class SqliteProvider implements Provider {
 
   private ackOrchInTx(lockToken: string, ack: OrchestrationAck): ProviderNotification[] {
     const op = "ackOrchestrationItem";
-    const now = Date.now();
-    const instance = this.requireOrchLock(op, lockToken, now, false);
+    const instance = this.requireOrchLock(op, lockToken, Date.now(), false);
+    const now = this.clock.now();
     const md = ack.metadata;
     const exec = ack.executionId;
 
@@ -484,7 +493,9 @@ export class SqliteProvider implements Provider {
     }
 
     const notes: ProviderNotification[] = [];
-    for (const w of ack.workerItems) this.insertWorkerItem(w, now);
+    // The worker queue runs on real time (activities are real work), whatever the clock says.
+    const realNow = Date.now();
+    for (const w of ack.workerItems) this.insertWorkerItem(w, realNow);
     if (ack.workerItems.length > 0) notes.push({ kind: "worker" });
 
     const cancelled: ActivityIdentity[] = [];
@@ -535,12 +546,12 @@ export class SqliteProvider implements Provider {
   async abandonOrchestrationItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void> {
     const delay = Math.max(0, delayMs ?? 0);
     this.run("abandonOrchestrationItem", () => this.txAbandonOrch(lockToken, delay, ignoreAttempt === true));
-    this.emit([{ kind: "orchestrator", visibleAtMs: Date.now() + delay }]);
+    this.emit([{ kind: "orchestrator", visibleAtMs: this.clock.now() + delay }]);
   }
 
   private abandonOrchInTx(lockToken: string, delayMs: number, ignoreAttempt: boolean): void {
-    const now = Date.now();
-    this.requireOrchLock("abandonOrchestrationItem", lockToken, now, true);
+    this.requireOrchLock("abandonOrchestrationItem", lockToken, Date.now(), true);
+    const now = this.clock.now();
     this.stmt(
       `UPDATE orchestrator_queue SET lock_token = NULL,
          visible_at = CASE WHEN ? > 0 THEN ? ELSE visible_at END,
@@ -579,7 +590,7 @@ export class SqliteProvider implements Provider {
   }
 
   private enqueueOrchInTx(item: WorkItem, options: EnqueueOptions): number {
-    const now = Date.now();
+    const now = this.clock.now();
     const target = targetInstance(item);
     if (options.requireInstance === true && !this.instanceExistsOrQueued(target)) throw new InstanceNotFoundError(target);
     let visibleAt = now;
@@ -750,6 +761,28 @@ export class SqliteProvider implements Provider {
        WHERE lock_token = ?`,
     ).run(now + delayMs, ignoreAttempt ? 1 : 0, lockToken);
     if (r.changes === 0) throw new ProviderError("abandonWorkItem", "work item lock not found (withdrawn, acked or lost)", false);
+  }
+
+  async pendingWork(): Promise<PendingWork> {
+    return this.run("pendingWork", () => {
+      const now = Date.now();
+      const visibleNow = this.clock.now();
+      const orchRunnable = this.stmt(ORCH_CANDIDATE_SQL).get(visibleNow, now) !== undefined;
+      const workRunnable =
+        this.stmt("SELECT 1 AS x FROM worker_queue WHERE visible_at <= ? AND (lock_token IS NULL OR locked_until <= ?) LIMIT 1").get(now, now) !==
+        undefined;
+      const locked = (this.stmt("SELECT COUNT(*) AS n FROM instance_locks WHERE locked_until > ?").get(now) as { n: number }).n;
+      const running = this.stmt(
+        "SELECT instance_id, execution_id, activity_id FROM worker_queue WHERE lock_token IS NOT NULL AND locked_until > ?",
+      ).all(now) as { instance_id: string; execution_id: number; activity_id: number }[];
+      const next = this.stmt("SELECT MIN(visible_at) AS t FROM orchestrator_queue WHERE visible_at > ?").get(visibleNow) as { t: number | null };
+      return {
+        runnable: orchRunnable || workRunnable,
+        lockedInstances: locked,
+        runningActivities: running.map((r) => ({ instance: r.instance_id, executionId: r.execution_id, activityId: r.activity_id })),
+        nextVisibleAtMs: next.t,
+      };
+    });
   }
 
   async isActivityPending(id: ActivityIdentity): Promise<boolean> {
