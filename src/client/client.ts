@@ -19,7 +19,15 @@ import type { TelemetryHooks } from "../observability/hooks.js";
 import type { HistoryEvent } from "../model/events.js";
 import type { ExecutionStatus, InstanceState, OrchestrationStatus } from "../model/status.js";
 import { decodeJson, encodeJson } from "../model/json.js";
-import { ErrorDetails, InstanceNotFoundError, InvalidArgumentError, ManagementNotSupportedError, OrchestrationFailedError } from "../model/errors.js";
+import {
+  ErrorDetails,
+  InstanceNotFoundError,
+  InvalidArgumentError,
+  ManagementNotSupportedError,
+  OrchestrationFailedError,
+  type ErrorDetailsData,
+  type FailureInfo,
+} from "../model/errors.js";
 import { parseSemver } from "../model/semver.js";
 import { InstanceWatcher } from "./waiting.js";
 import { makeHistoryExport, type ExportedExecution, type HistoryExport } from "../model/historyExport.js";
@@ -255,13 +263,17 @@ export class Client {
       throw new InvalidArgumentError(`unknown status '${status}'`);
     return this.#admin().listInstancesByStatus(status as ExecutionStatus);
   }
-  async getInstanceInfo(instanceId: string): Promise<Omit<InstanceInfo, "output"> & { output?: unknown }> {
-    const info = await this.#admin().getInstanceInfo(requireId("instanceId", instanceId));
-    return { ...info, output: info.output === null ? undefined : decodeJson(info.output) };
+  /** `failure` (when failed): the same FailureInfo as getStatus. */
+  async getInstanceInfo(instanceId: string): Promise<Omit<InstanceInfo, "output" | "failure"> & { output?: unknown; failure?: FailureInfo }> {
+    const { failure, ...info } = await this.#admin().getInstanceInfo(requireId("instanceId", instanceId));
+    return { ...info, output: info.output === null ? undefined : decodeJson(info.output), ...failureField(failure) };
   }
-  async getExecutionInfo(instanceId: string, executionId: number): Promise<Omit<ExecutionInfo, "output"> & { output?: unknown }> {
-    const info = await this.#admin().getExecutionInfo(requireId("instanceId", instanceId), executionId);
-    return { ...info, output: info.output === null ? undefined : decodeJson(info.output) };
+  async getExecutionInfo(
+    instanceId: string,
+    executionId: number,
+  ): Promise<Omit<ExecutionInfo, "output" | "failure"> & { output?: unknown; failure?: FailureInfo }> {
+    const { failure, ...info } = await this.#admin().getExecutionInfo(requireId("instanceId", instanceId), executionId);
+    return { ...info, output: info.output === null ? undefined : decodeJson(info.output), ...failureField(failure) };
   }
   listExecutions(instanceId: string): Promise<number[]> {
     return this.#admin().listExecutions(requireId("instanceId", instanceId));
@@ -396,11 +408,18 @@ export function viewEvent(e: HistoryEvent): HistoryEventView {
   return v;
 }
 
+function failureField(f: ErrorDetailsData | null | undefined): { failure?: FailureInfo } {
+  return f ? { failure: new ErrorDetails(f).info() } : {};
+}
+
 function toStatus(s: StoredStatus | null, parseOutput: boolean): OrchestrationStatus {
   if (!s) return { status: "NotFound", customStatusVersion: 0 };
   const out: OrchestrationStatus = { status: publicStatus(s.status), customStatusVersion: s.customStatusVersion };
   if (s.status === "Completed") out.output = parseOutput ? decodeJson(s.output) : (s.output ?? undefined);
-  if (s.status === "Failed") out.error = s.failure ? new ErrorDetails(s.failure).displayMessage() : (s.output ?? "failed");
+  if (s.status === "Failed") {
+    out.error = s.failure ? new ErrorDetails(s.failure).displayMessage() : (s.output ?? "failed");
+    if (s.failure) out.failure = new ErrorDetails(s.failure).info();
+  }
   if (s.customStatus !== null) out.customStatus = s.customStatus;
   return out;
 }

@@ -6,6 +6,7 @@ import {
   type ErrorDetailsData,
   type ExecutionInfo,
   type ExecutionStatus,
+  type FailureInfo,
   type HistoryEvent,
   type OrchestrationStats,
   type QueueDepths,
@@ -26,7 +27,7 @@ export interface ChildRef {
   status: ExecutionStatus | "NotStarted";
 }
 
-export type ExecutionSummary = Omit<ExecutionInfo, "output">;
+export type ExecutionSummary = Omit<ExecutionInfo, "output" | "failure"> & { failure?: FailureInfo };
 
 export interface InstanceDetails {
   instanceId: string;

@@ -9,6 +9,30 @@ export type PoisonMessageType =
   | { kind: "Activity"; instance: string; executionId: number; activityName: string; activityId: number }
   | { kind: "FailedDeserialization"; instance: string; executionId: number; error: string };
 
+/** A JSON value (what a thrown error's `details` may hold). */
+export type ErrorJson = null | boolean | number | string | ErrorJson[] | { [key: string]: ErrorJson };
+
+/**
+ * The identity of an application error, as the code that threw it gave it. Every field is
+ * optional: histories written before these fields existed still read (as a plain message).
+ */
+export interface ErrorIdentity {
+  /** The thrown error's `name` (e.g. "CardDeclinedError"). */
+  errorName?: string;
+  /** The thrown error's string `code` (e.g. "card_declined", "ECONNRESET"). */
+  code?: string;
+  /** The thrown error's `details`, when JSON. */
+  details?: ErrorJson;
+  /** Marked non-retryable (NonRetryableError, or `nonRetryable: true` on the error). */
+  nonRetryable?: boolean;
+  /** The activity whose attempt failed (activity failures only). */
+  activityName?: string;
+  /** The delivery attempt of that activity (1 for the first). */
+  attempt?: number;
+  /** JSON text of the last heartbeat the failed attempt reported, for the next attempt to resume from. */
+  lastHeartbeat?: string;
+}
+
 /** Plain, JSON-serialisable form stored in history events and work items. */
 export type ErrorDetailsData =
   | { category: "infrastructure"; operation: string; message: string; retryable: boolean }
@@ -20,14 +44,14 @@ export type ErrorDetailsData =
       /** `file:line:column` of the orchestration code call that diverged, when known. */
       location?: string;
     }
-  | {
+  | ({
       category: "application";
       kind: AppErrorKind;
       message: string;
       retryable: boolean;
       /** Set for kind `Cancelled`. */
       reason?: string;
-    }
+    } & ErrorIdentity)
   | {
       category: "poison";
       attemptCount: number;
@@ -53,11 +77,11 @@ export class ErrorDetails {
       ...(location ? { location } : {}),
     });
   }
-  static activityFailed(message: string, retryable = false): ErrorDetails {
-    return new ErrorDetails({ category: "application", kind: "ActivityFailed", message, retryable });
+  static activityFailed(message: string, retryable = false, identity: ErrorIdentity = {}): ErrorDetails {
+    return new ErrorDetails({ category: "application", kind: "ActivityFailed", message, retryable, ...identity });
   }
-  static orchestrationFailed(message: string): ErrorDetails {
-    return new ErrorDetails({ category: "application", kind: "OrchestrationFailed", message, retryable: false });
+  static orchestrationFailed(message: string, identity: ErrorIdentity = {}): ErrorDetails {
+    return new ErrorDetails({ category: "application", kind: "OrchestrationFailed", message, retryable: false, ...identity });
   }
   static panicked(message: string): ErrorDetails {
     return new ErrorDetails({ category: "application", kind: "Panicked", message, retryable: false });
@@ -107,6 +131,37 @@ export class ErrorDetails {
     }
   }
 
+  /** The error's identity fields (empty for non-application errors and for old histories). */
+  identity(): ErrorIdentity {
+    const d = this.data;
+    if (d.category !== "application") return {};
+    const out: ErrorIdentity = {};
+    if (d.errorName !== undefined) out.errorName = d.errorName;
+    if (d.code !== undefined) out.code = d.code;
+    if (d.details !== undefined) out.details = d.details;
+    if (d.nonRetryable === true) out.nonRetryable = true;
+    if (d.activityName !== undefined) out.activityName = d.activityName;
+    if (d.attempt !== undefined) out.attempt = d.attempt;
+    if (d.lastHeartbeat !== undefined) out.lastHeartbeat = d.lastHeartbeat;
+    return out;
+  }
+
+  /** The public view of this failure: what getStatus, management and the typed errors show. */
+  info(): FailureInfo {
+    const id = this.identity();
+    const out: FailureInfo = {
+      category: this.data.category,
+      name: id.errorName ?? "Error",
+      message: this.data.category === "application" ? this.data.message : this.displayMessage(),
+    };
+    if (id.code !== undefined) out.code = id.code;
+    if (id.details !== undefined) out.details = id.details;
+    if (id.nonRetryable) out.nonRetryable = true;
+    if (id.activityName !== undefined) out.activityName = id.activityName;
+    if (id.attempt !== undefined) out.attempt = id.attempt;
+    return out;
+  }
+
   isCancellation(): boolean {
     return this.data.category === "application" && this.data.kind === "Cancelled";
   }
@@ -118,6 +173,61 @@ export class ErrorDetails {
   toString(): string {
     return this.displayMessage();
   }
+}
+
+/** A failure as users see it: the thrown error's identity plus where it happened. */
+export interface FailureInfo {
+  category: ErrorCategory;
+  /** The thrown error's name ("Error" when it had no custom one, or for system failures). */
+  name: string;
+  message: string;
+  code?: string;
+  details?: ErrorJson;
+  nonRetryable?: boolean;
+  activityName?: string;
+  attempt?: number;
+}
+
+function jsonOrUndefined(v: unknown): ErrorJson | undefined {
+  if (v === undefined) return undefined;
+  try {
+    const text = JSON.stringify(v);
+    return text === undefined ? undefined : (JSON.parse(text) as ErrorJson);
+  } catch {
+    return undefined; // not JSON (cycles, BigInt): dropped rather than failing the report
+  }
+}
+
+/** The message of anything thrown. */
+export function thrownMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (typeof err === "string") return err;
+  try {
+    return JSON.stringify(err) ?? String(err);
+  } catch {
+    return String(err);
+  }
+}
+
+/**
+ * The identity of a thrown value: its `name` (when not the generic "Error"), string `code`,
+ * JSON `details` and non-retryable mark. A TaskFailedError passes on the identity it carries.
+ * Library errors (DuroxideError) keep their name but not their generic code.
+ */
+export function identityOfThrown(err: unknown): ErrorIdentity {
+  if (err instanceof TaskFailedError) {
+    const { activityName: _a, attempt: _n, lastHeartbeat: _h, ...rest } = err.failure.identity();
+    return rest;
+  }
+  if (typeof err !== "object" || err === null) return {};
+  const e = err as { name?: unknown; code?: unknown; details?: unknown; nonRetryable?: unknown };
+  const out: ErrorIdentity = {};
+  if (typeof e.name === "string" && e.name !== "Error" && e.name.length > 0) out.errorName = e.name;
+  if (typeof e.code === "string" && e.code.length > 0) out.code = e.code;
+  const details = jsonOrUndefined(e.details);
+  if (details !== undefined) out.details = details;
+  if (err instanceof NonRetryableError || e.nonRetryable === true) out.nonRetryable = true;
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -136,26 +246,69 @@ export class DuroxideError extends Error {
   }
 }
 
-/** Thrown into orchestration code when an awaited activity, sub-orchestration or retry failed. */
+/**
+ * Thrown into orchestration code when an awaited activity, sub-orchestration or retry failed.
+ * It keeps the identity of the error the activity (or child) threw: `name` (when custom),
+ * `message`, `code` (the thrown one, else the kind of task) and JSON `details`, plus the activity
+ * name and attempt; `failure` holds the full structured record.
+ */
 export class TaskFailedError extends DuroxideError {
-  constructor(readonly details: ErrorDetails, code = "TaskFailed") {
-    super(details.displayMessage(), code);
+  /** The thrown error's JSON details, if it had any. */
+  readonly details: ErrorJson | undefined;
+  readonly nonRetryable: boolean;
+  /** Activity failures: the activity's name and the attempt that failed. */
+  readonly activityName: string | undefined;
+  readonly attempt: number | undefined;
+  constructor(readonly failure: ErrorDetails, code = "TaskFailed") {
+    const id = failure.identity();
+    super(failure.displayMessage(), id.code ?? code);
+    if (id.errorName !== undefined) this.name = id.errorName;
+    this.details = id.details;
+    this.nonRetryable = id.nonRetryable === true;
+    this.activityName = id.activityName;
+    this.attempt = id.attempt;
   }
   category(): ErrorCategory {
-    return this.details.category();
+    return this.failure.category();
+  }
+  /** Plain view (name, message, code, details, activity, attempt). */
+  info(): FailureInfo {
+    return this.failure.info();
   }
 }
 
 /** An activity failed (its handler threw, or it was poisoned or cancelled). */
 export class ActivityFailedError extends TaskFailedError {
-  constructor(details: ErrorDetails, code = "ActivityFailed") {
-    super(details, code);
+  constructor(failure: ErrorDetails, code = "ActivityFailed") {
+    super(failure, code);
   }
 }
 /** A sub-orchestration failed or was cancelled. */
 export class SubOrchestrationFailedError extends TaskFailedError {
-  constructor(details: ErrorDetails, code = "SubOrchestrationFailed") {
-    super(details, code);
+  constructor(failure: ErrorDetails, code = "SubOrchestrationFailed") {
+    super(failure, code);
+  }
+}
+
+/**
+ * Throw (or extend) this in an activity for a permanent failure (a declined card, a validation
+ * error): a retry policy stops at once instead of trying again. Any error with
+ * `nonRetryable: true` counts the same. `code` and JSON `details` reach the orchestration.
+ */
+export class NonRetryableError extends DuroxideError {
+  readonly nonRetryable = true;
+  readonly details: ErrorJson | undefined;
+  constructor(message: string, options: { code?: string; details?: ErrorJson; cause?: unknown } = {}) {
+    super(message, options.code ?? "NonRetryable");
+    this.details = options.details;
+    if (options.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
+  }
+}
+
+/** How an activity attempt lost to a heartbeat timeout is reported (code "HeartbeatTimeout"). */
+export class HeartbeatTimeoutError extends DuroxideError {
+  constructor(activityName: string, heartbeatTimeoutMs: number) {
+    super(`activity '${activityName}' stopped heartbeating: no heartbeat for ${heartbeatTimeoutMs} ms (attempt lost)`, "HeartbeatTimeout");
   }
 }
 

@@ -38,7 +38,18 @@ export type EventKind =
   | { type: "OrchestrationFailed"; details: ErrorDetailsData }
   | { type: "OrchestrationContinuedAsNew"; input: string }
   | { type: "OrchestrationCancelRequested"; reason: string }
-  | { type: "ActivityScheduled"; name: string; input: string; sessionId?: string; tag?: string }
+  | {
+      type: "ActivityScheduled";
+      name: string;
+      input: string;
+      sessionId?: string;
+      tag?: string;
+      heartbeatTimeoutMs?: number;
+      /** A retry policy's attempt: a lost attempt is reported as failed (see the work item). */
+      failWhenLost?: boolean;
+      /** JSON of the previous attempt's last heartbeat, handed to this attempt. */
+      heartbeatDetails?: string;
+    }
   | { type: "ActivityCompleted"; result: string }
   | { type: "ActivityFailed"; details: ErrorDetailsData }
   | { type: "ActivityCancelRequested"; reason: string }
@@ -63,7 +74,12 @@ export type EventKind =
    * A value the orchestration read from the outside world without a round trip
    * (`newGuid`, `utcNow`): recorded once, returned unchanged on replay.
    */
-  | { type: "SystemCall"; op: SystemCallOp; value: string };
+  | { type: "SystemCall"; op: SystemCallOp; value: string }
+  /**
+   * `ctx.patched(patchId)` was reached for the first time on code that has the patch: on replay
+   * the same call returns true again; a history without the marker makes it return false.
+   */
+  | { type: "PatchMarker"; patchId: string };
 
 export type SystemCallOp = "newGuid" | "utcNow";
 
@@ -94,6 +110,7 @@ const DECISIONS: ReadonlySet<EventType> = new Set<EventType>([
   "KeyValueCleared",
   "KeyValuesCleared",
   "SystemCall",
+  "PatchMarker",
   "ActivityCancelRequested",
   "SubOrchestrationCancelRequested",
   "ExternalSubscribedCancelled",

@@ -1,5 +1,5 @@
 // Status shapes seen by clients.
-import type { ErrorDetails } from "./errors.js";
+import type { ErrorDetails, FailureInfo } from "./errors.js";
 
 export type ExecutionStatus = "Running" | "Completed" | "Failed" | "ContinuedAsNew";
 
@@ -8,6 +8,8 @@ export interface OrchestrationStatus {
   status: "NotFound" | "Running" | "Completed" | "Failed";
   output?: unknown;
   error?: string;
+  /** Failed: the error's identity (name, message, code, details, activity, attempt). */
+  failure?: FailureInfo;
   customStatus?: string;
   customStatusVersion: number;
 }

@@ -37,6 +37,18 @@ export type WorkItem =
       orchestrationVersion: string;
       /** Context of the turn that scheduled it. */
       trace?: TraceCarrier;
+      /**
+       * Heartbeat timeout: the item is leased for this long (not the worker lock timeout) and only
+       * heartbeats renew it, so a worker that dies or stops heartbeating loses it within this time.
+       */
+      heartbeatTimeoutMs?: number;
+      /**
+       * Set by retry policies: an attempt lost to a heartbeat timeout is reported as a failure (the
+       * policy decides what next) instead of being delivered again under the same id.
+       */
+      failWhenLost?: boolean;
+      /** JSON of the last heartbeat of the previous attempt (a retry resuming where it stopped). */
+      heartbeatDetails?: string;
     }
   | { type: "ActivityCompleted"; instance: string; executionId: number; id: number; result: string }
   | { type: "ActivityFailed"; instance: string; executionId: number; id: number; details: ErrorDetailsData }

@@ -18,6 +18,25 @@ export interface ActivityOptions {
   sessionId?: string;
   /** Route to workers whose tag filter accepts this tag. */
   tag?: string;
+  /**
+   * The activity must call `ctx.heartbeat()` at least this often (ms). Its lease lasts only this
+   * long and only heartbeats renew it, so a worker that dies or hangs loses the activity within
+   * this time (not the worker lock timeout) and it is delivered again; under a retry policy the
+   * lost attempt fails with code "HeartbeatTimeout" and the policy decides.
+   */
+  heartbeatTimeoutMs?: number;
+}
+
+/** What a retry policy adds to each attempt it schedules. */
+interface AttemptExtras {
+  failWhenLost?: boolean;
+  heartbeatDetails?: string;
+}
+
+function positiveMs(what: string, v: unknown): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0)
+    throw new InvalidArgumentError(`${what} must be a positive integer of milliseconds, got ${String(v)}`);
+  return v;
 }
 
 function requireName(what: string, name: unknown): string {
@@ -57,6 +76,10 @@ export class OrchestrationContext {
   }
 
   scheduleActivity<T = unknown>(name: string, input?: unknown, options?: ActivityOptions): DurableFuture<T> {
+    return this.#scheduleActivity<T>(name, input, options, {});
+  }
+
+  #scheduleActivity<T>(name: string, input: unknown, options: ActivityOptions | undefined, extras: AttemptExtras): DurableFuture<T> {
     requireName("activity name", name);
     const body: Extract<DecisionBody, { type: "ActivityScheduled" }> = {
       type: "ActivityScheduled",
@@ -65,6 +88,9 @@ export class OrchestrationContext {
     };
     if (options?.sessionId !== undefined) body.sessionId = requireName("sessionId", options.sessionId);
     if (options?.tag !== undefined) body.tag = requireName("tag", options.tag);
+    if (options?.heartbeatTimeoutMs !== undefined) body.heartbeatTimeoutMs = positiveMs("heartbeatTimeoutMs", options.heartbeatTimeoutMs);
+    if (extras.failWhenLost === true && body.heartbeatTimeoutMs !== undefined) body.failWhenLost = true;
+    if (extras.heartbeatDetails !== undefined) body.heartbeatDetails = extras.heartbeatDetails;
     const f = new DurableFuture<T>("activity");
     const d = this.#track(f, body, "ActivityCancelRequested");
     f._hooks.setTag = (tag: string) => {
@@ -86,15 +112,24 @@ export class OrchestrationContext {
   /**
    * Run an activity with retries: each attempt is a new activity, each backoff wait a durable
    * timer (both visible in history). With `timeoutMs`, an attempt races a timer and a timed-out
-   * attempt is not retried: the task fails with "timeout: activity timed out". After
-   * `maxAttempts` failures the task fails with the last error.
+   * attempt is not retried (unless `retryOnTimeout`): the task fails with "timeout: activity timed
+   * out". A non-retryable failure (NonRetryableError, `nonRetryable: true`, or a name/code in
+   * `nonRetryableErrors`) fails the task at once. After `maxAttempts` failures the task fails with
+   * the last error. Each attempt starts from the previous attempt's last heartbeat details.
    */
   scheduleActivityWithRetry<T = unknown>(name: string, input: unknown, policy?: RetryPolicy, options?: ActivityOptions): DurableFuture<T> {
     requireName("activity name", name);
     const resolved = resolveRetryPolicy(policy);
     encodeJson(input, `input of activity '${name}'`); // fail fast on bad input, before any attempt
+    const heartbeatTimeoutMs = options?.heartbeatTimeoutMs ?? resolved.heartbeatTimeoutMs ?? undefined;
+    const attemptOptions: ActivityOptions | undefined =
+      heartbeatTimeoutMs === undefined ? options : { ...options, heartbeatTimeoutMs };
     return retryFuture<T>(name, resolved, {
-      scheduleAttempt: () => this.scheduleActivity(name, input, options),
+      scheduleAttempt: (resumeFrom) =>
+        this.#scheduleActivity(name, input, attemptOptions, {
+          failWhenLost: true,
+          ...(resumeFrom !== null ? { heartbeatDetails: resumeFrom } : {}),
+        }),
       scheduleTimer: (ms) => this.scheduleTimer(ms) as DurableFuture<unknown>,
       warn: (m) => this.traceWarn(m),
     });
@@ -183,6 +218,29 @@ export class OrchestrationContext {
     const f = new DurableFuture<null>("startOrchestration");
     this.#x.decide(body, f as DurableFuture<unknown>);
     return f;
+  }
+
+  // ------------------------------------------------------------------ in-code patching
+
+  /**
+   * Change running code safely: `if (ctx.patched("fix-42")) { new path } else { old path }`.
+   * True when this instance reaches the call for the first time on code that has it (a
+   * PatchMarker is recorded in history, so replays return true again); false when replaying a
+   * history written by code without the patch, so old instances stay on the old path. Versions
+   * by name stay as they are; this is for small fixes.
+   */
+  patched(patchId: string): boolean {
+    return this.#x.patch(requireName("patch id", patchId), "patched");
+  }
+
+  /**
+   * The cleanup step once no instance needs the old path: replace `if (ctx.patched(id)) {...}
+   * else {...}` with `ctx.deprecatePatch(id); ...new path...`. Instances whose history has the
+   * marker replay without a nondeterminism error; new instances record nothing, so the call can
+   * be deleted once those have finished.
+   */
+  deprecatePatch(patchId: string): void {
+    this.#x.patch(requireName("patch id", patchId), "deprecated");
   }
 
   /** A GUID recorded in history: the same value on every replay. */

@@ -25,7 +25,17 @@ export type BreadcrumbType =
   | "QueueSubscriptionCancelled";
 
 export type DecisionBody =
-  | { type: "ActivityScheduled"; name: string; input: string; sessionId?: string; tag?: string }
+  | {
+      type: "ActivityScheduled";
+      name: string;
+      input: string;
+      sessionId?: string;
+      tag?: string;
+      /** Not matched on replay: changing a timeout does not change what the code did. */
+      heartbeatTimeoutMs?: number;
+      failWhenLost?: boolean;
+      heartbeatDetails?: string;
+    }
   | { type: "TimerCreated"; delayMs: number }
   | { type: "ExternalSubscribed"; name: string }
   | { type: "QueueSubscribed"; name: string }
@@ -36,6 +46,7 @@ export type DecisionBody =
   | { type: "KeyValueCleared"; key: string }
   | { type: "KeyValuesCleared" }
   | { type: "SystemCall"; op: SystemCallOp }
+  | { type: "PatchMarker"; patchId: string }
   | { type: BreadcrumbType; reason: string; target: Decision };
 
 /** An emitted decision plus what it became once bound to an event. */
@@ -78,6 +89,8 @@ export function describeDecision(d: DecisionBody): string {
       return `clear all KV values`;
     case "SystemCall":
       return `call ${d.op}()`;
+    case "PatchMarker":
+      return `take patch '${d.patchId}' (ctx.patched)`;
     default:
       return `cancel (${d.type}) the task scheduled at event ${d.target.event?.eventId ?? "?"}`;
   }
@@ -100,6 +113,8 @@ export function describeEvent(e: HistoryEvent): string {
       return `KeyValueCleared '${e.key}'`;
     case "SystemCall":
       return `SystemCall ${e.op}()`;
+    case "PatchMarker":
+      return `PatchMarker '${e.patchId}' (ctx.patched; keep the call, or ctx.deprecatePatch, while such instances run)`;
     case "ActivityCancelRequested":
     case "SubOrchestrationCancelRequested":
     case "ExternalSubscribedCancelled":
@@ -137,6 +152,8 @@ export function decisionMatches(d: DecisionBody, e: HistoryEvent): boolean {
       return (e as { key: string }).key === d.key;
     case "SystemCall":
       return (e as { op: string }).op === d.op;
+    case "PatchMarker":
+      return (e as { patchId: string }).patchId === d.patchId;
     case "ActivityCancelRequested":
     case "SubOrchestrationCancelRequested":
     case "ExternalSubscribedCancelled":

@@ -18,6 +18,8 @@ import {
   ActivityFailedError,
   PayloadTooLargeError,
   SubOrchestrationFailedError,
+  identityOfThrown,
+  thrownMessage,
 } from "../model/errors.js";
 import type { ActivityIdentity, ParentLink, WorkItem } from "../model/workItems.js";
 import { decodeJson, encodeJson } from "../model/json.js";
@@ -495,14 +497,15 @@ export class OrchestrationExecution {
       }
       this.#outcome = { kind: "completed", output };
     } else if (s.error instanceof ActivityFailedError || s.error instanceof SubOrchestrationFailedError) {
-      // A task failure the code let escape: application errors stay application errors.
-      const d = s.error.details;
+      // A task failure the code let escape: application errors stay application errors, and keep
+      // the identity (name, code, details) of the error first thrown, for this instance's parent.
+      const d = s.error.failure;
       this.#outcome = {
         kind: "failed",
-        details: d.category() === "application" ? ErrorDetails.orchestrationFailed(d.displayMessage()) : d,
+        details: d.category() === "application" ? ErrorDetails.orchestrationFailed(d.displayMessage(), identityOfThrown(s.error)) : d,
       };
     } else {
-      this.#outcome = { kind: "failed", details: ErrorDetails.orchestrationFailed(errorMessage(s.error)) };
+      this.#outcome = { kind: "failed", details: ErrorDetails.orchestrationFailed(errorMessage(s.error), identityOfThrown(s.error)) };
     }
   }
 
@@ -778,6 +781,9 @@ export class OrchestrationExecution {
           input: b.input,
           ...(b.sessionId !== undefined ? { sessionId: b.sessionId } : {}),
           ...(b.tag !== undefined ? { tag: b.tag } : {}),
+          ...(b.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: b.heartbeatTimeoutMs } : {}),
+          ...(b.failWhenLost === true ? { failWhenLost: true } : {}),
+          ...(b.heartbeatDetails !== undefined ? { heartbeatDetails: b.heartbeatDetails } : {}),
         };
         break;
       case "TimerCreated":
@@ -820,6 +826,9 @@ export class OrchestrationExecution {
       case "SystemCall":
         kind = { type: "SystemCall", op: b.op, value: b.op === "utcNow" ? String(now) : this.#newGuid() };
         break;
+      case "PatchMarker":
+        kind = { type: "PatchMarker", patchId: b.patchId };
+        break;
       default: {
         kind = { type: b.type, reason: b.reason };
         source = b.target.event?.eventId ?? null;
@@ -846,6 +855,9 @@ export class OrchestrationExecution {
           ...(e.tag !== undefined ? { tag: e.tag } : {}),
           orchestrationName: this.orchestrationName,
           orchestrationVersion: this.orchestrationVersion,
+          ...(e.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: e.heartbeatTimeoutMs } : {}),
+          ...(e.failWhenLost === true ? { failWhenLost: true } : {}),
+          ...(e.heartbeatDetails !== undefined ? { heartbeatDetails: e.heartbeatDetails } : {}),
         };
         d.workItem = w;
         this.#workerItems.push(w);
@@ -1085,6 +1097,7 @@ export class OrchestrationExecution {
       kv: () => this.#kv,
       trace: (level, message) => this.#emitTrace(level, message),
       systemCall: (op, future) => this.#systemCall(op, future),
+      patch: (patchId, mode) => this.#patch(patchId, mode),
     };
   }
 
@@ -1150,6 +1163,30 @@ export class OrchestrationExecution {
     });
   }
 
+  /**
+   * `ctx.patched` / `ctx.deprecatePatch`. The decision at this position in history says which
+   * path the instance took: its marker means the patched path; another decision means the
+   * instance ran code without the patch. Past the recorded decisions the instance reaches the
+   * patch for the first time: `patched` records the marker and takes the new path;
+   * `deprecatePatch` records nothing, so it can be deleted later.
+   */
+  #patch(patchId: string, mode: "patched" | "deprecated"): boolean {
+    const body: DecisionBody = { type: "PatchMarker", patchId };
+    this.#checkInTurn(body);
+    const ordinal = this.#decisionsEmitted;
+    if (ordinal < this.#persistedDecisions.length) {
+      const e = this.#persistedDecisions[ordinal]!;
+      if (e.type === "PatchMarker" && e.patchId === patchId) {
+        this.#decide(body);
+        return true;
+      }
+      return false;
+    }
+    if (mode === "deprecated") return true;
+    this.#decide(body);
+    return true;
+  }
+
   #systemCall(op: SystemCallOp, future: DurableFuture<unknown>): void {
     this.#decide({ type: "SystemCall", op }, future);
   }
@@ -1178,12 +1215,4 @@ function terminalPayload(e: HistoryEvent): string {
   return "";
 }
 
-export function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  if (typeof err === "string") return err;
-  try {
-    return JSON.stringify(err) ?? String(err);
-  } catch {
-    return String(err);
-  }
-}
+export const errorMessage = thrownMessage;

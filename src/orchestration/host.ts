@@ -34,4 +34,6 @@ export interface ContextHost {
   /** Replay-silent trace line. */
   trace(level: TraceLevel, message: string): void;
   systemCall(op: SystemCallOp, future: DurableFuture<unknown>): void;
+  /** `ctx.patched` (records a marker on first reach) / `ctx.deprecatePatch` (never records). */
+  patch(patchId: string, mode: "patched" | "deprecated"): boolean;
 }

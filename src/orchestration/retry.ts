@@ -3,7 +3,7 @@
 // composite replays deterministically. The driver is listener-based and synchronous, like the
 // combinators: it works unchanged under async/await and generator orchestrations.
 import { DurableFuture, type Settlement } from "./future.js";
-import { ActivityFailedError, ErrorDetails, InvalidArgumentError } from "../model/errors.js";
+import { ActivityFailedError, ErrorDetails, InvalidArgumentError, TaskFailedError } from "../model/errors.js";
 
 /** Backoff between attempts. Delays are in milliseconds; `attempt` counts from 1. */
 export type BackoffStrategy =
@@ -26,10 +26,25 @@ export interface RetryPolicy {
   /** Attempts including the first; at least 1 (default 3). */
   maxAttempts?: number;
   backoff?: BackoffStrategy | "none" | "fixed" | "linear" | "exponential" | number;
-  /** Per-attempt timeout: the attempt races a durable timer; a timed-out attempt is not retried. */
+  /**
+   * Per-attempt timeout: the attempt races a durable timer and a timed-out attempt is cancelled
+   * (its late result is never delivered). Not retried by default (the seeds' rule); see `retryOnTimeout`.
+   */
   timeoutMs?: number;
   /** Deadline for all attempts and backoff waits together (a durable timer started with the first attempt). */
   totalTimeoutMs?: number;
+  /**
+   * Treat a per-attempt timeout like any failure: back off and try again (as Temporal does).
+   * Default false: a timed-out attempt fails the task at once (as duroxide does).
+   */
+  retryOnTimeout?: boolean;
+  /** Error names or codes that are never retried (in addition to errors marked non-retryable). */
+  nonRetryableErrors?: string[];
+  /**
+   * Heartbeat timeout for every attempt (see ActivityOptions.heartbeatTimeoutMs): an attempt whose
+   * heartbeats stop for this long fails with code "HeartbeatTimeout" and is retried per this policy.
+   */
+  heartbeatTimeoutMs?: number;
 }
 
 export interface ResolvedRetryPolicy {
@@ -37,6 +52,9 @@ export interface ResolvedRetryPolicy {
   backoff: BackoffStrategy;
   timeoutMs: number | null;
   totalTimeoutMs: number | null;
+  retryOnTimeout: boolean;
+  nonRetryableErrors: readonly string[];
+  heartbeatTimeoutMs: number | null;
 }
 
 export const DEFAULT_BACKOFF: BackoffStrategy = { kind: "exponential", baseMs: 100, multiplier: 2, maxMs: 30_000 };
@@ -98,7 +116,23 @@ export function resolveRetryPolicy(p: RetryPolicy | undefined): ResolvedRetryPol
   const timeoutMs = p?.timeoutMs === undefined || p.timeoutMs === null ? null : nonNegative("timeoutMs", p.timeoutMs);
   const totalTimeoutMs =
     p?.totalTimeoutMs === undefined || p.totalTimeoutMs === null ? null : nonNegative("totalTimeoutMs", p.totalTimeoutMs);
-  return { maxAttempts, backoff: resolveBackoff(p?.backoff), timeoutMs, totalTimeoutMs };
+  const retryOnTimeout = p?.retryOnTimeout ?? false;
+  if (typeof retryOnTimeout !== "boolean") throw new InvalidArgumentError("retry policy retryOnTimeout must be a boolean");
+  const list = p?.nonRetryableErrors ?? [];
+  if (!Array.isArray(list) || list.some((x) => typeof x !== "string" || x.length === 0))
+    throw new InvalidArgumentError("retry policy nonRetryableErrors must be an array of non-empty strings (error names or codes)");
+  const hb = p?.heartbeatTimeoutMs;
+  if (hb !== undefined && hb !== null && (typeof hb !== "number" || !Number.isInteger(hb) || hb <= 0))
+    throw new InvalidArgumentError(`retry policy heartbeatTimeoutMs must be a positive integer of milliseconds, got ${String(hb)}`);
+  return {
+    maxAttempts,
+    backoff: resolveBackoff(p?.backoff),
+    timeoutMs,
+    totalTimeoutMs,
+    retryOnTimeout,
+    nonRetryableErrors: [...list],
+    heartbeatTimeoutMs: hb ?? null,
+  };
 }
 
 /** The delay after failed attempt `attempt` (1-based), in whole milliseconds. */
@@ -123,20 +157,38 @@ export function delayForAttempt(backoff: BackoffStrategy, attempt: number): numb
 
 /** The primitives the retry driver needs from the context. */
 export interface RetryPrimitives {
-  scheduleAttempt(): DurableFuture<unknown>;
+  /** `resumeFrom`: JSON of the previous attempt's last heartbeat, or null. */
+  scheduleAttempt(resumeFrom: string | null): DurableFuture<unknown>;
   scheduleTimer(delayMs: number): DurableFuture<unknown>;
   warn(message: string): void;
 }
 
-export function timeoutError(): ActivityFailedError {
-  return new ActivityFailedError(ErrorDetails.activityFailed(RETRY_TIMEOUT_MESSAGE));
+export const RETRY_TIMEOUT_CODE = "ActivityTimeout";
+
+export function timeoutError(activityName?: string, attempt?: number): ActivityFailedError {
+  return new ActivityFailedError(
+    ErrorDetails.activityFailed(RETRY_TIMEOUT_MESSAGE, false, {
+      code: RETRY_TIMEOUT_CODE,
+      ...(activityName !== undefined ? { activityName } : {}),
+      ...(attempt !== undefined ? { attempt } : {}),
+    }),
+  );
+}
+
+/** Does this failure end the retry loop at once? */
+export function isNonRetryable(error: unknown, policy: ResolvedRetryPolicy): boolean {
+  if (!(error instanceof TaskFailedError)) return false;
+  if (error.nonRetryable) return true;
+  const list = policy.nonRetryableErrors;
+  return list.length > 0 && (list.includes(error.name) || list.includes(error.code));
 }
 
 /**
  * The composite future. Attempt n: schedule the activity (racing a per-attempt timer when
  * `timeoutMs` is set; the loser is cancelled durably). Success settles; a timeout settles with
- * "timeout: activity timed out" at once (no retry); a failure waits `delayForAttempt(n)` on a
- * durable timer and tries again, until `maxAttempts`, then settles with the last error.
+ * "timeout: activity timed out" at once (unless `retryOnTimeout`: then it counts as a failed
+ * attempt); a non-retryable failure settles at once; another failure waits `delayForAttempt(n)`
+ * on a durable timer and tries again, until `maxAttempts`, then settles with the last error.
  * `totalTimeoutMs` adds one deadline timer raced against every attempt and every backoff wait.
  */
 export function retryFuture<T>(name: string, policy: ResolvedRetryPolicy, p: RetryPrimitives): DurableFuture<T> {
@@ -183,38 +235,44 @@ export function retryFuture<T>(name: string, policy: ResolvedRetryPolicy, p: Ret
     fs.forEach((f, i) => f._listen((s) => win(i, s)));
   };
 
-  const attempt = (n: number): void => {
-    const activity = p.scheduleAttempt();
+  const attempt = (n: number, resumeFrom: string | null): void => {
+    const activity = p.scheduleAttempt(resumeFrom);
     const fs: DurableFuture<unknown>[] = [activity];
     const timer = policy.timeoutMs !== null ? p.scheduleTimer(policy.timeoutMs) : null;
     if (timer) fs.push(timer);
     if (deadline) fs.push(deadline);
-    race(fs, (i, s) => {
+    race(fs, (i, won) => {
+      let s = won;
       if (fs[i] !== activity) {
-        finish({ ok: false, error: timeoutError() });
-        return;
+        // The deadline, or a per-attempt timeout the policy does not retry, ends it here.
+        if (fs[i] === deadline || !policy.retryOnTimeout || n >= policy.maxAttempts) {
+          finish({ ok: false, error: timeoutError(name, n) });
+          return;
+        }
+        s = { ok: false, error: timeoutError(name, n) };
       }
       if (timer && !timer.isSettled) timer.cancel();
-      if (s.ok || n >= policy.maxAttempts) {
+      if (s.ok || n >= policy.maxAttempts || isNonRetryable(s.error, policy)) {
         finish(s);
         return;
       }
+      const next = s.error instanceof TaskFailedError ? (s.error.failure.identity().lastHeartbeat ?? resumeFrom) : resumeFrom;
       const msg = s.error instanceof Error ? s.error.message : String(s.error);
       p.warn(`Activity '${name}' attempt ${n}/${policy.maxAttempts} failed: ${msg}. Retrying...`);
       const delay = delayForAttempt(policy.backoff, n);
       if (delay === 0) {
-        attempt(n + 1);
+        attempt(n + 1, next);
         return;
       }
       const wait = p.scheduleTimer(delay);
       race(deadline ? [wait, deadline] : [wait], (j) => {
-        if (j === 0) attempt(n + 1);
-        else finish({ ok: false, error: timeoutError() });
+        if (j === 0) attempt(n + 1, next);
+        else finish({ ok: false, error: timeoutError(name, n) });
       });
     });
   };
 
   if (policy.totalTimeoutMs !== null) deadline = p.scheduleTimer(policy.totalTimeoutMs);
-  attempt(1);
+  attempt(1, null);
   return out;
 }

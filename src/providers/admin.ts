@@ -1,7 +1,7 @@
 // Management queries (the reference's ProviderAdmin).
 import type { HistoryEvent } from "../model/events.js";
 import type { ExecutionStatus } from "../model/status.js";
-import { InvalidArgumentError } from "../model/errors.js";
+import { InvalidArgumentError, type ErrorDetailsData } from "../model/errors.js";
 
 export interface InstanceInfo {
   instanceId: string;
@@ -10,6 +10,8 @@ export interface InstanceInfo {
   currentExecutionId: number;
   status: ExecutionStatus;
   output: string | null;
+  /** The current execution's failure, when it failed (optional: providers predating it omit it). */
+  failure?: ErrorDetailsData | null;
   createdAt: number;
   updatedAt: number;
   parentInstanceId: string | null;
@@ -19,6 +21,7 @@ export interface ExecutionInfo {
   executionId: number;
   status: ExecutionStatus;
   output: string | null;
+  failure?: ErrorDetailsData | null;
   startedAt: number;
   completedAt: number | null;
   eventCount: number;

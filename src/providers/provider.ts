@@ -88,6 +88,10 @@ export interface WorkItemLease {
   item: WorkItem & { type: "ActivityExecute" };
   lockToken: string;
   attemptCount: number;
+  /** The last heartbeat details stored by an earlier delivery of this item (null: none). */
+  heartbeatDetails?: string | null;
+  /** True when the previous lease lapsed (expired without an ack or abandon): its holder was lost. */
+  lapsed?: boolean;
 }
 
 export interface StoredStatus {
@@ -167,10 +171,19 @@ export interface Provider {
 
   // ---- worker queue ----
   enqueueForWorker(item: WorkItem): Promise<void>;
+  /**
+   * Leases the next item for `lockTimeoutMs`, or for the item's own `heartbeatTimeoutMs` when it
+   * has one.
+   */
   fetchWorkItem(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null>;
   /** Deletes the item (if still locked by this token) and enqueues the completion, atomically. */
   ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void>;
-  renewWorkItemLock(lockToken: string, extendMs: number): Promise<void>;
+  /**
+   * Extends the lock to now + `extendMs` (rejects with a non-retryable ProviderError once the lock
+   * expired or moved on). With `heartbeatDetails`, also stores them on the item; the next delivery
+   * of the item reports them in `WorkItemLease.heartbeatDetails`.
+   */
+  renewWorkItemLock(lockToken: string, extendMs: number, heartbeatDetails?: string): Promise<void>;
   abandonWorkItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void>;
   /** True while the activity's row still exists (false once withdrawn by a cancellation). */
   isActivityPending(id: ActivityIdentity): Promise<boolean>;

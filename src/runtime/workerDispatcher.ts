@@ -2,7 +2,7 @@
 // Cancellation (the orchestration ended, or the activity lost a race) reaches the handler through
 // its AbortSignal: at once by in-process notification, else by a short poll or a failed renewal.
 import type { Provider, WorkItemLease } from "../providers/provider.js";
-import { ErrorDetails, ProviderError } from "../model/errors.js";
+import { ErrorDetails, HeartbeatTimeoutError, ProviderError, identityOfThrown } from "../model/errors.js";
 import { decodeJson, encodeJson } from "../model/json.js";
 import type { ActivityIdentity, WorkItem } from "../model/workItems.js";
 import type { Logger } from "../observability/logger.js";
@@ -15,6 +15,7 @@ import { GET_KV_VALUE_SYSCALL } from "../orchestration/context.js";
 import type { ResolvedOptions } from "./options.js";
 import { WakeSignal } from "./signal.js";
 import { Slots } from "./slots.js";
+import { Heartbeats } from "./heartbeats.js";
 import { runFetchLoop } from "./fetchLoop.js";
 import { retryWithinLease, unregisteredBackoffMs } from "./retrying.js";
 import { errorMessage } from "../orchestration/execution.js";
@@ -39,8 +40,8 @@ interface Running {
    * runtime is shutting down. Only a withdrawal makes the result unwanted; a shutdown must leave
    * the work item to be completed (if the handler still returns a value) or run elsewhere.
    */
-  cancel: (reason: "withdrawn" | "shutdown") => void;
-  reason: "withdrawn" | "shutdown" | null;
+  cancel: (reason: "withdrawn" | "shutdown" | "lost") => void;
+  reason: "withdrawn" | "shutdown" | "lost" | null;
 }
 
 function key(a: ActivityIdentity): string {
@@ -156,7 +157,8 @@ export class WorkerDispatcher {
         });
         if (lease) {
           this.#askedAt.set(lease, askedAt);
-          this.#leaseUntil.set(lease, askedAtMs + options.workerLockTimeoutMs);
+          // A heartbeating item is leased for its heartbeat timeout (see fetchWorkItem).
+          this.#leaseUntil.set(lease, askedAtMs + (lease.item.heartbeatTimeoutMs ?? options.workerLockTimeoutMs));
         }
         return lease;
       },
@@ -191,6 +193,28 @@ export class WorkerDispatcher {
     const { provider, options, metrics } = this.d;
     const item = lease.item;
     const identity: ActivityIdentity = { instance: item.instance, executionId: item.executionId, activityId: item.id };
+    const heartbeatTimeoutMs = item.heartbeatTimeoutMs ?? null;
+    const failure = (message: string, thrown: unknown, attempt: number, lastHeartbeat: string | null): WorkItem => ({
+      type: "ActivityFailed",
+      instance: item.instance,
+      executionId: item.executionId,
+      id: item.id,
+      details: ErrorDetails.activityFailed(message, false, {
+        ...identityOfThrown(thrown),
+        activityName: item.name,
+        attempt,
+        ...(lastHeartbeat !== null ? { lastHeartbeat } : {}),
+      }).data,
+    });
+
+    if (lease.lapsed === true && heartbeatTimeoutMs !== null && item.failWhenLost === true) {
+      // The previous attempt stopped heartbeating (its worker died or hung) and its lease lapsed:
+      // report it lost, so the retry policy decides; its holder can no longer record anything.
+      const lost = new HeartbeatTimeoutError(item.name, heartbeatTimeoutMs);
+      metrics.activityFailed(item.name, "application", 0);
+      await this.#ack(lease, failure(lost.message, lost, lease.attemptCount - 1, lease.heartbeatDetails ?? item.heartbeatDetails ?? null));
+      return;
+    }
 
     if (lease.attemptCount > options.maxAttempts) {
       const details = ErrorDetails.poison(
@@ -259,6 +283,20 @@ export class WorkerDispatcher {
       },
       "duroxide::activity",
     );
+    const resumeFrom = lease.heartbeatDetails ?? item.heartbeatDetails ?? null;
+    const heartbeats = new Heartbeats({
+      lockMs: heartbeatTimeoutMs ?? options.workerLockTimeoutMs,
+      guarded: heartbeatTimeoutMs !== null,
+      renew: async (details) => {
+        const asked = Date.now();
+        const ms = heartbeatTimeoutMs ?? options.workerLockTimeoutMs;
+        await provider.renewWorkItemLock(lease.lockToken, ms, details ?? undefined);
+        this.#leaseUntil.set(lease, asked + ms);
+      },
+      onLost: () => running.cancel("lost"),
+      onTransientError: (err) => this.d.logger.debug("heartbeat could not be stored; retrying", { error: String(err) }),
+      initial: resumeFrom,
+    });
     const ctx = new ActivityContext(
       {
         instanceId: item.instance,
@@ -270,20 +308,25 @@ export class WorkerDispatcher {
         workerId,
         sessionId: item.sessionId ?? null,
         tag: item.tag ?? null,
+        attempt: lease.attemptCount,
+        lastHeartbeat: resumeFrom,
+        heartbeatTimeoutMs,
       },
       abort,
       this.d.client,
       logger,
+      (details) => heartbeats.beat(details),
     );
 
     // Keep the lock alive; a lost lock or a withdrawn row means cancellation, a transient error does not.
     // Renew at a third of the lock so one transient failure still leaves time to retry (quickly)
     // before the lock lapses; with a half-lock interval a single failed renewal let the lock expire
-    // and another worker run the activity a second time.
+    // and another worker run the activity a second time. Under a heartbeat timeout only heartbeats
+    // renew the lease: an attempt that stops heartbeating must lose it.
     const renewEvery = Math.max(30, Math.floor(options.workerLockTimeoutMs / 3));
     const retryEvery = Math.max(10, Math.floor(options.workerLockTimeoutMs / 20));
-    let renewStopped = false;
-    let renew: NodeJS.Timeout;
+    let renewStopped = heartbeatTimeoutMs !== null;
+    let renew: NodeJS.Timeout | undefined;
     const scheduleRenew = (ms: number): void => {
       renew = setTimeout(() => {
         const asked = Date.now();
@@ -305,7 +348,7 @@ export class WorkerDispatcher {
       }, ms);
       renew.unref();
     };
-    scheduleRenew(renewEvery);
+    if (!renewStopped) scheduleRenew(renewEvery);
     const poll = setInterval(() => {
       provider
         .isActivityPending(identity)
@@ -332,13 +375,21 @@ export class WorkerDispatcher {
       } else outcome = r;
     } finally {
       renewStopped = true;
-      clearTimeout(renew!);
+      clearTimeout(renew);
       clearInterval(poll);
+      heartbeats.stop();
       this.#active.delete(key(identity));
     }
     const duration = Date.now() - started;
     const end = (o: ActivityOutcome): void => tel?.end(o);
 
+    if (running.reason === "lost") {
+      // Heartbeats stopped or the lease moved on: this attempt no longer owns the item (another
+      // delivery reports or reruns it), so whatever it produced is dropped, never recorded.
+      metrics.activityCancelled(item.name, duration);
+      this.d.logger.debug("activity attempt lost its lease (heartbeat timeout); result dropped", { activity_id: item.id });
+      return;
+    }
     if (running.reason === "withdrawn") {
       // Withdrawn or its orchestration ended: the result is not wanted. Remove the row if still ours.
       metrics.activityCancelled(item.name, duration);
@@ -354,6 +405,8 @@ export class WorkerDispatcher {
       await provider.abandonWorkItem(lease.lockToken, 0, true).catch(() => undefined);
       return;
     }
+    // The last heartbeat is flushed with the result: a retry resumes from it.
+    const lastHeartbeat = heartbeats.latest;
     let completion: WorkItem;
     if (outcome.ok) {
       let result: string;
@@ -362,23 +415,11 @@ export class WorkerDispatcher {
         completion = { type: "ActivityCompleted", instance: item.instance, executionId: item.executionId, id: item.id, result };
         metrics.activitySucceeded(item.name, duration, item.tag ? { tag: item.tag } : {});
       } catch (err) {
-        completion = {
-          type: "ActivityFailed",
-          instance: item.instance,
-          executionId: item.executionId,
-          id: item.id,
-          details: ErrorDetails.activityFailed(errorMessage(err)).data,
-        };
+        completion = failure(errorMessage(err), err, lease.attemptCount, lastHeartbeat);
         metrics.activityFailed(item.name, "application", duration);
       }
     } else {
-      completion = {
-        type: "ActivityFailed",
-        instance: item.instance,
-        executionId: item.executionId,
-        id: item.id,
-        details: ErrorDetails.activityFailed(errorMessage(outcome.error)).data,
-      };
+      completion = failure(errorMessage(outcome.error), outcome.error, lease.attemptCount, lastHeartbeat);
       metrics.activityFailed(item.name, "application", duration);
     }
     if (completion.type === "ActivityCompleted") {
@@ -419,11 +460,12 @@ export class WorkerDispatcher {
   async #leaseStillHeld(lease: WorkItemLease): Promise<boolean> {
     const { provider, options } = this.d;
     const askedAt = this.#askedAt.get(lease);
-    if (askedAt === undefined || performance.now() - askedAt < options.workerLockTimeoutMs / 3) return true;
+    const leaseMs = lease.item.heartbeatTimeoutMs ?? options.workerLockTimeoutMs;
+    if (askedAt === undefined || performance.now() - askedAt < leaseMs / 3) return true;
     try {
       const asked = Date.now();
-      await provider.renewWorkItemLock(lease.lockToken, options.workerLockTimeoutMs);
-      this.#leaseUntil.set(lease, asked + options.workerLockTimeoutMs);
+      await provider.renewWorkItemLock(lease.lockToken, leaseMs);
+      this.#leaseUntil.set(lease, asked + leaseMs);
       return true;
     } catch (err) {
       this.d.logger.debug("late activity lease could not be renewed; not running it", { error: String(err), activity_id: lease.item.id });

@@ -304,8 +304,8 @@ export class FaultyProvider implements Provider {
       ),
     );
   }
-  renewWorkItemLock(lockToken: string, extendMs: number): Promise<void> {
-    return this.#traced(lockToken, "renew", this.#call("renewWorkItemLock", () => this.inner.renewWorkItemLock(lockToken, extendMs), undefined, this.#sent(lockToken, "renew")));
+  renewWorkItemLock(lockToken: string, extendMs: number, heartbeatDetails?: string): Promise<void> {
+    return this.#traced(lockToken, "renew", this.#call("renewWorkItemLock", () => this.inner.renewWorkItemLock(lockToken, extendMs, heartbeatDetails), undefined, this.#sent(lockToken, "renew")));
   }
   abandonWorkItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void> {
     return this.#traced(lockToken, "abandon", this.#call("abandonWorkItem", () => this.inner.abandonWorkItem(lockToken, delayMs, ignoreAttempt), undefined, this.#sent(lockToken, "abandon")));

@@ -42,7 +42,7 @@ test("errors: an activity failure is thrown into the code as ActivityFailedError
         isActivityErr: e instanceof ActivityFailedError,
         isTaskErr: e instanceof TaskFailedError,
         msg: (e as Error).message,
-        retryable: (e as ActivityFailedError).details.isRetryable(),
+        retryable: (e as ActivityFailedError).failure.isRetryable(),
       };
     }
   };

@@ -17,6 +17,7 @@ import { registerHistoryLoading } from "./historyLoading.js";
 import { registerNotifications } from "./notifications.js";
 import { registerAdminQueries } from "./adminQueries.js";
 import { runManagementConformance } from "./management.js";
+import { runHeartbeatConformance } from "./heartbeats.js";
 
 export type { ConformanceOptions, ProviderFactory } from "./harness.js";
 
@@ -38,4 +39,5 @@ export function runProviderConformance(name: string, factory: ProviderFactory, o
     registerAdminQueries(ctx);
   });
   runManagementConformance(name, factory);
+  runHeartbeatConformance(name, factory, options);
 }

@@ -964,9 +964,10 @@ export class PostgresProvider implements Provider {
   }
 
   /**
-   * One attempt through `dx_fetch_work` (migration 3), one autocommitted round trip: the oldest
+   * One attempt through `dx_lease_work` (migration 5), one autocommitted round trip: the oldest
    * visible, unlocked item the tag filter allows (FOR UPDATE SKIP LOCKED) whose session is free or
-   * ours, the session claimed when it has one, the item locked with a new token.
+   * ours, the session claimed when it has one, the item locked with a new token (for its heartbeat
+   * timeout when it has one).
    */
   private async fetchWorkStep(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null | "retry"> {
     const now = Date.now();
@@ -975,8 +976,15 @@ export class PostgresProvider implements Provider {
     const mode = f.kind === "defaultOnly" ? 0 : f.kind === "tags" ? 1 : f.kind === "defaultAnd" ? 2 : 3;
     const tags = f.kind === "tags" || f.kind === "defaultAnd" ? f.tags : [];
     const token = randomUUID();
-    const res = await this.pool.query<{ r_id: number; r_work_item: string; r_attempt_count: number; r_session_id: string | null }>(
-      `SELECT * FROM ${this.t.schema}.dx_fetch_work($1, $2, $3, $4, $5, $6, $7)`,
+    const res = await this.pool.query<{
+      r_id: number;
+      r_work_item: string;
+      r_attempt_count: number;
+      r_session_id: string | null;
+      r_heartbeat_details: string | null;
+      r_lapsed: boolean;
+    }>(
+      `SELECT * FROM ${this.t.schema}.dx_lease_work($1, $2, $3, $4, $5, $6, $7)`,
       [
         now,
         token,
@@ -1003,6 +1011,8 @@ export class PostgresProvider implements Provider {
       item: decoded.value as WorkItem & { type: "ActivityExecute" },
       lockToken: token,
       attemptCount: row.r_attempt_count,
+      heartbeatDetails: row.r_heartbeat_details,
+      lapsed: row.r_lapsed === true,
     };
   }
 
@@ -1059,12 +1069,19 @@ export class PostgresProvider implements Provider {
     await c.query(`UPDATE ${this.t.sessions} SET last_activity_at = $2 WHERE session_id = $1 AND locked_until > $2`, [sessionId, now]);
   }
 
-  async renewWorkItemLock(lockToken: string, extendMs: number): Promise<void> {
+  async renewWorkItemLock(lockToken: string, extendMs: number, heartbeatDetails?: string): Promise<void> {
     await this.run("renewWorkItemLock", () =>
       this.tx(async (c) => {
         const now = Date.now();
         const row = await this.requireWorkLock(c, "renewWorkItemLock", lockToken, now);
-        await c.query(`UPDATE ${this.t.workerQueue} SET locked_until = $2 WHERE id = $1`, [row.id, now + extendMs]);
+        if (heartbeatDetails === undefined)
+          await c.query(`UPDATE ${this.t.workerQueue} SET locked_until = $2 WHERE id = $1`, [row.id, now + extendMs]);
+        else
+          await c.query(`UPDATE ${this.t.workerQueue} SET locked_until = $2, heartbeat_details = $3 WHERE id = $1`, [
+            row.id,
+            now + extendMs,
+            heartbeatDetails,
+          ]);
         await this.touchSession(c, row.session_id, now);
       }),
     );

@@ -23,7 +23,7 @@ import {
   type QueueDepths,
   type SystemMetrics,
 } from "../admin.js";
-import { decodeEvent, num, numOrNull } from "./codec.js";
+import { decodeEvent, decodeFailure, num, numOrNull } from "./codec.js";
 import type { Tables } from "./schemaName.js";
 
 export class PostgresAdmin implements ProviderAdmin {
@@ -106,11 +106,12 @@ export class PostgresAdmin implements ProviderAdmin {
         current_execution_id: number;
         status: ExecutionStatus | null;
         output: string | null;
+        failure: string | null;
         created_at: number;
         updated_at: number;
         parent_instance_id: string | null;
       }>(
-        `SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, e.status, e.output,
+        `SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, e.status, e.output, e.failure,
                 i.created_at, i.updated_at, i.parent_instance_id
          FROM ${this.t.instances} i
          LEFT JOIN ${this.t.executions} e ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id
@@ -126,6 +127,7 @@ export class PostgresAdmin implements ProviderAdmin {
         currentExecutionId: num(row.current_execution_id),
         status: row.status ?? "Running",
         output: row.output,
+        failure: decodeFailure(row.failure),
         createdAt: num(row.created_at),
         updatedAt: num(row.updated_at),
         parentInstanceId: row.parent_instance_id,
@@ -138,11 +140,12 @@ export class PostgresAdmin implements ProviderAdmin {
       const r = await this.pool.query<{
         status: ExecutionStatus;
         output: string | null;
+        failure: string | null;
         started_at: number;
         completed_at: number | null;
         event_count: number;
       }>(
-        `SELECT e.status, e.output, e.started_at, e.completed_at,
+        `SELECT e.status, e.output, e.failure, e.started_at, e.completed_at,
                 (SELECT count(*) FROM ${this.t.history} h WHERE h.instance_id = e.instance_id AND h.execution_id = e.execution_id)::int AS event_count
          FROM ${this.t.executions} e WHERE e.instance_id = $1 AND e.execution_id = $2`,
         [instance, executionId],
@@ -155,6 +158,7 @@ export class PostgresAdmin implements ProviderAdmin {
         executionId,
         status: row.status,
         output: row.output,
+        failure: decodeFailure(row.failure),
         startedAt: num(row.started_at),
         completedAt: numOrNull(row.completed_at),
         eventCount: num(row.event_count),

@@ -481,6 +481,64 @@ END
 $fn$;
 `,
   },
+  {
+    version: 5,
+    description: "activity heartbeats: last heartbeat details of a worker item; dx_lease_work leases heartbeating items for their heartbeat timeout",
+    sql: (t) => `
+ALTER TABLE ${t.workerQueue} ADD COLUMN IF NOT EXISTS heartbeat_details TEXT;
+
+-- As dx_fetch_work (migration 3, kept for processes still running the older code), plus: an item
+-- with a heartbeat timeout is leased for that long instead of p_until (only heartbeats keep it),
+-- the stored heartbeat details, and r_lapsed: the previous lease expired unreleased (its holder
+-- was lost). The timeout is read from the item only when its text names it, so other items cost
+-- no JSON parse.
+CREATE OR REPLACE FUNCTION ${t.schema}.dx_lease_work(p_now BIGINT, p_token TEXT, p_until BIGINT, p_tag_mode INTEGER, p_tags TEXT[],
+  p_owner TEXT, p_session_until BIGINT,
+  OUT r_id BIGINT, OUT r_work_item TEXT, OUT r_attempt_count INTEGER, OUT r_session_id TEXT,
+  OUT r_heartbeat_details TEXT, OUT r_lapsed BOOLEAN)
+RETURNS SETOF RECORD LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_n BIGINT;
+  v_until BIGINT;
+  v_hb BIGINT;
+BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
+  SELECT w.id, w.session_id, w.work_item, w.heartbeat_details, w.lock_token IS NOT NULL
+    INTO r_id, r_session_id, r_work_item, r_heartbeat_details, r_lapsed
+  FROM ${t.workerQueue} w
+  WHERE w.visible_at <= p_now AND (w.lock_token IS NULL OR w.locked_until <= p_now)
+    AND CASE p_tag_mode WHEN 0 THEN w.tag IS NULL WHEN 1 THEN w.tag = ANY(p_tags)
+                        WHEN 2 THEN (w.tag IS NULL OR w.tag = ANY(p_tags)) ELSE TRUE END
+    AND (w.session_id IS NULL OR (p_owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${t.sessions} s
+          WHERE s.session_id = w.session_id AND s.locked_until > p_now AND s.worker_id <> p_owner)))
+  ORDER BY w.id LIMIT 1
+  FOR UPDATE SKIP LOCKED;
+  IF NOT FOUND THEN RETURN; END IF;
+  IF r_session_id IS NOT NULL THEN
+    INSERT INTO ${t.sessions} AS s (session_id, worker_id, locked_until, last_activity_at) VALUES (r_session_id, p_owner, p_session_until, p_now)
+    ON CONFLICT (session_id) DO UPDATE SET worker_id = EXCLUDED.worker_id,
+      locked_until = CASE WHEN s.locked_until > p_now THEN GREATEST(s.locked_until, EXCLUDED.locked_until) ELSE EXCLUDED.locked_until END,
+      last_activity_at = EXCLUDED.last_activity_at
+    WHERE s.worker_id = EXCLUDED.worker_id OR s.locked_until <= p_now;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    IF v_n <> 1 THEN RETURN; END IF;
+  END IF;
+  v_until := p_until;
+  IF strpos(r_work_item, '"heartbeatTimeoutMs"') > 0 THEN
+    BEGIN
+      v_hb := (r_work_item::jsonb ->> 'heartbeatTimeoutMs')::bigint;
+    EXCEPTION WHEN others THEN
+      v_hb := NULL; -- a damaged item: the runtime dead-letters it after this fetch
+    END;
+    IF v_hb IS NOT NULL AND v_hb > 0 THEN v_until := p_now + v_hb; END IF;
+  END IF;
+  UPDATE ${t.workerQueue} SET lock_token = p_token, locked_until = v_until, attempt_count = attempt_count + 1
+  WHERE id = r_id RETURNING attempt_count INTO r_attempt_count;
+  RETURN NEXT;
+END
+$fn$;
+`,
+  },
 ];
 
 /**

@@ -75,6 +75,8 @@ interface QueueRow {
 
 interface WorkerRow extends QueueRow {
   session_id: string | null;
+  lock_token: string | null;
+  heartbeat_details: string | null;
 }
 
 interface InstanceRow {
@@ -113,7 +115,7 @@ export class SqliteProvider implements Provider {
   private readonly txCreateInstance: (item: WorkItem & { type: "StartOrchestration" }) => number;
   private readonly txFetchWork: (lockTimeoutMs: number, options: FetchWorkOptions) => WorkItemLease | null;
   private readonly txAckWork: (lockToken: string, completion: WorkItem | null) => number | null;
-  private readonly txRenewWork: (lockToken: string, extendMs: number) => void;
+  private readonly txRenewWork: (lockToken: string, extendMs: number, heartbeatDetails: string | null) => void;
   private readonly txAbandonWork: (lockToken: string, delayMs: number, ignoreAttempt: boolean) => void;
 
   private constructor(db: Database.Database, location: string, clock: Clock = REAL_CLOCK) {
@@ -136,7 +138,7 @@ export class SqliteProvider implements Provider {
     });
     this.txFetchWork = imm((lockTimeoutMs, options) => this.fetchWorkInTx(lockTimeoutMs, options));
     this.txAckWork = imm((lockToken, completion) => this.ackWorkInTx(lockToken, completion));
-    this.txRenewWork = imm((lockToken, extendMs) => this.renewWorkInTx(lockToken, extendMs));
+    this.txRenewWork = imm((lockToken, extendMs, heartbeatDetails) => this.renewWorkInTx(lockToken, extendMs, heartbeatDetails));
     this.txAbandonWork = imm((lockToken, delayMs, ignoreAttempt) => this.abandonWorkInTx(lockToken, delayMs, ignoreAttempt));
   }
 
@@ -637,7 +639,7 @@ export class SqliteProvider implements Provider {
       : "w.session_id IS NULL";
     // Two index-driven probes (never-locked rows in id order; rows whose lock expired), merged:
     // in-flight rows at the head of the queue are never scanned.
-    const cols = "w.id, w.work_item, w.attempt_count, w.session_id";
+    const cols = "w.id, w.work_item, w.attempt_count, w.session_id, w.lock_token, w.heartbeat_details";
     const cond = `w.visible_at <= @now AND ${tagCond} AND ${sessionCond}`;
     return `SELECT * FROM (SELECT ${cols} FROM worker_queue w INDEXED BY idx_worker_ready
                              WHERE w.lock_token IS NULL AND ${cond} ORDER BY w.id LIMIT 1)
@@ -695,15 +697,21 @@ export class SqliteProvider implements Provider {
         if (claimed.changes === 0) return null;
       }
       const token = randomUUID();
+      const item = decoded.value as WorkItem & { type: "ActivityExecute" };
+      // A heartbeating activity is leased for its heartbeat timeout: only heartbeats keep it.
+      const leaseMs = typeof item.heartbeatTimeoutMs === "number" && item.heartbeatTimeoutMs > 0 ? item.heartbeatTimeoutMs : lockTimeoutMs;
       this.stmt("UPDATE worker_queue SET lock_token = ?, locked_until = ?, attempt_count = attempt_count + 1 WHERE id = ?").run(
         token,
-        now + lockTimeoutMs,
+        now + leaseMs,
         row.id,
       );
       return {
-        item: decoded.value as WorkItem & { type: "ActivityExecute" },
+        item,
         lockToken: token,
         attemptCount: row.attempt_count + 1,
+        heartbeatDetails: row.heartbeat_details,
+        // Still carrying a token: the previous lease expired unreleased (its holder was lost).
+        lapsed: row.lock_token !== null,
       };
     }
     return null;
@@ -737,14 +745,16 @@ export class SqliteProvider implements Provider {
     return this.insertOrchItem(completion, now, now);
   }
 
-  async renewWorkItemLock(lockToken: string, extendMs: number): Promise<void> {
-    this.run("renewWorkItemLock", () => this.txRenewWork(lockToken, extendMs));
+  async renewWorkItemLock(lockToken: string, extendMs: number, heartbeatDetails?: string): Promise<void> {
+    this.run("renewWorkItemLock", () => this.txRenewWork(lockToken, extendMs, heartbeatDetails ?? null));
   }
 
-  private renewWorkInTx(lockToken: string, extendMs: number): void {
+  private renewWorkInTx(lockToken: string, extendMs: number, heartbeatDetails: string | null): void {
     const now = Date.now();
     const row = this.requireWorkLock("renewWorkItemLock", lockToken, now);
-    this.stmt("UPDATE worker_queue SET locked_until = ? WHERE id = ?").run(now + extendMs, row.id);
+    if (heartbeatDetails === null) this.stmt("UPDATE worker_queue SET locked_until = ? WHERE id = ?").run(now + extendMs, row.id);
+    else
+      this.stmt("UPDATE worker_queue SET locked_until = ?, heartbeat_details = ? WHERE id = ?").run(now + extendMs, heartbeatDetails, row.id);
     this.touchSession(row.session_id, now);
   }
 

@@ -24,7 +24,7 @@ import {
   type QueueDepths,
   type SystemMetrics,
 } from "../admin.js";
-import { decodeEvent } from "./codec.js";
+import { decodeEvent, decodeFailure } from "./codec.js";
 
 type Stmt = Database.Statement<unknown[], unknown>;
 
@@ -83,7 +83,7 @@ export class SqliteAdmin implements ProviderAdmin {
     return this.run("getInstanceInfo", () => {
       const r = this.stmt(
         `SELECT i.instance_id, i.orchestration_name, i.orchestration_version, i.current_execution_id,
-                i.created_at, i.updated_at, i.parent_instance_id, e.status, e.output
+                i.created_at, i.updated_at, i.parent_instance_id, e.status, e.output, e.failure
          FROM instances i LEFT JOIN executions e
            ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id
          WHERE i.instance_id = ?`,
@@ -98,6 +98,7 @@ export class SqliteAdmin implements ProviderAdmin {
             parent_instance_id: string | null;
             status: ExecutionStatus | null;
             output: string | null;
+            failure: string | null;
           }
         | undefined;
       if (r === undefined) throw new InstanceNotFoundError(instance);
@@ -108,6 +109,7 @@ export class SqliteAdmin implements ProviderAdmin {
         currentExecutionId: r.current_execution_id,
         status: r.status ?? "Running",
         output: r.output,
+        failure: decodeFailure(r.failure),
         createdAt: r.created_at,
         updatedAt: r.updated_at,
         parentInstanceId: r.parent_instance_id,
@@ -118,7 +120,7 @@ export class SqliteAdmin implements ProviderAdmin {
   async getExecutionInfo(instance: string, executionId: number): Promise<ExecutionInfo> {
     return this.run("getExecutionInfo", () => {
       const r = this.stmt(
-        `SELECT e.execution_id, e.status, e.output, e.started_at, e.completed_at,
+        `SELECT e.execution_id, e.status, e.output, e.failure, e.started_at, e.completed_at,
                 (SELECT COUNT(*) FROM history h WHERE h.instance_id = e.instance_id AND h.execution_id = e.execution_id) AS event_count
          FROM executions e WHERE e.instance_id = ? AND e.execution_id = ?`,
       ).get(instance, executionId) as
@@ -126,6 +128,7 @@ export class SqliteAdmin implements ProviderAdmin {
             execution_id: number;
             status: ExecutionStatus;
             output: string | null;
+            failure: string | null;
             started_at: number;
             completed_at: number | null;
             event_count: number;
@@ -138,6 +141,7 @@ export class SqliteAdmin implements ProviderAdmin {
         executionId: r.execution_id,
         status: r.status,
         output: r.output,
+        failure: decodeFailure(r.failure),
         startedAt: r.started_at,
         completedAt: r.completed_at,
         eventCount: r.event_count,

@@ -137,6 +137,13 @@ CREATE INDEX IF NOT EXISTS idx_instances_status_page ON instances(status, create
 CREATE INDEX IF NOT EXISTS idx_instances_name_page ON instances(orchestration_name, created_at, instance_id);
 `,
   },
+  {
+    version: 3,
+    description: "activity heartbeats: the last heartbeat details of a worker item",
+    sql: `
+ALTER TABLE worker_queue ADD COLUMN heartbeat_details TEXT;
+`,
+  },
 ];
 
 /** Applies every migration newer than the store's recorded version. Safe to call on every open. */
