@@ -2,42 +2,16 @@
 // is leased for its own heartbeat timeout; renewals can store heartbeat details that the next
 // delivery reports; a lease that lapsed is reported as such; and once an item moved on, nothing
 // its lost holder sends (ack, renewal, details) is recorded.
-import { describe, it } from "node:test";
+import { describe } from "node:test";
 import assert from "node:assert/strict";
 
-import { ProviderError } from "../../model/errors.js";
-import type { Provider } from "../provider.js";
 import { activityItem, bootstrap, completed, fetchFor, sleep } from "./fixtures.js";
-import type { ConformanceOptions, ProviderFactory } from "./suite.js";
+import { NO_TAGS, isPermanentProviderError, type SuiteContext } from "./harness.js";
 
-const NO_TAGS = { tagFilter: { kind: "defaultOnly" as const } };
-
-function permanent(err: unknown): boolean {
-  assert.ok(err instanceof ProviderError, `expected ProviderError, got ${String(err)}`);
-  assert.equal(err.retryable, false, "expected a permanent (non-retryable) error");
-  return true;
-}
-
-export function runHeartbeatConformance(name: string, factory: ProviderFactory, options: ConformanceOptions = {}): void {
-  const LOCK = options.lockTimeoutMs ?? 5_000;
-  const SHORT = options.shortLockMs ?? 150;
-  const PAST = SHORT + 80;
-
-  function test(title: string, fn: (p: Provider) => Promise<void>): void {
-    it(title, async () => {
-      const p = await factory.create();
-      try {
-        await fn(p);
-      } finally {
-        if (factory.destroy) await factory.destroy(p);
-        else await p.close();
-      }
-    });
-  }
-
+export function registerHeartbeats({ test, LOCK, SHORT, PAST }: SuiteContext): void {
   const heartbeating = (id: number) => ({ ...activityItem("a", id), heartbeatTimeoutMs: SHORT });
 
-  describe(`provider conformance: ${name}: heartbeats and fencing`, () => {
+  describe("heartbeats and fencing", () => {
     test("an item with a heartbeat timeout is leased for that timeout, not the lock timeout", async (p) => {
       await p.enqueueForWorker(heartbeating(1));
       const first = await p.fetchWorkItem(LOCK, NO_TAGS);
@@ -89,8 +63,8 @@ export function runHeartbeatConformance(name: string, factory: ProviderFactory, 
       await sleep(PAST);
       const next = await p.fetchWorkItem(LOCK, NO_TAGS);
       assert.ok(next);
-      await assert.rejects(p.renewWorkItemLock(lost.lockToken, SHORT, '"late"'), permanent);
-      await assert.rejects(p.ackWorkItem(lost.lockToken, completed("a", 1, '"late result"')), permanent);
+      await assert.rejects(p.renewWorkItemLock(lost.lockToken, SHORT, '"late"'), isPermanentProviderError());
+      await assert.rejects(p.ackWorkItem(lost.lockToken, completed("a", 1, '"late result"')), isPermanentProviderError());
       assert.equal(await p.fetchOrchestrationItem(LOCK), null, "no completion may leak from the fenced ack");
       await p.renewWorkItemLock(next.lockToken, LOCK, '"current"');
       await p.ackWorkItem(next.lockToken, completed("a", 1, '"current result"'));
@@ -103,7 +77,7 @@ export function runHeartbeatConformance(name: string, factory: ProviderFactory, 
       const l = await p.fetchWorkItem(LOCK, NO_TAGS);
       assert.ok(l);
       await sleep(PAST);
-      await assert.rejects(p.renewWorkItemLock(l.lockToken, SHORT, '"late"'), permanent);
+      await assert.rejects(p.renewWorkItemLock(l.lockToken, SHORT, '"late"'), isPermanentProviderError());
       const again = await p.fetchWorkItem(LOCK, NO_TAGS);
       assert.ok(again);
       assert.equal(again.heartbeatDetails ?? null, null, "the rejected heartbeat stored nothing");

@@ -17,7 +17,7 @@ import { registerHistoryLoading } from "./historyLoading.js";
 import { registerNotifications } from "./notifications.js";
 import { registerAdminQueries } from "./adminQueries.js";
 import { runManagementConformance } from "./management.js";
-import { runHeartbeatConformance } from "./heartbeats.js";
+import { registerHeartbeats } from "./heartbeats.js";
 
 export type { ConformanceOptions, ProviderFactory } from "./harness.js";
 
@@ -37,7 +37,7 @@ export function runProviderConformance(name: string, factory: ProviderFactory, o
     registerHistoryLoading(ctx);
     registerNotifications(ctx);
     registerAdminQueries(ctx);
+    registerHeartbeats(ctx);
   });
   runManagementConformance(name, factory);
-  runHeartbeatConformance(name, factory, options);
 }
