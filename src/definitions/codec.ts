@@ -143,13 +143,16 @@ class CodecProvider implements Provider {
   }
   async fetchWorkItem(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null> {
     const lease = await this.#inner.fetchWorkItem(lockTimeoutMs, options);
-    return lease && { ...lease, item: this.#decItem(lease.item) };
+    if (!lease) return null;
+    const out: WorkItemLease = { ...lease, item: this.#decItem(lease.item) };
+    if (typeof lease.heartbeatDetails === "string") out.heartbeatDetails = this.#dec(lease.heartbeatDetails);
+    return out;
   }
   ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void> {
     return this.#inner.ackWorkItem(lockToken, completion && this.#encItem(completion));
   }
-  renewWorkItemLock(lockToken: string, extendMs: number): Promise<void> {
-    return this.#inner.renewWorkItemLock(lockToken, extendMs);
+  renewWorkItemLock(lockToken: string, extendMs: number, heartbeatDetails?: string): Promise<void> {
+    return this.#inner.renewWorkItemLock(lockToken, extendMs, heartbeatDetails === undefined ? undefined : this.#enc(heartbeatDetails));
   }
   abandonWorkItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void> {
     return this.#inner.abandonWorkItem(lockToken, delayMs, ignoreAttempt);

@@ -81,7 +81,7 @@ export function payloadBytes(text: string | null | undefined): number {
 }
 
 /** The fields of events, work items and decisions that carry user payloads (strings). */
-export const PAYLOAD_FIELDS = ["input", "result", "data", "output", "value", "status", "initialCustomStatus"] as const;
+export const PAYLOAD_FIELDS = ["input", "result", "data", "output", "value", "status", "initialCustomStatus", "heartbeatDetails"] as const;
 
 /** Payload bytes an event (or a decision about to become one) adds to its execution's history. */
 export function historyPayloadBytes(e: object): number {
