@@ -2,7 +2,7 @@
 // context stored with the work (work item or history), never from process memory, so a turn or an
 // activity run by another process, or after a restart, lands in the same trace. Spans are made for
 // live work only: replayed history is never turned into spans, and each turn reports only its delta.
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, trace, type Attributes, type Span, type Tracer } from "@opentelemetry/api";
+import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, isSpanContextValid, trace, type Attributes, type Span, type Tracer } from "@opentelemetry/api";
 import type { HistoryEvent } from "../model/events.js";
 import type { TraceCarrier } from "../model/trace.js";
 import type {
@@ -32,7 +32,7 @@ function capped(value: string, max: number): string {
 
 function idsOf(span: Span): SpanIds | undefined {
   const sc = span.spanContext();
-  return toCarrier(sc) ? { traceId: sc.traceId, spanId: sc.spanId } : undefined;
+  return isSpanContextValid(sc) ? { traceId: sc.traceId, spanId: sc.spanId } : undefined;
 }
 
 function errorMessageOf(err: unknown): string {

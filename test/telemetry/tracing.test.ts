@@ -4,7 +4,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { SpanStatusCode, trace } from "@opentelemetry/api";
-import { Runtime, SqliteProvider, type HistoryEvent, type OrchestrationContext, type RuntimeOptions } from "../../src/index.js";
+import { Runtime, SqliteProvider, type HistoryEvent, type OrchestrationContext, type Provider, type RuntimeOptions } from "../../src/index.js";
+import { PROVIDERS, openStore } from "../e2e/harness.js";
 import { openTelemetry } from "../../src/telemetry/index.js";
 import { record, renderTree, setupOtel, type Otel, type SpanRecord } from "./otel.js";
 
@@ -25,8 +26,12 @@ function registerTravel(rt: Runtime): void {
   });
 }
 
-async function runTrip(otel: Otel, options: RuntimeOptions = {}): Promise<{ spans: SpanRecord[]; traceId: string; requestSpanId: string }> {
-  const provider = await SqliteProvider.inMemory();
+async function runTrip(
+  otel: Otel,
+  options: RuntimeOptions = {},
+  provider?: Provider,
+): Promise<{ spans: SpanRecord[]; traceId: string; requestSpanId: string }> {
+  provider ??= await SqliteProvider.inMemory();
   const rt = new Runtime(provider, { dispatcherPollIntervalMs: 10, telemetry: otel.telemetry, ...options });
   registerTravel(rt);
   await rt.start();
@@ -40,9 +45,27 @@ async function runTrip(otel: Otel, options: RuntimeOptions = {}): Promise<{ span
     const status = await rt.client.waitForOrchestration("trip", 10_000);
     assert.equal(status.status, "Completed");
     assert.equal((await rt.client.waitForOrchestration("trip-receipt", 10_000)).status, "Completed");
+    // A turn's span ends just after its ack, which is what the waits see: let the last ones end.
+    await finalTurns(otel, ["trip", "trip-payment", "trip-receipt"]);
     return { spans: otel.spans.getFinishedSpans().map(record), traceId, requestSpanId: spanId };
   } finally {
     await rt.shutdown();
+  }
+}
+
+/** Waits until the turn that ended each instance has exported its span. */
+async function finalTurns(otel: Otel, instances: string[]): Promise<void> {
+  const end = Date.now() + 5_000;
+  for (;;) {
+    const done = new Set(
+      otel.spans
+        .getFinishedSpans()
+        .filter((s) => s.attributes["duroxide.orchestration.status"] !== undefined)
+        .map((s) => String(s.attributes["duroxide.instance_id"])),
+    );
+    if (instances.every((i) => done.has(i))) return;
+    if (Date.now() > end) throw new Error(`final turn spans missing for ${instances.filter((i) => !done.has(i)).join(", ")}`);
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -126,6 +149,54 @@ describe("telemetry: traces", () => {
     }
     await cached.shutdown();
     await replaying.shutdown();
+  });
+
+  for (const kind of PROVIDERS) {
+    it(`[${kind}] the stored contexts survive the store: one trace, same structure`, async () => {
+      const otel = setupOtel({ metrics: false });
+      const store = await openStore(kind);
+      const provider = await store.open();
+      try {
+        const { spans, traceId } = await runTrip(otel, {}, provider);
+        for (const s of spans) assert.equal(s.traceId, traceId);
+        for (const a of spans.filter((s) => s.name.startsWith("activity "))) assert.match(parentOf(spans, a).name, /^turn /);
+        assert.equal(parentOf(spans, one(spans, "orchestration Payment")).name, "turn Trip");
+        assert.equal(spans.length, 16);
+      } finally {
+        await provider.close();
+        await store.destroy();
+        await otel.shutdown();
+      }
+    });
+  }
+
+  it("continue-as-new: each execution's span is a child of the turn that continued, in one trace", async () => {
+    const otel = setupOtel({ metrics: false });
+    const rt = new Runtime(await SqliteProvider.inMemory(), { dispatcherPollIntervalMs: 10, telemetry: otel.telemetry });
+    rt.registerActivity("Tick", async (_ctx, n: number) => n + 1);
+    rt.registerOrchestration("Counter", async (ctx: OrchestrationContext, n: number) => {
+      const next = await ctx.scheduleActivity<number>("Tick", n);
+      if (next < 3) return ctx.continueAsNew(next);
+      return next;
+    });
+    await rt.start();
+    await rt.client.startOrchestration("c", "Counter", 0);
+    assert.equal((await rt.client.waitForOrchestration("c", 10_000)).output, 3);
+    await rt.shutdown();
+    const spans = otel.spans.getFinishedSpans().map(record);
+    const execs = byName(spans, "orchestration Counter").sort((a, b) => Number(a.attributes["duroxide.execution_id"]) - Number(b.attributes["duroxide.execution_id"]));
+    assert.deepEqual(execs.map((e) => e.attributes["duroxide.execution_id"]), [1, 2, 3]);
+    assert.equal(new Set(spans.map((s) => s.traceId)).size, 1);
+    assert.equal(execs[0]!.parentSpanId, one(spans, "start_orchestration Counter").spanId);
+    for (const i of [1, 2]) {
+      const parent = parentOf(spans, execs[i]!);
+      assert.equal(parent.name, "turn Counter");
+      assert.equal(parent.attributes["duroxide.execution_id"], i);
+      assert.equal(parent.attributes["duroxide.orchestration.status"], "ContinuedAsNew");
+      assert.equal(execs[i]!.attributes["duroxide.orchestration.initiated_by"], "continueAsNew");
+    }
+    assert.equal(byName(spans, "activity Tick").length, 3);
+    await otel.shutdown();
   });
 
   it("stores the trace context with the work: the execution's context in OrchestrationStarted", async () => {
