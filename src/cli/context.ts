@@ -5,6 +5,7 @@ import { openStore, type OpenStore } from "./store.js";
 export interface GlobalOptions {
   store?: string;
   schema?: string;
+  codec?: string;
   json?: boolean;
 }
 

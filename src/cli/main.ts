@@ -1,6 +1,7 @@
 // The `duroxide` command line: commands, global options, exit codes and one-line errors.
 import { Command, CommanderError } from "commander";
 import { registerActionCommands } from "./commands/actions.js";
+import { registerTestingCommands } from "./commands/testing.js";
 import { registerInstanceCommands } from "./commands/instances.js";
 import { registerSystemCommands } from "./commands/system.js";
 import { registerUiCommand } from "./commands/ui.js";
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .description("Inspect and operate Duroxide orchestrations in a SQLite or PostgreSQL store")
     .option("--store <url>", "the store (default: $DUROXIDE_STORE)")
     .option("--schema <name>", "PostgreSQL schema (default: public)")
+    .option("--codec <module>", "module exporting the app's PayloadCodec, to read encoded payloads")
     .option("--json", "print one JSON document instead of tables")
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })
     .addHelpText("after", EXIT_HELP)
@@ -27,6 +29,7 @@ export function buildProgram(): Command {
   registerInstanceCommands(program);
   registerActionCommands(program);
   registerSystemCommands(program);
+  registerTestingCommands(program);
   registerUiCommand(program);
   for (const c of program.commands) c.exitOverride();
   return program;

@@ -1,11 +1,14 @@
 // Opens the store a command talks to: `--store <url>` or DUROXIDE_STORE, PostgreSQL or SQLite.
 import { existsSync } from "node:fs";
-import { Client, PostgresProvider, SqliteProvider, type Provider } from "../index.js";
+import { Client, PostgresProvider, SqliteProvider, withPayloadCodec, type Provider } from "../index.js";
+import { loadCodec } from "./appModule.js";
 import { CliError, EXIT } from "./errors.js";
 
 export interface StoreOptions {
   store?: string;
   schema?: string;
+  /** A module exporting the app's PayloadCodec; payloads are decoded (and encoded) with it. */
+  codec?: string;
 }
 
 export interface OpenStore {
@@ -45,6 +48,7 @@ export function resolveStoreUrl(opts: StoreOptions): string {
  */
 export async function openStore(opts: StoreOptions): Promise<OpenStore> {
   const url = resolveStoreUrl(opts);
+  const codec = opts.codec === undefined ? null : await loadCodec(opts.codec);
   let provider: Provider;
   let label: string;
   try {
@@ -64,8 +68,10 @@ export async function openStore(opts: StoreOptions): Promise<OpenStore> {
     if (err instanceof CliError) throw err;
     throw new CliError(`cannot open store ${redact(url)}: ${err instanceof Error ? err.message : String(err)}`, EXIT.store);
   }
+  const raw = provider;
+  if (codec) provider = withPayloadCodec(raw, codec);
   const client = new Client(provider);
-  return { provider, client, label, close: () => provider.close() };
+  return { provider, client, label, close: () => raw.close() };
 }
 
 /** Hides a password in a connection string before it is printed. */

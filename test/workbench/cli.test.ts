@@ -2,12 +2,39 @@
 // every command's table and --json output, paging, filters, exit codes and one-line errors.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { duroxide, parseJson, run, REPO_ROOT, type CliResult } from "./cliRunner.js";
 import { IDS, XSS_ID } from "./fixtures.js";
-import { populatedStore, STORE_KINDS, type TestStore } from "./stores.js";
+import { emptyStore, populatedStore, STORE_KINDS, type TestStore } from "./stores.js";
+import { Client, Runtime, withPayloadCodec, type PayloadCodec } from "../../src/index.js";
+
+const FIXTURES_URL = new URL("./fixtures.js", import.meta.url).href;
+const tmp = mkdtempSync(join(tmpdir(), "dx-cli-"));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+function module(name: string, source: string): string {
+  const f = join(tmp, name);
+  writeFileSync(f, source);
+  return f;
+}
+// verify --module files: the fixture app as deployed, and one whose Approval changed shape.
+const GOOD_MODULE = module("good.mjs", `export { registerFixtureApp as default } from ${JSON.stringify(FIXTURES_URL)};\n`);
+const CHANGED_MODULE = module(
+  "changed.mjs",
+  `export function register(rt) {
+  rt.registerOrchestration("Sleeper", async (ctx) => {
+    await ctx.scheduleTimer(3600000);
+    return "woke";
+  });
+  rt.registerOrchestration("Approval", async (ctx) => {
+    await ctx.scheduleTimer(1000);
+    return await ctx.waitForEvent("approve");
+  });
+}
+`,
+);
+const NO_EXPORT_MODULE = module("none.mjs", "export const x = 1;\n");
 
 interface Item {
   instanceId: string;
@@ -137,6 +164,46 @@ for (const kind of STORE_KINDS) {
       oneLineError(await cli("stats", "missing-id"), 3, /not found/);
     });
 
+    it("export: the history document the test kit replays", async () => {
+      const doc = parseJson<{ format: string; instance: { instanceId: string }; executions: { executionId: number; events: unknown[] }[] }>(
+        await cli("export", IDS.loop),
+      );
+      assert.equal(doc.format, "duroxide-history");
+      assert.equal(doc.instance.instanceId, IDS.loop);
+      assert.deepEqual(doc.executions.map((e) => e.executionId), [1, 2, 3]);
+      const out = join(tmp, `${kind}-export.json`);
+      const w = await cli("export", IDS.completed, "--out", out);
+      assert.equal(w.code, 0, w.stderr);
+      assert.match(w.stdout, /wrote .*1 execution\(s\), \d+ events/);
+      assert.equal((JSON.parse(readFileSync(out, "utf8")) as { instance: { instanceId: string } }).instance.instanceId, IDS.completed);
+      oneLineError(await cli("export", "no-such-instance"), 3, /not found/);
+    });
+
+    it("verify: exit 0 when the module's code continues every in-flight instance, 1 when one would break", async () => {
+      const ok = await cli("verify", "--module", GOOD_MODULE);
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.match(ok.stdout, /2 in-flight instance\(s\) replayed; all would continue/);
+      const okJson = parseJson<{ checked: number; ok: boolean }>(await cli("verify", "--module", GOOD_MODULE, "--json"));
+      assert.deepEqual(okJson, { checked: 2, ok: true, failures: [] });
+
+      const bad = await cli("verify", "--module", CHANGED_MODULE, "--json");
+      assert.equal(bad.code, 1, bad.stderr);
+      const report = parseJson<{ ok: boolean; failures: { instanceId: string; error: string }[] }>(bad);
+      assert.equal(report.ok, false);
+      assert.deepEqual(report.failures.map((f) => f.instanceId), [IDS.waiting]);
+      assert.equal(report.failures[0]!.error, "NondeterminismError");
+      assert.match(bad.stderr.trim(), /^duroxide: 1 in-flight instance\(s\) would not replay with this code$/);
+      const table = await cli("verify", "--module", CHANGED_MODULE);
+      assert.equal(table.code, 1);
+      assert.match(table.stdout, /order-waiting/);
+
+      oneLineError(await cli("verify", "--module", NO_EXPORT_MODULE), 2, /must export a function/);
+      oneLineError(await cli("verify", "--module", join(tmp, "missing.mjs")), 2, /cannot load module/);
+      const noModule = await cli("verify");
+      assert.equal(noModule.code, 2);
+      assert.match(noModule.stderr, /--module/);
+    });
+
     it("errors: one line on stderr and an exit code scripts can rely on", async () => {
       oneLineError(await cli("show", "no-such-instance"), 3, /^duroxide: .*no-such-instance.*not found/);
       oneLineError(await cli("raise", IDS.waiting, "approve", "{not json"), 2, /event data is not valid JSON/);
@@ -176,8 +243,6 @@ for (const kind of STORE_KINDS) {
   });
 }
 
-const tmp = mkdtempSync(join(tmpdir(), "dx-cli-"));
-after(() => rmSync(tmp, { recursive: true, force: true }));
 function writeTemp(text: string): string {
   const f = join(tmp, `data-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(f, text);
@@ -211,7 +276,7 @@ describe("duroxide CLI without a usable store", () => {
     assert.equal(top.code, 0);
     const section = top.stdout.slice(top.stdout.indexOf("Commands:"), top.stdout.indexOf("Store:"));
     const commands = [...section.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]!).filter((c) => c !== "help");
-    assert.deepEqual(commands, ["list", "show", "history", "tree", "raise", "enqueue", "cancel", "delete", "prune", "stats", "ui"]);
+    assert.deepEqual(commands, ["list", "show", "history", "tree", "raise", "enqueue", "cancel", "delete", "prune", "stats", "export", "verify", "ui"]);
     for (const c of commands) {
       const h = await duroxide([c, "--help"]);
       assert.equal(h.code, 0, c);
@@ -244,6 +309,45 @@ describe("npx duroxide in a project that depends on the package", () => {
         assert.equal(missing.code, 3);
       } finally {
         rmSync(app, { recursive: true, force: true });
+        await store.destroy();
+      }
+    });
+  }
+});
+
+describe("--codec: payloads stored through a PayloadCodec are read back with it", () => {
+  for (const kind of STORE_KINDS) {
+    it(`[${kind}] show and history decode with --codec, and show the stored text without it`, async () => {
+      const codecFile = module(
+        `codec-${kind}.mjs`,
+        "const flip = (b) => Uint8Array.from(b, (x) => x ^ 0x5a);\nexport default { encode: flip, decode: flip };\n",
+      );
+      const { default: codec } = (await import(new URL(`file://${codecFile}`).href)) as { default: PayloadCodec };
+      const store = await emptyStore(kind);
+      const raw = await store.open();
+      const provider = withPayloadCodec(raw, codec);
+      const rt = new Runtime(provider, { dispatcherPollIntervalMs: 10, logLevel: "error" });
+      rt.registerOrchestration("Secret", async (_ctx, x: { card: string }) => ({ last4: x.card.slice(-4) }));
+      await rt.start();
+      try {
+        const c = new Client(provider);
+        await c.startOrchestration("secret-1", "Secret", { card: "4111111111111111" });
+        await c.waitForOrchestration("secret-1", 20_000);
+      } finally {
+        await rt.shutdown(200);
+        await raw.close();
+      }
+      try {
+        const plain = parseJson<{ input: unknown; output: unknown }>(await duroxide([...store.args, "--codec", codecFile, "show", "secret-1", "--json"]));
+        assert.deepEqual(plain.input, { card: "4111111111111111" });
+        assert.deepEqual(plain.output, { last4: "1111" });
+        const encoded = await duroxide([...store.args, "show", "secret-1", "--json"]);
+        assert.equal(encoded.code, 0, encoded.stderr);
+        assert.ok(!encoded.stdout.includes("4111111111111111"), "without the codec the card number is not readable");
+        const hist = await duroxide([...store.args, "--codec", codecFile, "history", "secret-1"]);
+        assert.match(hist.stdout, /4111111111111111/);
+        oneLineError(await duroxide([...store.args, "--codec", NO_EXPORT_MODULE, "list"]), 2, /must export a PayloadCodec/);
+      } finally {
         await store.destroy();
       }
     });

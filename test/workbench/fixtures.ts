@@ -17,7 +17,8 @@ export const IDS = {
   xss: XSS_ID,
 } as const;
 
-function register(rt: Runtime): void {
+/** The fixture app's orchestrations and activities (also the `verify --module` of the CLI tests). */
+export function registerFixtureApp(rt: Runtime): void {
   rt.registerActivity("Charge", async (_ctx, x: { amount: number }) => ({ charged: x.amount }));
   rt.registerActivity("Flaky", async () => {
     throw new Error("card declined");
@@ -69,7 +70,7 @@ async function until(what: string, cond: () => Promise<boolean>, ms = 20_000): P
 /** Fills the store and stops its runtime; the instances stay as described above. */
 export async function populate(provider: Provider): Promise<void> {
   const rt = new Runtime(provider, { dispatcherPollIntervalMs: 10, logLevel: "error" });
-  register(rt);
+  registerFixtureApp(rt);
   await rt.start();
   const c = new Client(provider);
   try {
