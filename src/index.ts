@@ -70,3 +70,4 @@ export type { PinoLikeLogger } from "./observability/pino.js";
 export { MAX_PAYLOAD_BYTES, MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION } from "./model/payload.js";
 /** The payload codec seam (encryption, compression) for any provider. */
 export { withPayloadCodec, type PayloadCodec } from "./definitions/codec.js";
+export { MAX_IDENTIFIER_BYTES } from "./model/identifiers.js";

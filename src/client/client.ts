@@ -30,13 +30,12 @@ import {
 } from "../model/errors.js";
 import { parseSemver } from "../model/semver.js";
 import { InstanceWatcher } from "./waiting.js";
+import { checkIdentifier } from "../model/identifiers.js";
 import { makeHistoryExport, type ExportedExecution, type HistoryExport } from "../model/historyExport.js";
 import { CLIENT_ALIASES, installAliases } from "../compat/aliases.js";
 
-function requireId(what: string, v: unknown): string {
-  if (typeof v !== "string" || v.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`);
-  return v;
-}
+/** Every id and name a client call takes goes through the one identifier check. */
+const requireId = checkIdentifier;
 
 function publicStatus(s: ExecutionStatus): OrchestrationStatus["status"] {
   // Between executions of a continue-as-new chain the instance is running.

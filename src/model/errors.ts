@@ -421,6 +421,17 @@ export class ManagementNotSupportedError extends DuroxideError {
   }
 }
 
+/** An instance id, name, event or queue name, KV key, ... that no store may hold (see model/identifiers). */
+export class InvalidIdentifierError extends InvalidArgumentError {
+  constructor(
+    /** Which identifier ("instanceId", "KV key", ...). */
+    readonly what: string,
+    readonly reason: string,
+  ) {
+    super(`${what} ${reason}`, "InvalidIdentifier");
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Payload errors: raised where a value is handed to the library, before anything is stored.
 

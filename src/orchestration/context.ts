@@ -1,6 +1,7 @@
 // OrchestrationContext: the API orchestration code uses. Every call that affects the outcome is
 // recorded in history (through the execution engine) and replays identically.
 import { DurableFuture } from "./future.js";
+import { checkIdentifier } from "../model/identifiers.js";
 import type { ContextHost, TraceLevel } from "./host.js";
 import type { BreadcrumbType, Decision, DecisionBody } from "./decisions.js";
 import { allSettled, firstOf, joinAll, type JoinResult, type RaceResult, type Task } from "./combinators.js";
@@ -39,10 +40,8 @@ function positiveMs(what: string, v: unknown): number {
   return v;
 }
 
-function requireName(what: string, name: unknown): string {
-  if (typeof name !== "string" || name.length === 0) throw new InvalidArgumentError(`${what} must be a non-empty string`);
-  return name;
-}
+/** Names, ids and keys given to the context go through the one identifier check. */
+const requireName = checkIdentifier;
 
 export class OrchestrationContext {
   readonly #x: ContextHost;

@@ -1,5 +1,6 @@
 // Registries: orchestration name → semver-ordered versions → handler; activity name → handler.
 import { InvalidArgumentError } from "../model/errors.js";
+import { checkIdentifier } from "../model/identifiers.js";
 import { compareSemver, parseSemver } from "../model/semver.js";
 import type { OrchestrationHandler } from "../orchestration/handler.js";
 import type { ActivityContext } from "../activity/context.js";
@@ -16,7 +17,7 @@ export class OrchestrationRegistry {
   #latest = new Map<string, string>();
 
   register(name: string, version: string, handler: OrchestrationHandler): void {
-    if (typeof name !== "string" || name.length === 0) throw new InvalidArgumentError("orchestration name must be a non-empty string");
+    checkIdentifier("orchestration name", name);
     if (typeof handler !== "function") throw new InvalidArgumentError(`orchestration '${name}' handler must be a function`);
     if (!parseSemver(version)) throw new InvalidArgumentError(`orchestration '${name}' version '${version}' is not semver (x.y.z)`);
     let versions = this.#byName.get(name);
@@ -48,7 +49,7 @@ export class ActivityRegistry {
   #byName = new Map<string, ActivityHandler>();
 
   register(name: string, handler: ActivityHandler): void {
-    if (typeof name !== "string" || name.length === 0) throw new InvalidArgumentError("activity name must be a non-empty string");
+    checkIdentifier("activity name", name);
     if (name.startsWith(RESERVED_PREFIX)) throw new InvalidArgumentError(`activity name '${name}' uses the reserved prefix ${RESERVED_PREFIX}`);
     if (typeof handler !== "function") throw new InvalidArgumentError(`activity '${name}' handler must be a function`);
     if (this.#byName.has(name)) throw new InvalidArgumentError(`activity '${name}' is already registered`);

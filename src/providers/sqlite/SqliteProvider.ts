@@ -62,7 +62,7 @@ export interface SqliteProviderOptions {
 type Stmt = Database.Statement<unknown[], unknown>;
 
 /** The oldest visible message whose instance is not locked (or whose lock expired). */
-const ORCH_CANDIDATE_SQL = `SELECT q.instance_id AS instance_id FROM orchestrator_queue q
+const ORCH_CANDIDATE_SQL = `SELECT q.id AS id, q.instance_id AS instance_id FROM orchestrator_queue q
   WHERE q.visible_at <= ?
     AND NOT EXISTS (SELECT 1 FROM instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > ?)
   ORDER BY q.visible_at, q.id LIMIT 1`;
@@ -257,13 +257,23 @@ export class SqliteProvider implements Provider {
     const now = Date.now();
     const visibleNow = this.clock.now();
     for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
-      const cand = this.stmt(ORCH_CANDIDATE_SQL).get(visibleNow, now) as { instance_id: string } | undefined;
+      const cand = this.stmt(ORCH_CANDIDATE_SQL).get(visibleNow, now) as { id: number; instance_id: string } | undefined;
       if (cand === undefined) return { item: null };
       const instance = cand.instance_id;
 
       const rows = this.stmt(
         "SELECT id, work_item, attempt_count FROM orchestrator_queue WHERE instance_id = ? AND visible_at <= ? ORDER BY id",
       ).all(instance, visibleNow) as QueueRow[];
+      if (rows.length === 0) {
+        // The stored id does not read back as itself (its bytes are not UTF-8: a lone surrogate
+        // written before ids were validated reads back as U+FFFD), so no query by value can ever
+        // match it and it would hold the head of the queue for good. Move its rows aside by row id.
+        const stuck = this.stmt(
+          "SELECT id, work_item FROM orchestrator_queue WHERE instance_id = (SELECT instance_id FROM orchestrator_queue WHERE id = ?)",
+        ).all(cand.id) as QueueRow[];
+        for (const r of stuck) this.deadLetter("orchestrator", r.id, instance, r.work_item, "instance id is not valid UTF-8 (written before ids were validated); it cannot be processed");
+        continue;
+      }
       const messages: WorkItem[] = [];
       let maxAttempt = 0;
       for (const row of rows) {
