@@ -94,6 +94,25 @@ const START_TYPES = "('StartOrchestration','ContinueAsNew')";
 /** Upper bound of rows a single fetch call discards (dead letters, orphans) before giving up. */
 const MAX_FETCH_ROUNDS = 64;
 
+/**
+ * Switches a file to WAL mode. The switch needs the file to itself, and SQLite answers SQLITE_BUSY
+ * at once (the busy timeout does not apply) while another process is opening or switching the
+ * same new file, so several processes opening a new store together retry here, briefly.
+ */
+async function switchToWal(db: Database.Database, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let n = 0; ; n++) {
+    try {
+      db.pragma("journal_mode = WAL");
+      return;
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if ((code !== "SQLITE_BUSY" && code !== "SQLITE_LOCKED") || Date.now() > deadline) throw err;
+      await new Promise((r) => setTimeout(r, Math.min(5 * 2 ** n, 100) * (0.5 + Math.random())));
+    }
+  }
+}
+
 export class SqliteProvider implements Provider {
   readonly name = "sqlite";
   readonly admin: ProviderAdmin;
@@ -159,7 +178,7 @@ export class SqliteProvider implements Provider {
       const db = new Database(loc.path);
       try {
         db.pragma("busy_timeout = 10000");
-        db.pragma("journal_mode = WAL");
+        await switchToWal(db);
         db.pragma(`synchronous = ${options.synchronous === "FULL" ? "FULL" : "NORMAL"}`);
         db.pragma("cache_size = -65536");
         db.pragma("temp_store = MEMORY");
