@@ -387,6 +387,7 @@ export class WorkerDispatcher {
       // Heartbeats stopped or the lease moved on: this attempt no longer owns the item (another
       // delivery reports or reruns it), so whatever it produced is dropped, never recorded.
       metrics.activityCancelled(item.name, duration);
+      end({ outcome: "abandoned", reason: "lease lost (heartbeat timeout): another delivery reports or reruns it" });
       this.d.logger.debug("activity attempt lost its lease (heartbeat timeout); result dropped", { activity_id: item.id });
       return;
     }
