@@ -25,6 +25,8 @@ const RUNTIME_OPTIONS: RuntimeOptions = {
   workerConcurrency: 32,
   dispatcherPollIntervalMs: 10,
   logLevel: "error",
+  // DX_BENCH_DETERMINISM=off|guard|strict measures the determinism guard's cost (default: the runtime's, guard).
+  ...(process.env["DX_BENCH_DETERMINISM"] ? { determinism: process.env["DX_BENCH_DETERMINISM"] as RuntimeOptions["determinism"] } : {}),
 };
 
 /** Targets for a SQLite file store. */

@@ -334,6 +334,17 @@ export class NondeterminismError extends DuroxideError {
   }
 }
 
+/** Orchestration code called something that cannot replay deterministically (setTimeout, crypto.randomUUID, ...). */
+export class DeterminismViolationError extends DuroxideError {
+  constructor(
+    message: string,
+    /** `file:line:column` of the call, when known. */
+    readonly location: string | null = null,
+  ) {
+    super(message, "DeterminismViolation");
+  }
+}
+
 /** The code under test has no handler for an orchestration name/version that a history needs. */
 export class OrchestrationNotRegisteredError extends DuroxideError {
   constructor(

@@ -45,6 +45,15 @@ import type { ContextHost, TraceLevel } from "./host.js";
 
 export type { TraceLevel } from "./host.js";
 import { callerLocation } from "./sourceLocation.js";
+import {
+  engineRandomUUID,
+  engineSetImmediate,
+  outsideScope,
+  runInScope,
+  seededRandom,
+  type DeterminismMode,
+  type DeterminismScope,
+} from "./determinism.js";
 
 export type TraceSink = (level: TraceLevel, message: string, fields: Record<string, string | number>) => void;
 
@@ -59,6 +68,8 @@ export interface ExecutionInit {
   clock?: () => number;
   newGuid?: () => string;
   trace?: TraceSink;
+  /** The determinism guard for the code (default "off"; the runtime's default is "guard"). */
+  determinism?: DeterminismMode;
 }
 
 export interface TurnResult {
@@ -112,6 +123,9 @@ export class OrchestrationExecution {
   readonly ctx: OrchestrationContext;
 
   #handler: OrchestrationHandler;
+  #scope: DeterminismScope | null = null;
+  /** Time of the last input event (what Date.now() returns to guarded code). */
+  #eventTime = 0;
   #clock: () => number;
   #newGuid: () => string;
   #trace: TraceSink | undefined;
@@ -168,8 +182,21 @@ export class OrchestrationExecution {
     this.orchestrationVersion = init.orchestrationVersion;
     this.#handler = init.handler;
     this.#clock = init.clock ?? realTimeNow;
-    this.#newGuid = init.newGuid ?? (() => globalThis.crypto.randomUUID());
+    this.#newGuid = init.newGuid ?? engineRandomUUID;
     this.#trace = init.trace;
+    const mode = init.determinism ?? "off";
+    if (mode !== "off") {
+      const random = seededRandom(`${init.instance}\u0000${init.executionId}`);
+      this.#scope = {
+        mode,
+        now: () => this.#eventTime,
+        random,
+        violated: (e) => {
+          this.#fatal ??= ErrorDetails.nondeterminism(e.message, this.orchestrationName, e.location);
+          this.#dirty = true;
+        },
+      };
+    }
     for (const [k, v] of Object.entries(init.kvSnapshot ?? {})) this.#kv.set(k, { ...v });
     this.ctx = new OrchestrationContext(this.#contextHost());
   }
@@ -199,6 +226,10 @@ export class OrchestrationExecution {
 
   /** Begin a brand-new execution: append OrchestrationStarted and run the code until it waits. */
   async start(info: StartInfo): Promise<void> {
+    return this.#scope ? runInScope(this.#scope, () => this.#start(info)) : this.#start(info);
+  }
+
+  async #start(info: StartInfo): Promise<void> {
     this.#live = true;
     this.#turnActive = true;
     try {
@@ -303,7 +334,11 @@ export class OrchestrationExecution {
   }
 
   /** Returns the index of the history event after which the code stopped (or the last index). */
-  async #replay(history: HistoryEvent[], allowEnd: boolean): Promise<number> {
+  #replay(history: HistoryEvent[], allowEnd: boolean): Promise<number> {
+    return this.#scope ? runInScope(this.#scope, () => this.#replayIn(history, allowEnd)) : this.#replayIn(history, allowEnd);
+  }
+
+  async #replayIn(history: HistoryEvent[], allowEnd: boolean): Promise<number> {
     let at = 0;
     this.#turnActive = true;
     try {
@@ -358,6 +393,10 @@ export class OrchestrationExecution {
 
   /** Deliver this turn's messages one at a time, in order, draining after each. */
   async applyMessages(messages: readonly WorkItem[]): Promise<void> {
+    return this.#scope ? runInScope(this.#scope, () => this.#applyMessages(messages)) : this.#applyMessages(messages);
+  }
+
+  async #applyMessages(messages: readonly WorkItem[]): Promise<void> {
     if (this.#outOfTurn && !this.#fatal) {
       this.#fatal = ErrorDetails.nondeterminism(this.#outOfTurn);
     }
@@ -473,6 +512,7 @@ export class OrchestrationExecution {
   // ------------------------------------------------------------------ internals: start/inputs
 
   #onStarted(ev: Extract<HistoryEvent, { type: "OrchestrationStarted" }>): void {
+    this.#eventTime = ev.timestampMs;
     this.#started = ev;
     this.#customStatus = ev.initialCustomStatus ?? null;
     this.#dirty = true;
@@ -520,6 +560,7 @@ export class OrchestrationExecution {
 
   /** Replay of a persisted input event. */
   #applyInput(e: HistoryEvent): void {
+    this.#eventTime = e.timestampMs;
     switch (e.type) {
       case "ActivityCompleted":
       case "ActivityFailed":
@@ -970,6 +1011,8 @@ export class OrchestrationExecution {
       ...kind,
     } as HistoryEvent;
     this.#eventCount++;
+    // The code next runs because of this input: its Date.now() is this event's time, live and on replay.
+    if (!isDecisionEvent(e)) this.#eventTime = e.timestampMs;
     this.#historyBytes += historyPayloadBytes(kind);
     this.#trackOpen(e);
     this.#delta.push(e);
@@ -1055,7 +1098,7 @@ export class OrchestrationExecution {
   async #drain(): Promise<void> {
     while (this.#dirty) {
       this.#dirty = false;
-      await new Promise<void>((r) => setImmediate(r));
+      await new Promise<void>((r) => engineSetImmediate(r));
     }
     if (this.#tagChecks.length > 0) {
       const checks = this.#tagChecks;
@@ -1155,12 +1198,13 @@ export class OrchestrationExecution {
   }
   #emitTrace(level: TraceLevel, message: string): void {
     if (!this.#live || !this.#trace) return;
-    this.#trace(level, message, {
+    const trace = this.#trace;
+    outsideScope(() => trace(level, message, {
       instance_id: this.instance,
       execution_id: this.executionId,
       orchestration_name: this.orchestrationName,
       orchestration_version: this.orchestrationVersion,
-    });
+    }));
   }
 
   /**

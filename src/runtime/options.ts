@@ -79,6 +79,15 @@ export interface RuntimeOptions {
    * The test kit's TestEnvironment passes a virtual clock; activities keep real time.
    */
   clock?: Clock;
+  /**
+   * The determinism guard (default "guard"). While orchestration code runs, `Date.now()`,
+   * `new Date()` and `Math.random()` return values that replay identically (the time of the event
+   * being handled; a random sequence seeded per instance) and `setTimeout`, `setInterval`,
+   * `setImmediate` and `crypto.randomUUID()` throw naming the line and the durable alternative.
+   * "strict" also throws on Date and Math.random; "off" patches nothing. Activities, clients and
+   * other code in the process always see the real functions.
+   */
+  determinism?: "guard" | "strict" | "off";
 }
 
 export interface ResolvedOptions {
@@ -99,6 +108,7 @@ export interface ResolvedOptions {
   workerNodeId: string | null;
   tagFilter: TagFilter;
   clock: Clock;
+  determinism: "guard" | "strict" | "off";
 }
 
 function positiveInt(name: string, v: number | undefined, dflt: number, min = 1): number {
@@ -127,6 +137,12 @@ export function normalizeTagFilter(f: WorkerTagFilter | string | undefined, lega
   throw new InvalidArgumentError(`unknown workerTagFilter ${JSON.stringify(f)}`);
 }
 
+function determinismMode(v: unknown): "guard" | "strict" | "off" {
+  if (v === undefined) return "guard";
+  if (v === "guard" || v === "strict" || v === "off") return v;
+  throw new InvalidArgumentError(`runtime option determinism must be "guard", "strict" or "off", got ${JSON.stringify(v)}`);
+}
+
 export function resolveOptions(o: RuntimeOptions = {}): ResolvedOptions {
   return {
     orchestrationConcurrency: positiveInt("orchestrationConcurrency", o.orchestrationConcurrency, 4),
@@ -146,5 +162,6 @@ export function resolveOptions(o: RuntimeOptions = {}): ResolvedOptions {
     workerNodeId: o.workerNodeId ?? null,
     tagFilter: normalizeTagFilter(o.workerTagFilter, o.workerTagFilterTags),
     clock: o.clock ?? REAL_CLOCK,
+    determinism: determinismMode(o.determinism),
   };
 }

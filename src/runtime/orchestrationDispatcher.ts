@@ -318,6 +318,7 @@ export class OrchestrationDispatcher {
       handler,
       kvSnapshot: item.kvSnapshot,
       clock: this.#now,
+      determinism: this.d.options.determinism,
       trace: (level, message, fields) => {
         if (!logger.isEnabled(level)) return;
         const ids = this.#turnIds.get(execution);

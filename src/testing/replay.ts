@@ -13,6 +13,8 @@ export type ReplayHandlers = Runtime | Readonly<Record<string, OrchestrationHand
 export interface ReplayOptions {
   /** Which executions of a continue-as-new chain to replay (default "all"). */
   executions?: "all" | "current";
+  /** The determinism guard the code ran under (default "guard", the runtime's default). */
+  determinism?: "guard" | "strict" | "off";
 }
 
 function resolve(handlers: ReplayHandlers, name: string, version: string): OrchestrationHandler {
@@ -40,6 +42,7 @@ async function replayExecution(
   x: ExportedExecution,
   handlers: ReplayHandlers,
   kv: Map<string, KvEntry>,
+  determinism: "guard" | "strict" | "off",
 ): Promise<void> {
   const started = x.events[0];
   if (!started || started.type !== "OrchestrationStarted")
@@ -52,6 +55,7 @@ async function replayExecution(
     orchestrationVersion: started.version,
     handler,
     kvSnapshot: Object.fromEntries(kv),
+    determinism,
   });
   const divergence = await execution.verify(x.events);
   if (divergence) {
@@ -79,7 +83,7 @@ export async function replayHistory(history: HistoryExport | HistoryEvent[] | st
   const executions = [...doc.executions].sort((a, b) => a.executionId - b.executionId);
   const last = executions[executions.length - 1];
   for (const x of executions) {
-    if (options.executions !== "current" || x === last) await replayExecution(doc.instance.instanceId, x, handlers, kv);
+    if (options.executions !== "current" || x === last) await replayExecution(doc.instance.instanceId, x, handlers, kv, options.determinism ?? "guard");
     foldKv(kv, x.events);
   }
 }
