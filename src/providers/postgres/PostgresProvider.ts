@@ -36,7 +36,7 @@ import type {
   StoredStatus,
   WorkItemLease,
 } from "../provider.js";
-import { changesOfAck } from "../provider.js";
+import { planAck } from "../ackPlan.js";
 import { PostgresAdmin } from "./admin.js";
 import { decodeEvent, decodeFailure, decodeWorkItem, encodeEvent, encodeFailure, encodeWorkItem, num, setEntry } from "./codec.js";
 import { isConnectionError, pgCode, toProviderError, UNIQUE_VIOLATION } from "./errors.js";
@@ -73,7 +73,6 @@ class Rollback<T> {
   constructor(readonly value: T) {}
 }
 
-const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set<ExecutionStatus>(["Completed", "Failed", "ContinuedAsNew"]);
 const START_TYPES = "('StartOrchestration','ContinueAsNew')";
 /** Upper bound of rounds one fetch call spends on lost races, dead letters and orphans. */
 const MAX_FETCH_ROUNDS = 64;
@@ -91,42 +90,6 @@ const TYPES: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig["getTypeParser"],
 };
 
-/** What an ack's delta implies for custom status (last update wins) and KV. */
-function kvAndStatusOf(delta: readonly HistoryEvent[]): {
-  customStatusSeen: boolean;
-  customStatus: string | null;
-  clearAllAt: number | null;
-  kvOps: Map<string, { value: string | null; at: number }>;
-} {
-  let customStatusSeen = false;
-  let customStatus: string | null = null;
-  let clearAllAt: number | null = null;
-  const kvOps = new Map<string, { value: string | null; at: number }>();
-  for (const ev of delta) {
-    switch (ev.type) {
-      case "CustomStatusUpdated":
-        customStatusSeen = true;
-        customStatus = ev.status;
-        break;
-      case "KeyValueSet":
-        kvOps.delete(ev.key);
-        kvOps.set(ev.key, { value: ev.value, at: ev.lastUpdatedAtMs });
-        break;
-      case "KeyValueCleared":
-        kvOps.delete(ev.key);
-        kvOps.set(ev.key, { value: null, at: ev.timestampMs });
-        break;
-      case "KeyValuesCleared":
-        // Everything before this point is tombstoned by the clear-all.
-        clearAllAt = ev.timestampMs;
-        kvOps.clear();
-        break;
-      default:
-        break;
-    }
-  }
-  return { customStatusSeen, customStatus, clearAllAt, kvOps };
-}
 
 export class PostgresProvider implements Provider {
   readonly name = "postgres";
@@ -595,15 +558,17 @@ export class PostgresProvider implements Provider {
     const md = ack.metadata;
     const exec = ack.executionId;
     const delta = ack.historyDelta;
-    const { customStatusSeen, customStatus, clearAllAt, kvOps } = kvAndStatusOf(delta);
-    const terminal = md.status !== undefined && TERMINAL_STATUSES.has(md.status);
+    const plan = planAck(ack, now);
+    const { terminal, kvWrites } = plan;
+    const customStatusSeen = plan.customStatus !== null;
+    const customStatus = plan.customStatus?.value ?? null;
+    const clearAllAt = plan.kvClearAllAt;
     const notes: ProviderNotification[] = [];
     if (ack.workerItems.length > 0) notes.push({ kind: "worker" });
     const items = ack.orchestratorItems;
-    const visible = items.map((o) => (o.type === "TimerFired" ? o.fireAtMs : now));
-    for (const v of new Set(visible)) notes.push({ kind: "orchestrator", visibleAtMs: v });
-    const changes = changesOfAck(ack);
-    const keys = [...kvOps.keys()];
+    const visible = plan.orchestratorItems.map((o) => o.visibleAt);
+    for (const v of plan.wakeTimes) notes.push({ kind: "orchestrator", visibleAtMs: v });
+    const changes = plan.changes;
     const w = ack.workerItems;
     const wa = w.map((i) => (i.type === "ActivityExecute" ? i : null));
     let res: pg.QueryResult<{ r_code: number; r_instance: string | null; r_next_visible: number | null }>;
@@ -630,9 +595,9 @@ export class PostgresProvider implements Provider {
           delta.map((e) => e.type),
           delta.map((e) => encodeEvent(e)),
           clearAllAt,
-          keys,
-          keys.map((k) => kvOps.get(k)?.value ?? null),
-          keys.map((k) => kvOps.get(k)?.at ?? now),
+          kvWrites.map((w) => w.key),
+          kvWrites.map((w) => w.value),
+          kvWrites.map((w) => w.at),
           w.map((i) => encodeWorkItem(i)),
           wa.map((x) => x?.instance ?? null),
           wa.map((x) => x?.executionId ?? null),
@@ -670,8 +635,11 @@ export class PostgresProvider implements Provider {
     const exec = ack.executionId;
     const delta = ack.historyDelta;
 
-    const { customStatusSeen, customStatus, clearAllAt, kvOps } = kvAndStatusOf(delta);
-    const terminal = md.status !== undefined && TERMINAL_STATUSES.has(md.status);
+    const plan = planAck(ack, now);
+    const { terminal, kvWrites } = plan;
+    const customStatusSeen = plan.customStatus !== null;
+    const customStatus = plan.customStatus?.value ?? null;
+    const clearAllAt = plan.kvClearAllAt;
 
     // One statement: delete the batch; create or update the instance row (the parent is set
     // once, at creation; current_execution_id only grows; custom status +1 if the delta has one);
@@ -751,13 +719,12 @@ export class PostgresProvider implements Provider {
         [instance, clearAllAt],
       );
     }
-    if (kvOps.size > 0) {
-      const keys = [...kvOps.keys()];
+    if (kvWrites.length > 0) {
       await c.query(
         `INSERT INTO ${t.kvDelta} (instance_id, key, value, last_updated_at_ms)
          SELECT $1, u.key, u.value, u.at FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(key, value, at)
          ON CONFLICT (instance_id, key) DO UPDATE SET value = EXCLUDED.value, last_updated_at_ms = EXCLUDED.last_updated_at_ms`,
-        [instance, keys, keys.map((k) => kvOps.get(k)?.value ?? null), keys.map((k) => kvOps.get(k)?.at ?? now)],
+        [instance, kvWrites.map((w) => w.key), kvWrites.map((w) => w.value), kvWrites.map((w) => w.at)],
       );
     }
     if (terminal) {
@@ -794,9 +761,9 @@ export class PostgresProvider implements Provider {
     // Last statement: orchestrator items (routed by target instance; timers visible at their fire
     // time) and lock release; the NOTIFYs follow the commit.
     const items = ack.orchestratorItems;
-    const visible = items.map((o) => (o.type === "TimerFired" ? o.fireAtMs : now));
-    for (const v of new Set(visible)) notes.push({ kind: "orchestrator", visibleAtMs: v });
-    notes.push({ kind: "instanceChanged", instance, changes: changesOfAck(ack) });
+    const visible = plan.orchestratorItems.map((o) => o.visibleAt);
+    for (const v of plan.wakeTimes) notes.push({ kind: "orchestrator", visibleAtMs: v });
+    notes.push({ kind: "instanceChanged", instance, changes: plan.changes });
     if (cancelled.length > 0) notes.push({ kind: "activitiesCancelled", activities: cancelled });
     const values: unknown[] = [
       lockToken,

@@ -30,7 +30,7 @@ import type {
   WorkItemLease,
   PendingWork,
 } from "../provider.js";
-import { changesOfAck } from "../provider.js";
+import { planAck, TERMINAL_STATUSES } from "../ackPlan.js";
 import { SqliteAdmin } from "./admin.js";
 import { decodeEvent, decodeFailure, decodeWorkItem, encodeEvent, encodeFailure, encodeWorkItem } from "./codec.js";
 import { isConstraintError, toProviderError } from "./errors.js";
@@ -89,7 +89,6 @@ interface FetchResult {
   item: OrchestrationItem | null;
 }
 
-const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set<ExecutionStatus>(["Completed", "Failed", "ContinuedAsNew"]);
 const START_TYPES = "('StartOrchestration','ContinueAsNew')";
 /** Upper bound of rows a single fetch call discards (dead letters, orphans) before giving up. */
 const MAX_FETCH_ROUNDS = 64;
@@ -453,8 +452,7 @@ export class SqliteProvider implements Provider {
     const insertEvent = this.stmt(
       "INSERT INTO history (instance_id, execution_id, event_id, event_type, event_data, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     );
-    let customStatusSeen = false;
-    let customStatus: string | null = null;
+    const plan = planAck(ack, now);
     for (const ev of ack.historyDelta) {
       try {
         insertEvent.run(instance, exec, ev.eventId, ev.type, encodeEvent(ev), now);
@@ -464,35 +462,22 @@ export class SqliteProvider implements Provider {
         }
         throw err;
       }
-      switch (ev.type) {
-        case "CustomStatusUpdated":
-          customStatusSeen = true;
-          customStatus = ev.status;
-          break;
-        case "KeyValueSet":
-          this.stmt(
-            `INSERT INTO kv_delta (instance_id, key, value, last_updated_at_ms) VALUES (?, ?, ?, ?)
-             ON CONFLICT(instance_id, key) DO UPDATE SET value = excluded.value, last_updated_at_ms = excluded.last_updated_at_ms`,
-          ).run(instance, ev.key, ev.value, ev.lastUpdatedAtMs);
-          break;
-        case "KeyValueCleared":
-          this.stmt(
-            `INSERT INTO kv_delta (instance_id, key, value, last_updated_at_ms) VALUES (?, ?, NULL, ?)
-             ON CONFLICT(instance_id, key) DO UPDATE SET value = NULL, last_updated_at_ms = excluded.last_updated_at_ms`,
-          ).run(instance, ev.key, ev.timestampMs);
-          break;
-        case "KeyValuesCleared":
-          this.stmt("UPDATE kv_delta SET value = NULL, last_updated_at_ms = ? WHERE instance_id = ?").run(ev.timestampMs, instance);
-          this.stmt(
-            `INSERT INTO kv_delta (instance_id, key, value, last_updated_at_ms)
-             SELECT instance_id, key, NULL, ? FROM kv_store WHERE instance_id = ?
-             ON CONFLICT(instance_id, key) DO UPDATE SET value = NULL, last_updated_at_ms = excluded.last_updated_at_ms`,
-          ).run(ev.timestampMs, instance);
-          break;
-        default:
-          break;
-      }
     }
+
+    // KV changes of this execution go to kv_delta (null value: cleared); merged into kv_store when it ends.
+    if (plan.kvClearAllAt !== null) {
+      this.stmt("UPDATE kv_delta SET value = NULL, last_updated_at_ms = ? WHERE instance_id = ?").run(plan.kvClearAllAt, instance);
+      this.stmt(
+        `INSERT INTO kv_delta (instance_id, key, value, last_updated_at_ms)
+         SELECT instance_id, key, NULL, ? FROM kv_store WHERE instance_id = ?
+         ON CONFLICT(instance_id, key) DO UPDATE SET value = NULL, last_updated_at_ms = excluded.last_updated_at_ms`,
+      ).run(plan.kvClearAllAt, instance);
+    }
+    const writeKv = this.stmt(
+      `INSERT INTO kv_delta (instance_id, key, value, last_updated_at_ms) VALUES (?, ?, ?, ?)
+       ON CONFLICT(instance_id, key) DO UPDATE SET value = excluded.value, last_updated_at_ms = excluded.last_updated_at_ms`,
+    );
+    for (const w of plan.kvWrites) writeKv.run(instance, w.key, w.value, w.at);
 
     if (md.status !== undefined) {
       this.stmt(
@@ -506,12 +491,12 @@ export class SqliteProvider implements Provider {
         exec,
       );
     }
-    if (customStatusSeen) {
+    if (plan.customStatus !== null) {
       this.stmt(
         "UPDATE instances SET custom_status = ?, custom_status_version = custom_status_version + 1 WHERE instance_id = ?",
-      ).run(customStatus, instance);
+      ).run(plan.customStatus.value, instance);
     }
-    if (md.status !== undefined && TERMINAL_STATUSES.has(md.status)) {
+    if (plan.terminal) {
       this.stmt(
         `INSERT INTO kv_store (instance_id, key, value, last_updated_at_ms)
          SELECT instance_id, key, value, last_updated_at_ms FROM kv_delta WHERE instance_id = ? AND value IS NOT NULL
@@ -535,17 +520,12 @@ export class SqliteProvider implements Provider {
       if (delWorker.run(c.instance, c.executionId, c.activityId).changes > 0) cancelled.push(c);
     }
 
-    const times = new Set<number>();
-    for (const o of ack.orchestratorItems) {
-      const visibleAt = o.type === "TimerFired" ? o.fireAtMs : now;
-      this.insertOrchItem(o, visibleAt, now);
-      times.add(visibleAt);
-    }
+    for (const o of plan.orchestratorItems) this.insertOrchItem(o.item, o.visibleAt, now);
 
     this.stmt("DELETE FROM instance_locks WHERE lock_token = ?").run(lockToken);
 
-    for (const t of times) notes.push({ kind: "orchestrator", visibleAtMs: t });
-    notes.push({ kind: "instanceChanged", instance, changes: changesOfAck(ack) });
+    for (const t of plan.wakeTimes) notes.push({ kind: "orchestrator", visibleAtMs: t });
+    notes.push({ kind: "instanceChanged", instance, changes: plan.changes });
     if (cancelled.length > 0) notes.push({ kind: "activitiesCancelled", activities: cancelled });
     return notes;
   }

@@ -1,0 +1,75 @@
+// The ack plan: what one orchestration ack must write, worked out once, in one pure function, from
+// the OrchestrationAck, so every store applies the same rules and only has to run its SQL.
+//  - custom status: the last CustomStatusUpdated of the delta wins (version +1 once per ack);
+//  - KV: events are folded in order; a KeyValuesCleared tombstones every key the instance holds at
+//    its time and drops the writes before it; each key then keeps its last write (null = cleared);
+//    a store keeps these per execution and merges them into the instance's KV when it ends;
+//  - orchestrator items become visible now, TimerFired at its fire time;
+//  - what changed, for the `instanceChanged` notification.
+import type { ExecutionStatus } from "../model/status.js";
+import type { WorkItem } from "../model/workItems.js";
+import { changesOfAck, type InstanceChanges, type OrchestrationAck } from "./provider.js";
+
+/** Execution statuses that end an execution (KV merges, `completed_at` is set). */
+export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set<ExecutionStatus>(["Completed", "Failed", "ContinuedAsNew"]);
+
+export interface KvWrite {
+  key: string;
+  /** null: the key was cleared. */
+  value: string | null;
+  at: number;
+}
+
+export interface AckPlan {
+  /** Set when the delta updates the custom status: its final value. */
+  customStatus: { value: string | null } | null;
+  /** Time of the delta's last KeyValuesCleared, if any: tombstone every key the instance holds. */
+  kvClearAllAt: number | null;
+  /** After the clear-all (if any): the last write of each key, in first-write order. */
+  kvWrites: KvWrite[];
+  /** The ack ends the execution. */
+  terminal: boolean;
+  /** Orchestrator items with the time each becomes visible. */
+  orchestratorItems: Array<{ item: WorkItem; visibleAt: number }>;
+  /** Distinct visibility times of the orchestrator items (one wake-up each). */
+  wakeTimes: number[];
+  changes: InstanceChanges;
+}
+
+export function planAck(ack: OrchestrationAck, now: number): AckPlan {
+  let customStatus: { value: string | null } | null = null;
+  let kvClearAllAt: number | null = null;
+  const kv = new Map<string, KvWrite>();
+  for (const ev of ack.historyDelta) {
+    switch (ev.type) {
+      case "CustomStatusUpdated":
+        customStatus = { value: ev.status };
+        break;
+      case "KeyValueSet":
+        kv.delete(ev.key);
+        kv.set(ev.key, { key: ev.key, value: ev.value, at: ev.lastUpdatedAtMs });
+        break;
+      case "KeyValueCleared":
+        kv.delete(ev.key);
+        kv.set(ev.key, { key: ev.key, value: null, at: ev.timestampMs });
+        break;
+      case "KeyValuesCleared":
+        kvClearAllAt = ev.timestampMs;
+        kv.clear();
+        break;
+      default:
+        break;
+    }
+  }
+  const orchestratorItems = ack.orchestratorItems.map((item) => ({ item, visibleAt: item.type === "TimerFired" ? item.fireAtMs : now }));
+  const status = ack.metadata.status;
+  return {
+    customStatus,
+    kvClearAllAt,
+    kvWrites: [...kv.values()],
+    terminal: status !== undefined && TERMINAL_STATUSES.has(status),
+    orchestratorItems,
+    wakeTimes: [...new Set(orchestratorItems.map((o) => o.visibleAt))],
+    changes: changesOfAck(ack),
+  };
+}
