@@ -71,3 +71,16 @@ export { MAX_PAYLOAD_BYTES, MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION } from "./mo
 /** The payload codec seam (encryption, compression) for any provider. */
 export { withPayloadCodec, type PayloadCodec } from "./definitions/codec.js";
 export { MAX_IDENTIFIER_BYTES } from "./model/identifiers.js";
+/** Typed definitions (defineActivity / defineOrchestration) with Standard Schema validation. */
+export {
+  defineActivity,
+  defineOrchestration,
+  type ActivityDefinition,
+  type ActivityDefinitionOptions,
+  type AnyDefinition,
+  type OrchestrationDefinition,
+  type OrchestrationDefinitionOptions,
+} from "./definitions/define.js";
+export type { ActivityRef, OrchestrationRef, InputOf, OutputOf } from "./model/definitions.js";
+export type { CallOptions, SubOrchestrationCallOptions } from "./orchestration/context.js";
+export type { RaceOutcome, SelectResult, JoinResults, JoinValues, TaskValue } from "./orchestration/combinators.js";

@@ -33,6 +33,7 @@ import { InstanceWatcher } from "./waiting.js";
 import { checkIdentifier } from "../model/identifiers.js";
 import { makeHistoryExport, type ExportedExecution, type HistoryExport } from "../model/historyExport.js";
 import { CLIENT_ALIASES, installAliases } from "../compat/aliases.js";
+import type { AnyOrchestrationRef, InputOf, OutputOf } from "../model/definitions.js";
 
 /** Every id and name a client call takes goes through the one identifier check. */
 const requireId = checkIdentifier;
@@ -244,6 +245,34 @@ export class Client {
     return r.output as TResult;
   }
 
+  // ------------------------------------------------------------------ typed definitions (defineOrchestration)
+
+  /**
+   * Start a typed orchestration at the handle's version. The input is checked against the
+   * definition (and its schema) first: a bad one throws ValidationError and nothing is stored.
+   */
+  async start<R extends AnyOrchestrationRef>(orchestration: R, instanceId: string, input: InputOf<R>): Promise<void> {
+    const ref = requireOrchestrationRef(orchestration);
+    const value = ref.checkInput(input);
+    await this.#start(instanceId, ref.name, value, ref.version ?? null);
+  }
+
+  /**
+   * Wait for a typed orchestration's output (up to `timeoutMs`, default 30 s). Throws
+   * OrchestrationFailedError when it failed, TimeoutError on timeout, and InvalidArgumentError
+   * when the instance runs a different orchestration than the handle's.
+   */
+  async result<R extends AnyOrchestrationRef>(orchestration: R, instanceId: string, timeoutMs = 30_000): Promise<OutputOf<R>> {
+    const ref = requireOrchestrationRef(orchestration);
+    const s = await this.#waitTerminal(instanceId, timeoutMs);
+    if (s.orchestrationName !== ref.name)
+      throw new InvalidArgumentError(`instance '${instanceId}' runs orchestration '${s.orchestrationName}', not '${ref.name}'`);
+    const r = toStatus(s, true);
+    if (r.status === "Failed")
+      throw new OrchestrationFailedError(instanceId, s.failure ? new ErrorDetails(s.failure) : null, r.error ?? "failed");
+    return r.output as OutputOf<R>;
+  }
+
   // ------------------------------------------------------------------ management
 
   #admin() {
@@ -388,6 +417,13 @@ function checkFilter(f: InstanceFilter): InstanceFilter {
   if (f.limit !== undefined && (!Number.isInteger(f.limit) || f.limit < 0))
     throw new InvalidArgumentError("filter.limit must be a non-negative integer");
   return f;
+}
+
+function requireOrchestrationRef(ref: unknown): { name: string; version?: string | undefined; checkInput(i: unknown): unknown } {
+  const r = ref as { kind?: unknown; name?: unknown; checkInput?: unknown } | null;
+  if (!r || typeof r !== "object" || r.kind !== "orchestration" || typeof r.name !== "string" || typeof r.checkInput !== "function")
+    throw new InvalidArgumentError("expected an orchestration handle made by defineOrchestration()");
+  return r as { name: string; version?: string; checkInput(i: unknown): unknown };
 }
 
 function checkPrune(o: PruneOptions): PruneOptions {

@@ -105,3 +105,50 @@ export function firstOf<T>(tasks: Task<T>[], dirty: Dirty, flattenErrors: boolea
   fs.forEach((f, i) => f._listen((s) => win(i, s)));
   return out;
 }
+
+/** The value a task settles with. */
+export type TaskValue<T> = T extends PromiseLike<infer V> ? V : never;
+
+/** `all` over a tuple: one `{ ok }` / `{ err }` entry per task, each typed by its task. */
+export type JoinResults<T extends readonly Task<unknown>[]> = { -readonly [K in keyof T]: JoinResult<TaskValue<T[K]>> };
+/** `join` over a tuple: the values, each typed by its task. */
+export type JoinValues<T extends readonly Task<unknown>[]> = { -readonly [K in keyof T]: TaskValue<T[K]> };
+
+/**
+ * The outcome of `raceSettled`: which task finished first (`index`) and how. Narrow on `index`
+ * and then `ok`: a failed winner arrives as `{ ok: false, error }`, never typed as a value.
+ */
+export type RaceOutcome<T extends readonly Task<unknown>[]> = {
+  [K in keyof T]: K extends `${infer N extends number}`
+    ? { index: N; ok: true; value: TaskValue<T[K]> } | { index: N; ok: false; error: unknown }
+    : never;
+}[number];
+
+/** `select` over a tuple: the winner's value typed by its index (a failed winner throws). */
+export type SelectResult<T extends readonly Task<unknown>[]> = {
+  [K in keyof T]: K extends `${infer N extends number}` ? { index: N; value: TaskValue<T[K]> } : never;
+}[number];
+
+/** First task to settle wins and the others are cancelled; the winner's outcome is kept as is. */
+export function firstSettled(tasks: Task<unknown>[], dirty: Dirty): DurableFuture<{ index: number; ok: boolean; value?: unknown; error?: unknown }> {
+  const out = new DurableFuture<{ index: number; ok: boolean; value?: unknown; error?: unknown }>("select");
+  const inner = firstOf(
+    tasks.map((t) => {
+      const f = toFuture(t, dirty);
+      // Turn a failure into a value so the race itself never throws for a failed winner.
+      const settled = new DurableFuture<Settlement<unknown>>("join");
+      settled._hooks.cancel = () => f.cancel();
+      f._listen((s) => settled._settle({ ok: true, value: s }));
+      return settled;
+    }),
+    dirty,
+    false,
+  );
+  out._hooks.cancel = () => inner.cancel();
+  inner._listen((s) => {
+    if (!s.ok) return out._settle(s);
+    const { index, value } = s.value;
+    out._settle({ ok: true, value: value.ok ? { index, ok: true, value: value.value } : { index, ok: false, error: value.error } });
+  });
+  return out;
+}

@@ -4,7 +4,20 @@ import { DurableFuture } from "./future.js";
 import { checkIdentifier } from "../model/identifiers.js";
 import type { ContextHost, TraceLevel } from "./host.js";
 import type { BreadcrumbType, Decision, DecisionBody } from "./decisions.js";
-import { allSettled, firstOf, joinAll, type JoinResult, type RaceResult, type Task } from "./combinators.js";
+import {
+  allSettled,
+  firstOf,
+  firstSettled,
+  joinAll,
+  type JoinResult,
+  type JoinResults,
+  type JoinValues,
+  type RaceOutcome,
+  type RaceResult,
+  type SelectResult,
+  type Task,
+} from "./combinators.js";
+import type { AnyActivityRef, AnyOrchestrationRef, InputOf, OutputOf } from "../model/definitions.js";
 import { decodeJson, encodeJson } from "../model/json.js";
 import { InvalidArgumentError, TaskCancelledError } from "../model/errors.js";
 import { resolveRetryPolicy, retryFuture, type RetryPolicy } from "./retry.js";
@@ -42,6 +55,26 @@ function positiveMs(what: string, v: unknown): number {
 
 /** Names, ids and keys given to the context go through the one identifier check. */
 const requireName = checkIdentifier;
+
+/** Options of `ctx.call`: retries (each attempt a new activity), routing tag, session. */
+export interface CallOptions extends ActivityOptions {
+  retry?: RetryPolicy;
+}
+
+/** Options of `ctx.callSubOrchestration`. */
+export interface SubOrchestrationCallOptions {
+  /** The child's instance id (default: derived from the parent's id and the schedule's event id). */
+  instanceId?: string;
+  /** Run this version (default: the handle's version, else the latest registered). */
+  version?: string;
+}
+
+function requireRef(kind: "activity" | "orchestration", ref: unknown): { name: string; version?: string | undefined; checkInput(i: unknown): unknown } {
+  const r = ref as { kind?: unknown; name?: unknown; checkInput?: unknown } | null;
+  if (!r || typeof r !== "object" || r.kind !== kind || typeof r.name !== "string" || typeof r.checkInput !== "function")
+    throw new InvalidArgumentError(`expected an ${kind} handle made by define${kind === "activity" ? "Activity" : "Orchestration"}()`);
+  return r as { name: string; version?: string; checkInput(i: unknown): unknown };
+}
 
 export class OrchestrationContext {
   readonly #x: ContextHost;
@@ -104,6 +137,33 @@ export class OrchestrationContext {
 
   scheduleActivityOnSession<T = unknown>(name: string, input: unknown, sessionId: string): DurableFuture<T> {
     return this.scheduleActivity<T>(name, input, { sessionId });
+  }
+
+  // ------------------------------------------------------------------ typed calls (defineActivity / defineOrchestration)
+
+  /**
+   * Call a typed activity: the input is checked against the definition (and its schema) here, so
+   * a bad one throws before anything is scheduled; the future resolves with the handler's output
+   * type. `options.retry` retries as scheduleActivityWithRetry does.
+   */
+  call<R extends AnyActivityRef>(activity: R, input: InputOf<R>, options: CallOptions = {}): DurableFuture<OutputOf<R>> {
+    const ref = requireRef("activity", activity);
+    const value = ref.checkInput(input);
+    const { retry, ...routing } = options;
+    return retry !== undefined
+      ? this.scheduleActivityWithRetry<OutputOf<R>>(ref.name, value, retry, routing)
+      : this.scheduleActivity<OutputOf<R>>(ref.name, value, routing);
+  }
+
+  /** Run a typed orchestration as a child and wait for its output (input checked here, as in `call`). */
+  callSubOrchestration<R extends AnyOrchestrationRef>(
+    orchestration: R,
+    input: InputOf<R>,
+    options: SubOrchestrationCallOptions = {},
+  ): DurableFuture<OutputOf<R>> {
+    const ref = requireRef("orchestration", orchestration);
+    const value = ref.checkInput(input);
+    return this.#subOrchestration<OutputOf<R>>(ref.name, options.version ?? ref.version, options.instanceId, value);
   }
 
   // ------------------------------------------------------------------ retries
@@ -271,15 +331,24 @@ export class OrchestrationContext {
 
   #dirty = (): void => this.#x.markDirty();
 
-  /** duroxide-node `all`: waits for every task; each entry is `{ ok }` or `{ err }`. */
-  all<T = unknown>(tasks: Task<T>[]): DurableFuture<JoinResult<T>[]> {
+  /**
+   * duroxide-node `all`: waits for every task; each entry is `{ ok }` or `{ err }`. Over a tuple
+   * (`ctx.all([a, b])`) each entry is typed by its task.
+   */
+  all<const T extends readonly Task<unknown>[]>(tasks: T): DurableFuture<JoinResults<T>>;
+  all<T = unknown>(tasks: Task<T>[]): DurableFuture<JoinResult<T>[]>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- implementation signature (not published)
+  all(tasks: readonly Task<unknown>[]): DurableFuture<any> {
     if (!Array.isArray(tasks)) throw new InvalidArgumentError("all() takes an array of tasks");
-    return allSettled(tasks, this.#dirty);
+    return allSettled(tasks as Task<unknown>[], this.#dirty);
   }
-  /** Waits for every task; resolves with the values in order, or throws the first failure. */
-  join<T = unknown>(tasks: Task<T>[]): DurableFuture<T[]> {
+  /** Waits for every task; resolves with the values in order (typed per task over a tuple), or throws the first failure. */
+  join<const T extends readonly Task<unknown>[]>(tasks: T): DurableFuture<JoinValues<T>>;
+  join<T = unknown>(tasks: Task<T>[]): DurableFuture<T[]>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- implementation signature (not published)
+  join(tasks: readonly Task<unknown>[]): DurableFuture<any> {
     if (!Array.isArray(tasks)) throw new InvalidArgumentError("join() takes an array of tasks");
-    return joinAll(tasks, this.#dirty);
+    return joinAll(tasks as Task<unknown>[], this.#dirty);
   }
   join2<A, B>(a: Task<A>, b: Task<B>): DurableFuture<[A, B]> {
     return joinAll<unknown>([a, b], this.#dirty) as unknown as DurableFuture<[A, B]>;
@@ -294,9 +363,21 @@ export class OrchestrationContext {
   race<T = unknown>(...tasks: Task<T>[]): DurableFuture<RaceResult<T>> {
     return firstOf(tasks, this.#dirty, true);
   }
-  /** Like race, but a failed winner throws. Accepts any number of tasks. */
-  select<T = unknown>(...tasks: Task<T>[]): DurableFuture<RaceResult<T>> {
-    return firstOf(tasks, this.#dirty, false);
+  /**
+   * Typed race: the first task to complete (in history order) wins and the others are cancelled.
+   * Resolves `{ index, ok: true, value }` or `{ index, ok: false, error }`; narrowing on `index`
+   * types `value` by the task that won, and a failed winner never arrives as a value.
+   */
+  raceSettled<const T extends readonly Task<unknown>[]>(...tasks: T): DurableFuture<RaceOutcome<T>> {
+    if (tasks.length === 0) throw new InvalidArgumentError("raceSettled() needs at least one task");
+    return firstSettled([...tasks], this.#dirty) as unknown as DurableFuture<RaceOutcome<T>>;
+  }
+  /** Like race, but a failed winner throws; `value` is typed by the winner's `index`. Accepts any number of tasks. */
+  select<const T extends Task<unknown>[]>(...tasks: T): DurableFuture<SelectResult<T>>;
+  select<T = unknown>(...tasks: Task<T>[]): DurableFuture<RaceResult<T>>;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- implementation signature (not published)
+  select(...tasks: Task<unknown>[]): any {
+    return firstOf([...tasks], this.#dirty, false);
   }
   select2<A, B>(a: Task<A>, b: Task<B>): DurableFuture<RaceResult<A | B>> {
     return firstOf<A | B>([a, b], this.#dirty, false);

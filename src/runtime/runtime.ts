@@ -3,6 +3,7 @@ import type { Provider } from "../providers/provider.js";
 import { InvalidArgumentError } from "../model/errors.js";
 import type { OrchestrationHandler } from "../orchestration/handler.js";
 import { Client } from "../client/client.js";
+import type { AnyDefinition } from "../definitions/define.js";
 import { Logger, getDefaultLogger, parseLogLevel } from "../observability/logger.js";
 import { RuntimeMetrics, type MetricsSnapshot } from "../observability/metrics.js";
 import type { TelemetryHooks } from "../observability/hooks.js";
@@ -90,6 +91,18 @@ export class Runtime {
    */
   registeredOrchestration(name: string, version?: string | null): { version: string; handler: OrchestrationHandler } | null {
     return this.#orchestrations.resolve(name, version ?? null);
+  }
+
+  /**
+   * Register typed definitions (defineActivity / defineOrchestration), e.g.
+   * `runtime.register(charge, ship, processOrder)`. An orchestration registers at its version.
+   */
+  register(...definitions: AnyDefinition[]): void {
+    for (const d of definitions) {
+      if (d?.kind === "activity") this.registerActivity(d.name, d.handler as ActivityHandler);
+      else if (d?.kind === "orchestration") this.registerOrchestrationVersioned(d.name, d.version, d.handler as OrchestrationHandler);
+      else throw new InvalidArgumentError("register() takes handles made by defineActivity() or defineOrchestration()");
+    }
   }
 
   #assertNotStarted(): void {
