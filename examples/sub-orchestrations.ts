@@ -3,11 +3,12 @@
 // wait for events, sleep on timers or fan out further); the parent just awaits it like an activity.
 // A child that fails surfaces in the parent as a thrown SubOrchestrationFailedError.
 //
-// The parent uses async/await; the child uses the generator form: both kinds mix freely.
+// Written with typed definitions: ctx.call and ctx.callSubOrchestration are checked by tsc, and the
+// parent's ctx.join over the children is typed by the child's output.
 //
 //   npm run build && node dist/examples/sub-orchestrations.js
 import { pathToFileURL } from "node:url";
-import { Runtime, type OrchestrationContext, type ActivityContext } from "../src/index.js";
+import { Runtime, defineActivity, defineOrchestration } from "../src/index.js";
 import { openStore, printer, runtimeOptions, sleep, type ExampleOptions } from "./support.js";
 
 interface OrderLine {
@@ -28,46 +29,41 @@ export interface BatchResult {
 
 const stock: Record<string, number> = { "BOOK-42": 100, "MUG-7": 50, "LAMP-3": 10 };
 
-async function reserveStock(_ctx: ActivityContext, line: OrderLine): Promise<string> {
+const reserveStock = defineActivity("ReserveStock", async (_ctx, line: OrderLine) => {
   await sleep(15);
   if ((stock[line.sku] ?? 0) < line.qty) throw new Error(`not enough ${line.sku}`);
   return line.sku === "LAMP-3" ? "warehouse-north" : "warehouse-south";
-}
-async function createShipment(_ctx: ActivityContext, x: { orderId: string; warehouse: string }): Promise<string> {
+});
+const createShipment = defineActivity("CreateShipment", async (_ctx, x: { orderId: string; warehouse: string }) => {
   await sleep(15); // idempotent by orderId in a real carrier API
   return `TRK-${x.orderId.toUpperCase()}`;
-}
+});
 
-// Child: fulfil one order (generator form).
-function* fulfilOrder(ctx: OrchestrationContext, line: OrderLine): Generator<unknown, Fulfilment & { instanceId: string }, any> {
-  const warehouse = (yield ctx.scheduleActivity("ReserveStock", line)) as string;
-  const trackingNumber = (yield ctx.scheduleActivity("CreateShipment", { orderId: line.orderId, warehouse })) as string;
+// Child: fulfil one order.
+const fulfilOrder = defineOrchestration("FulfilOrder", async (ctx, line: OrderLine): Promise<Fulfilment & { instanceId: string }> => {
+  const warehouse = await ctx.call(reserveStock, line);
+  const trackingNumber = await ctx.call(createShipment, { orderId: line.orderId, warehouse });
   ctx.traceInfo(`order ${line.orderId} shipped from ${warehouse}`);
   return { orderId: line.orderId, warehouse, trackingNumber, instanceId: ctx.instanceId };
-}
+});
 
 // Parent: one child per order, all running at once, then gather.
-async function fulfilBatch(ctx: OrchestrationContext, batch: { batchId: string; lines: OrderLine[] }): Promise<BatchResult> {
+const fulfilBatch = defineOrchestration("FulfilBatch", async (ctx, batch: { batchId: string; lines: OrderLine[] }): Promise<BatchResult> => {
   ctx.traceInfo(`batch ${batch.batchId}: starting ${batch.lines.length} child orchestrations`);
-  const children = batch.lines.map((line) =>
-    ctx.scheduleSubOrchestration<Fulfilment & { instanceId: string }>("FulfilOrder", line),
-  );
+  const children = batch.lines.map((line) => ctx.callSubOrchestration(fulfilOrder, line));
   const results = await ctx.join(children);
   return {
     batchId: batch.batchId,
     fulfilled: results.map(({ orderId, warehouse, trackingNumber }) => ({ orderId, warehouse, trackingNumber })),
     childInstances: results.map((r) => r.instanceId),
   };
-}
+});
 
 export async function main(opts: ExampleOptions = {}): Promise<BatchResult> {
   const say = printer(opts.quiet);
   const provider = await openStore(opts.storeUrl);
   const runtime = new Runtime(provider, runtimeOptions(say, opts.quiet));
-  runtime.registerActivity("ReserveStock", reserveStock);
-  runtime.registerActivity("CreateShipment", createShipment);
-  runtime.registerOrchestration("FulfilOrder", fulfilOrder);
-  runtime.registerOrchestration("FulfilBatch", fulfilBatch);
+  runtime.register(reserveStock, createShipment, fulfilOrder, fulfilBatch);
   await runtime.start();
   try {
     const batch = {
@@ -81,8 +77,8 @@ export async function main(opts: ExampleOptions = {}): Promise<BatchResult> {
     };
     const instanceId = `batch-${batch.batchId}-${Date.now()}`;
     say(`starting FulfilBatch '${instanceId}' with ${batch.lines.length} orders`);
-    await runtime.client.startOrchestration(instanceId, "FulfilBatch", batch);
-    const result = await runtime.client.waitForOrchestrationTyped<BatchResult>(instanceId, 10_000);
+    await runtime.client.start(fulfilBatch, instanceId, batch);
+    const result = await runtime.client.result(fulfilBatch, instanceId, 10_000);
     result.fulfilled.forEach((f, i) => say(`  ${f.orderId}: ${f.trackingNumber} from ${f.warehouse} (child ${result.childInstances[i]})`));
     return result;
   } finally {
