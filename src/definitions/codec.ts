@@ -54,9 +54,16 @@ export function decodePayloadText(codec: PayloadCodec, stored: string): string {
 
 type TextMap = (text: string) => string;
 
+/** A poison failure quotes the offending messages (payloads included): that text is a payload too. */
+function mapFailure<T>(d: T, f: TextMap): T {
+  const r = d as { category?: unknown; message?: unknown } | null;
+  return r && r.category === "poison" && typeof r.message === "string" ? ({ ...r, message: f(r.message) } as T) : d;
+}
+
 /** A copy of an event or work item with its payload fields mapped (the original is not touched). */
 function mapPayloads<T extends object>(x: T, f: TextMap): T {
   const out = { ...x } as Record<string, unknown>;
+  if (out["details"] !== undefined) out["details"] = mapFailure(out["details"], f);
   for (const k of PAYLOAD_FIELDS) {
     const v = out[k];
     if (typeof v === "string") out[k] = f(v);
@@ -123,7 +130,11 @@ class CodecProvider implements Provider {
       historyDelta: ack.historyDelta.map((e) => mapPayloads(e, this.#enc)),
       workerItems: ack.workerItems.map(this.#encItem),
       orchestratorItems: ack.orchestratorItems.map(this.#encItem),
-      metadata: typeof m.output === "string" ? { ...m, output: this.#enc(m.output) } : m,
+      metadata: {
+        ...m,
+        ...(typeof m.output === "string" ? { output: this.#enc(m.output) } : {}),
+        ...(m.failure ? { failure: mapFailure(m.failure, this.#enc) } : {}),
+      },
     });
   }
   abandonOrchestrationItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void> {
@@ -174,7 +185,14 @@ class CodecProvider implements Provider {
   }
   async getStatus(instance: string): Promise<StoredStatus | null> {
     const s = await this.#inner.getStatus(instance);
-    return s && { ...s, output: mapNullable(s.output, this.#dec), customStatus: mapNullable(s.customStatus, this.#dec) };
+    return (
+      s && {
+        ...s,
+        output: mapNullable(s.output, this.#dec),
+        customStatus: mapNullable(s.customStatus, this.#dec),
+        failure: s.failure && mapFailure(s.failure, this.#dec),
+      }
+    );
   }
   async getKvValue(instance: string, key: string): Promise<string | null> {
     return mapNullable(await this.#inner.getKvValue(instance, key), this.#dec);

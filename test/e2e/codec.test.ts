@@ -97,13 +97,16 @@ describe("payload codec", () => {
       after(async () => schemas?.cleanup());
 
       /** Runs the workload on a fresh store (with or without the codec) and returns its raw stored text. */
-      async function storedText(codec: PayloadCodec | null): Promise<{ text: string; reopen: () => Promise<Provider>; done: () => Promise<void> }> {
+      async function storedText(
+        codec: PayloadCodec | null,
+        workload: (p: Provider) => Promise<void> = runWorkload,
+      ): Promise<{ text: string; reopen: () => Promise<Provider>; done: () => Promise<void> }> {
         if (kind === "sqlite") {
           const dir = mkdtempSync(join(tmpdir(), "dx-codec-"));
           const file = join(dir, "store.db");
           const open = async (): Promise<Provider> => SqliteProvider.open(`sqlite:${file}`);
           const p = await open();
-          await runWorkload(codec ? withPayloadCodec(p, codec) : p);
+          await workload(codec ? withPayloadCodec(p, codec) : p);
           await p.close();
           const text = ["", "-wal", "-shm"]
             .map((s) => file + s)
@@ -115,7 +118,7 @@ describe("payload codec", () => {
         schemas ??= new ThrowawaySchemas(PG_URL, `dx_codec_${process.pid}`);
         const schema = schemas.newSchemaName();
         const p = await schemas.open(schema);
-        await runWorkload(codec ? withPayloadCodec(p, codec) : p);
+        await workload(codec ? withPayloadCodec(p, codec) : p);
         const c = new pg.Client({ connectionString: PG_URL });
         await c.connect();
         let text = "";
@@ -134,6 +137,36 @@ describe("payload codec", () => {
         }
         return { text, reopen: () => schemas!.open(schema), done: async () => undefined };
       }
+
+      it("a poison failure quotes the offending message: that quote is encoded too", async () => {
+        const poisoned = async (provider: Provider): Promise<void> => {
+          const rt = new Runtime(provider, { dispatcherPollIntervalMs: 20, logLevel: "error", maxAttempts: 1 });
+          rt.registerOrchestration("UsesMissing", async (ctx: OrchestrationContext, v: string) => ctx.scheduleActivity("NotRegisteredAnywhere", v));
+          await rt.start();
+          try {
+            await rt.client.startOrchestration("p1", "UsesMissing", `input ${SECRET}`);
+            const r = await rt.client.waitForOrchestration("p1", 20_000);
+            assert.equal(r.status, "Failed");
+            assert.match(r.error ?? "", /^poison: activity NotRegisteredAnywhere/);
+            const st = await provider.getStatus("p1");
+            assert.ok(st?.failure?.category === "poison" && st.failure.message.includes(SECRET), "the reader decodes the quote");
+          } finally {
+            await rt.shutdown(200);
+          }
+        };
+        const plain = await storedText(null, poisoned);
+        try {
+          assert.ok(plain.text.includes(SECRET), "without a codec the quote is visible to the scan");
+        } finally {
+          await plain.done();
+        }
+        const s = await storedText(aesGcmCodec(key), poisoned);
+        try {
+          assert.ok(!s.text.includes(SECRET), "no payload in the clear, not even quoted in a poison failure");
+        } finally {
+          await s.done();
+        }
+      });
 
       it("without a codec the payloads are plain text in the store (the scan can see them)", async () => {
         const s = await storedText(null);
