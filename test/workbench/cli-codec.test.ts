@@ -1,5 +1,5 @@
-// The CLI reads (and writes) an encrypted store with the codec the runtime used: `--codec <module>`
-// Without it the payloads stay ciphertext; with a wrong key it fails clearly.
+// The CLI reads (and writes) an encrypted store with the codec the runtime used (`--codec <module>`);
+// without it the payloads stay ciphertext, and with a wrong key it fails clearly.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
