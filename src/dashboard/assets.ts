@@ -81,8 +81,10 @@ pre.err { color: var(--bad); }
 .exec { padding: 2px 8px; border: 1px solid var(--line); border-radius: 5px; text-decoration: none; }
 .exec.current { background: var(--accent); color: #fff; }
 .timeline { font-size: 12px; }
-.tl-body { max-height: 520px; overflow: auto; }
-.tl-row { display: grid; grid-template-columns: 260px 1fr; align-items: center; min-height: 20px; border-bottom: 1px solid #f1f2f4; }
+.tl-body { max-height: 520px; overflow: auto; position: relative; }
+.tl-virtual { position: relative; }
+.tl-virtual .tl-row { position: absolute; left: 0; right: 0; height: 20px; }
+.tl-row { display: grid; grid-template-columns: 260px 1fr; align-items: center; min-height: 20px; border-bottom: 1px solid #f1f2f4; box-sizing: border-box; }
 .tl-label { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; padding-right: 8px; }
 .tl-track { position: relative; height: 18px; }
 .tl-axis .tl-track { height: 16px; color: var(--muted); }

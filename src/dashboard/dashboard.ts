@@ -14,7 +14,7 @@ import {
 } from "../index.js";
 import { ASSETS } from "./assets.js";
 import { crossSiteProblem, newSecret, PAGE_SECURITY_HEADERS, presentedToken, sameSecret, setTokenCookie } from "./security.js";
-import { historyDocument, instanceDetails, SystemSampler, treeDocument } from "./views.js";
+import { eventsPage, historyDocument, instanceDetails, instancePageDocument, SystemSampler, treeDocument } from "./views.js";
 
 export interface DashboardOptions {
   /** Allow raise, cancel and delete (default false: the dashboard only reads). */
@@ -131,7 +131,7 @@ export function createDashboard(client: Client, options: DashboardOptions = {}):
       return client.listInstances(listQuery(url));
     }
     if (path === "/api/system" && method === "GET") return sampler.sample();
-    const m = /^\/api\/instances\/([^/]+)(?:\/(history|tree|raise|cancel|delete))?$/.exec(path);
+    const m = /^\/api\/instances\/([^/]+)(?:\/(history|events|tree|page|raise|cancel|delete))?$/.exec(path);
     if (!m) throw new HttpError(404, `no such endpoint: ${method} ${path}`);
     let id: string;
     try {
@@ -144,9 +144,15 @@ export function createDashboard(client: Client, options: DashboardOptions = {}):
       if (sub === undefined) return instanceDetails(client, id);
       if (sub === "history") return historyDocument(client, id, num(url, "execution"));
       if (sub === "tree") return treeDocument(client, id);
+      if (sub === "page") return instancePageDocument(client, id, num(url, "execution"));
+      if (sub === "events") {
+        const execution = num(url, "execution");
+        if (execution === undefined) throw new HttpError(400, "execution is required");
+        return eventsPage(client, id, execution, Math.max(0, num(url, "offset") ?? 0), Math.min(1000, Math.max(1, num(url, "limit") ?? 200)));
+      }
       throw new HttpError(405, `${sub} takes POST`);
     }
-    if (method !== "POST" || sub === undefined || sub === "history" || sub === "tree") throw new HttpError(405, `method ${method} not allowed here`);
+    if (method !== "POST" || sub === undefined || sub === "history" || sub === "events" || sub === "tree" || sub === "page") throw new HttpError(405, `method ${method} not allowed here`);
     if (!allowActions) throw new HttpError(403, "actions are disabled: start the dashboard with --allow-actions (createDashboard option allowActions)");
     const problem = crossSiteProblem(req, csrf);
     if (problem) throw new HttpError(403, problem);

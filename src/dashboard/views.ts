@@ -94,14 +94,15 @@ function decode(raw: string | null | undefined): unknown {
   }
 }
 
-export async function instanceDetails(client: Client, instanceId: string): Promise<InstanceDetails> {
+/** `currentHistory`: the current execution's events when the caller has read them already. */
+export async function instanceDetails(client: Client, instanceId: string, currentHistory?: HistoryEvent[]): Promise<InstanceDetails> {
   const info = await client.getInstanceInfo(instanceId);
   const [state, kv, executionIds, stats, history] = await Promise.all([
     client.getInstanceState(instanceId),
     client.getKvAllValues(instanceId),
     client.listExecutions(instanceId),
     client.getOrchestrationStats(instanceId),
-    client.readHistory(instanceId, info.currentExecutionId),
+    currentHistory ?? client.readHistory(instanceId, info.currentExecutionId),
   ]);
   const listed = [...executionIds].sort((a, b) => b - a).slice(0, MAX_LISTED_EXECUTIONS);
   const executions = await Promise.all(
@@ -154,6 +155,44 @@ export async function historyDocument(client: Client, instanceId: string, execut
   if (!executions.includes(id)) throw new InstanceNotFoundError(`${instanceId}' execution '${id}`);
   const events = await client.readHistory(instanceId, id);
   return { instanceId, executionId: id, executions, events, timeline: buildTimeline(events, nowMs) };
+}
+
+/** Events the instance page document carries; the page asks for the rest as it is scrolled to. */
+export const PAGE_EVENTS = 200;
+
+export interface InstancePageDocument {
+  details: InstanceDetails;
+  /** The timeline of the whole execution, with its first PAGE_EVENTS events (`eventCount` has them all). */
+  history: HistoryDocument & { eventCount: number };
+  /** Null when the tree cannot be read (e.g. the instance was deleted meanwhile). */
+  tree: InstanceTreeDocument | null;
+}
+
+/** Everything the dashboard's instance page shows, reading the history once. */
+export async function instancePageDocument(client: Client, instanceId: string, executionId?: number): Promise<InstancePageDocument> {
+  const history = await historyDocument(client, instanceId, executionId);
+  const current = history.executionId === history.executions[history.executions.length - 1] ? history.events : undefined;
+  const [details, tree] = await Promise.all([
+    instanceDetails(client, instanceId, current),
+    treeDocument(client, instanceId).catch((err: unknown) => {
+      if (err instanceof InstanceNotFoundError) return null;
+      throw err;
+    }),
+  ]);
+  return { details, history: { ...history, events: history.events.slice(0, PAGE_EVENTS), eventCount: history.events.length }, tree };
+}
+
+export interface EventsPage {
+  executionId: number;
+  offset: number;
+  events: HistoryEvent[];
+  eventCount: number;
+}
+
+/** A slice of one execution's events (the instance page's "show more"). */
+export async function eventsPage(client: Client, instanceId: string, executionId: number, offset: number, limit: number): Promise<EventsPage> {
+  const events = await client.readHistory(instanceId, executionId);
+  return { executionId, offset, events: events.slice(offset, offset + limit), eventCount: events.length };
 }
 
 /** The instance and its descendants as a nested tree (at most MAX_TREE_NODES nodes). */

@@ -8,7 +8,10 @@ export function dashboardApp(): void {
   "use strict";
   const PAGE_SIZE = 50;
   const REFRESH_MS = 2000;
-  const EVENTS_PER_CHUNK = 500;
+  const EVENTS_PER_CHUNK = 200;
+  // Timelines with more bars than this draw only the rows in view.
+  const TIMELINE_DIRECT_ROWS = 300;
+  const ROW_PX = 20;
   let config = { allowActions: false, csrfToken: "" };
   let refreshTimer = null;
   let renderSeq = 0;
@@ -229,11 +232,7 @@ export function dashboardApp(): void {
     const execution = params.get("execution");
     let details, history, tree;
     try {
-      [details, history, tree] = await Promise.all([
-        api("instances/" + encodeURIComponent(id)),
-        api("instances/" + encodeURIComponent(id) + "/history" + (execution ? "?execution=" + encodeURIComponent(execution) : "")),
-        api("instances/" + encodeURIComponent(id) + "/tree").catch(() => null),
-      ]);
+      ({ details, history, tree } = await api("instances/" + encodeURIComponent(id) + "/page" + (execution ? "?execution=" + encodeURIComponent(execution) : "")));
     } catch (err) {
       if (seq !== renderSeq) return;
       clear(main()).append(h("h1", null, "Instance"), h("p", { class: "id big" }, id));
@@ -268,9 +267,9 @@ export function dashboardApp(): void {
     m.append(section("Executions",
       h("div", { class: "execs", id: "executions" }, history.executions.map((n) =>
         h("a", { href: instanceHref(details.instanceId, n), class: n === history.executionId ? "exec current" : "exec" }, "#" + n)))));
-    m.append(section("Timeline · execution " + history.executionId + " · " + history.events.length + " events", timeline(history)));
+    m.append(section("Timeline · execution " + history.executionId + " · " + history.eventCount + " events · " + history.timeline.spans.length + " bars", timeline(history)));
     m.append(section("Children", treeView(tree, details)));
-    m.append(section("Events", eventsTable(history.events)));
+    m.append(section("Events", eventsTable(details, history)));
     window.scrollTo(0, scroll);
     document.body.dataset.ready = "instance";
     if (details.status === "Running" || details.status === "ContinuedAsNew") schedule(() => renderInstance(id, params, seq));
@@ -331,8 +330,7 @@ export function dashboardApp(): void {
       marks.append(dot);
     }
     wrap.append(h("div", { class: "tl-row" }, h("div", { class: "tl-label muted" }, "markers"), marks));
-    const frag = document.createDocumentFragment();
-    for (const s of tl.spans) {
+    const spanRow = (s) => {
       const end = s.endMs === null ? tl.endMs : s.endMs;
       const label = s.name + (s.attempt > 1 ? " · attempt " + s.attempt : "");
       const took = dur(end - s.startMs);
@@ -344,11 +342,45 @@ export function dashboardApp(): void {
       bar.style.width = Math.max(0.4, pos(end) - pos(s.startMs)) + "%";
       const lab = h("div", { class: "tl-label" }, h("span", { class: "kind k-" + s.kind }, s.kind), " ",
         s.kind === "suborchestration" && s.detail ? h("a", { href: instanceHref(s.detail), class: "id" }, label) : label);
-      frag.append(h("div", { class: "tl-row span-row", "data-kind": s.kind, "data-outcome": s.outcome, "data-attempt": s.attempt }, lab, h("div", { class: "tl-track" }, bar)));
-    }
-    const body = h("div", { class: "tl-body" });
-    body.append(frag);
+      return h("div", { class: "tl-row span-row", "data-kind": s.kind, "data-outcome": s.outcome, "data-attempt": s.attempt }, lab, h("div", { class: "tl-track" }, bar));
+    };
+    const body = h("div", { class: "tl-body", id: "timeline-body" });
     if (tl.spans.length === 0) body.append(h("p", { class: "muted" }, "No activities, timers, events or sub-orchestrations in this execution."));
+    else if (tl.spans.length <= TIMELINE_DIRECT_ROWS) {
+      const frag = document.createDocumentFragment();
+      for (const s of tl.spans) frag.append(spanRow(s));
+      body.append(frag);
+    } else {
+      // Thousands of bars: only the rows in view (plus a margin) exist in the DOM.
+      const inner = h("div", { class: "tl-virtual" });
+      inner.style.height = tl.spans.length * ROW_PX + "px";
+      body.append(inner);
+      let drawn = "";
+      const draw = () => {
+        const first = Math.max(0, Math.floor(body.scrollTop / ROW_PX) - 20);
+        const last = Math.min(tl.spans.length, first + Math.ceil((body.clientHeight || 520) / ROW_PX) + 40);
+        if (drawn === first + ":" + last) return;
+        drawn = first + ":" + last;
+        const frag = document.createDocumentFragment();
+        for (let i = first; i < last; i++) {
+          const row = spanRow(tl.spans[i]);
+          row.style.top = i * ROW_PX + "px";
+          frag.append(row);
+        }
+        clear(inner).append(frag);
+      };
+      let queued = false;
+      body.addEventListener("scroll", () => {
+        if (queued) return;
+        queued = true;
+        requestAnimationFrame(() => {
+          queued = false;
+          draw();
+        });
+      });
+      requestAnimationFrame(draw);
+      draw();
+    }
     wrap.append(body);
     return wrap;
   }
@@ -361,27 +393,39 @@ export function dashboardApp(): void {
     return h("div", { id: "tree" }, h("ul", { class: "tree" }, node(tree.root)), tree.truncated ? h("p", { class: "muted" }, "showing part of " + tree.size + " instances") : null);
   }
 
-  function eventsTable(events) {
+  function eventsTable(details, history) {
+    const events = history.events.slice();
+    const total = history.eventCount;
     const t0 = events.length ? events[0].timestampMs : 0;
     const tbody = h("tbody");
     const more = h("button", { id: "events-more" });
     let shown = 0;
-    const chunk = () => {
+    const draw = () => {
       const frag = document.createDocumentFragment();
       const end = Math.min(events.length, shown + EVENTS_PER_CHUNK);
       for (let i = shown; i < end; i++) {
-        const e = events[i];
-        const { eventId, sourceEventId, timestampMs, type, instanceId, executionId, duroxideVersion, ...rest } = e;
+        const { eventId, sourceEventId, timestampMs, type, instanceId, executionId, duroxideVersion, ...rest } = events[i];
         frag.append(h("tr", null, h("td", { class: "num" }, eventId), h("td", { class: "num" }, sourceEventId === null ? "" : sourceEventId),
           h("td", { class: "num" }, "+" + dur(timestampMs - t0)), h("td", null, type), h("td", null, h("code", null, JSON.stringify(rest)))));
       }
       tbody.append(frag);
       shown = end;
-      more.hidden = shown >= events.length;
-      clear(more).append("Show " + Math.min(EVENTS_PER_CHUNK, events.length - shown) + " more of " + (events.length - shown));
+      more.hidden = shown >= total;
+      clear(more).append("Show " + Math.min(EVENTS_PER_CHUNK, total - shown) + " more of " + (total - shown));
     };
-    more.addEventListener("click", chunk);
-    chunk();
+    more.addEventListener("click", async () => {
+      if (shown >= events.length) {
+        try {
+          const page = await api("instances/" + encodeURIComponent(details.instanceId) + "/events?execution=" + history.executionId + "&offset=" + events.length + "&limit=" + EVENTS_PER_CHUNK);
+          events.push(...page.events);
+        } catch (err) {
+          showError(err);
+          return;
+        }
+      }
+      draw();
+    });
+    draw();
     return h("div", null, h("table", { class: "grid events", id: "events" }, h("thead", null, h("tr", null, ["#", "source", "at", "event", "data"].map((c) => h("th", null, c)))), tbody), more);
   }
 
