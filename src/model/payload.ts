@@ -19,51 +19,60 @@ export const MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION = 32 * 1024 * 1024;
  * NaN/Infinity, BigInt, functions, symbols, class instances (Date, Map, Set, Buffer, ...) and cycles.
  */
 export function assertJsonFaithful(value: unknown, what: string): void {
+  // The path is built only when something fails: the walk itself keeps keys on a stack.
   const ancestors: object[] = [];
-  const fail = (path: string, reason: string): never => {
+  const keys: Array<string | number> = [];
+  const fail = (reason: string): never => {
+    let path = "$";
+    for (const k of keys) path += typeof k === "number" ? `[${k}]` : /^[A-Za-z_$][\w$]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
     throw new UnsupportedPayloadError(what, path, reason);
   };
-  const visit = (v: unknown, path: string): void => {
+  const visit = (v: unknown): void => {
     switch (typeof v) {
       case "string":
       case "boolean":
         return;
       case "number":
-        if (!Number.isFinite(v)) fail(path, `${String(v)} is not a JSON number`);
+        if (!Number.isFinite(v)) fail(`${String(v)} is not a JSON number`);
         return;
       case "bigint":
-        return fail(path, "a BigInt is not a JSON number (send it as a string)");
+        return fail("a BigInt is not a JSON number (send it as a string)");
       case "function":
-        return fail(path, "a function cannot be stored");
+        return fail("a function cannot be stored");
       case "symbol":
-        return fail(path, "a symbol cannot be stored");
+        return fail("a symbol cannot be stored");
       case "undefined":
-        return fail(path, "undefined would become null");
+        return fail("undefined would become null");
     }
     if (v === null) return;
     const o = v as object;
-    if (ancestors.includes(o)) fail(path, "the value refers to itself (a cycle)");
+    if (ancestors.includes(o)) fail("the value refers to itself (a cycle)");
     ancestors.push(o);
     if (Array.isArray(o)) {
       for (let i = 0; i < o.length; i++) {
-        if (!(i in o)) fail(`${path}[${i}]`, "a hole in an array would become null");
-        visit(o[i], `${path}[${i}]`);
+        keys.push(i);
+        if (!(i in o)) fail("a hole in an array would become null");
+        visit(o[i]);
+        keys.pop();
       }
     } else {
       const proto: unknown = Object.getPrototypeOf(o);
       if (proto !== Object.prototype && proto !== null) {
         const name = (o as { constructor?: { name?: unknown } }).constructor?.name;
-        fail(path, `a ${typeof name === "string" && name ? name : "class instance"} is not a plain object (convert it first, e.g. a Date to an ISO string)`);
+        fail(`a ${typeof name === "string" && name ? name : "class instance"} is not a plain object (convert it first, e.g. a Date to an ISO string)`);
       }
-      for (const key of Object.keys(o)) {
+      for (const key in o) {
+        if (!Object.prototype.hasOwnProperty.call(o, key)) continue;
         const child = (o as Record<string, unknown>)[key];
         if (child === undefined) continue;
-        visit(child, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`);
+        keys.push(key);
+        visit(child);
+        keys.pop();
       }
     }
     ancestors.pop();
   };
-  visit(value, "$");
+  visit(value);
 }
 
 /** Throws PayloadTooLargeError when `text` is over `limit` UTF-8 bytes. */
