@@ -168,6 +168,7 @@ export class Client {
         failure: null,
         customStatus: null,
         customStatusVersion: 0,
+        suspension: null,
       };
     return {
       instanceId,
@@ -179,6 +180,7 @@ export class Client {
       failure: s.failure ? new ErrorDetails(s.failure) : null,
       customStatus: s.customStatus,
       customStatusVersion: s.customStatusVersion,
+      suspension: s.suspension ? new ErrorDetails(s.suspension) : null,
     };
   }
 
@@ -456,5 +458,6 @@ function toStatus(s: StoredStatus | null, parseOutput: boolean): OrchestrationSt
     if (s.failure) out.failure = new ErrorDetails(s.failure).info();
   }
   if (s.customStatus !== null) out.customStatus = s.customStatus;
+  if (s.suspension && out.status === "Running") out.suspension = new ErrorDetails(s.suspension).displayMessage();
   return out;
 }

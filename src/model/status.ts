@@ -12,6 +12,8 @@ export interface OrchestrationStatus {
   failure?: FailureInfo;
   customStatus?: string;
   customStatusVersion: number;
+  /** Running but suspended (onNondeterminism: "suspend"): the nondeterminism error it waits on. */
+  suspension?: string;
 }
 
 /** Richer status view with typed error details (our addition). */
@@ -26,4 +28,6 @@ export interface InstanceState {
   failure: ErrorDetails | null;
   customStatus: string | null;
   customStatusVersion: number;
+  /** Running but suspended on this nondeterminism error until code that replays its history runs. */
+  suspension: ErrorDetails | null;
 }

@@ -31,6 +31,8 @@ export interface OrchestrationItem {
   lockToken: string;
   /** Highest fetch count across the locked messages (1 on first fetch). */
   attemptCount: number;
+  /** The instance is suspended on a nondeterminism error (the next stored turn clears it). */
+  suspended?: boolean;
 }
 
 export interface FetchOrchestrationOptions {
@@ -104,6 +106,8 @@ export interface StoredStatus {
   customStatus: string | null;
   customStatusVersion: number;
   parentInstanceId: string | null;
+  /** Set while the instance is suspended (onNondeterminism: "suspend"): the error it waits on. */
+  suspension?: ErrorDetailsData | null;
 }
 
 /** In-process wake-ups so dispatchers and waiting clients need not poll a local store. */
@@ -199,6 +203,13 @@ export interface Provider {
   getStatus(instance: string): Promise<StoredStatus | null>;
   getKvValue(instance: string, key: string): Promise<string | null>;
   getKvAllValues(instance: string): Promise<Record<string, string>>;
+
+  /**
+   * Optional: release a turn without storing it because the code does not replay the history:
+   * the messages become visible again after `retryInMs` (no attempt counted) and the instance
+   * records `error` as its suspension until a later turn is acked.
+   */
+  suspendOrchestrationItem?(lockToken: string, error: ErrorDetailsData, retryInMs: number): Promise<void>;
 
   /** Optional: a snapshot of pending work, used by the test kit to skip time when idle. */
   pendingWork?(): Promise<PendingWork>;

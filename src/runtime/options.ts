@@ -88,6 +88,16 @@ export interface RuntimeOptions {
    * other code in the process always see the real functions.
    */
   determinism?: "guard" | "strict" | "off";
+  /**
+   * What a nondeterminism error does to an instance (default "fail"). "suspend": the turn is not
+   * stored; the instance stays Running, shows the error as its `suspension` (getStatus,
+   * getInstanceState), and its messages wait `nondeterminismRetryMs` before any runtime tries
+   * again, so it continues by itself once code that replays its history is deployed (or rolled
+   * back). Needs a store that supports it (SQLite); elsewhere the instance fails.
+   */
+  onNondeterminism?: "fail" | "suspend";
+  /** How long a suspended instance waits before it is tried again (default 30 000 ms). */
+  nondeterminismRetryMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -109,6 +119,8 @@ export interface ResolvedOptions {
   tagFilter: TagFilter;
   clock: Clock;
   determinism: "guard" | "strict" | "off";
+  onNondeterminism: "fail" | "suspend";
+  nondeterminismRetryMs: number;
 }
 
 function positiveInt(name: string, v: number | undefined, dflt: number, min = 1): number {
@@ -137,6 +149,12 @@ export function normalizeTagFilter(f: WorkerTagFilter | string | undefined, lega
   throw new InvalidArgumentError(`unknown workerTagFilter ${JSON.stringify(f)}`);
 }
 
+function nondeterminismPolicy(v: unknown): "fail" | "suspend" {
+  if (v === undefined) return "fail";
+  if (v === "fail" || v === "suspend") return v;
+  throw new InvalidArgumentError(`runtime option onNondeterminism must be "fail" or "suspend", got ${JSON.stringify(v)}`);
+}
+
 function determinismMode(v: unknown): "guard" | "strict" | "off" {
   if (v === undefined) return "guard";
   if (v === "guard" || v === "strict" || v === "off") return v;
@@ -163,5 +181,7 @@ export function resolveOptions(o: RuntimeOptions = {}): ResolvedOptions {
     tagFilter: normalizeTagFilter(o.workerTagFilter, o.workerTagFilterTags),
     clock: o.clock ?? REAL_CLOCK,
     determinism: determinismMode(o.determinism),
+    onNondeterminism: nondeterminismPolicy(o.onNondeterminism),
+    nondeterminismRetryMs: positiveInt("nondeterminismRetryMs", o.nondeterminismRetryMs, 30_000, 1),
   };
 }

@@ -2,7 +2,7 @@
 import type { OrchestrationItem, Provider } from "../providers/provider.js";
 import { OrchestrationExecution, type TurnResult } from "../orchestration/execution.js";
 import { isTerminalEvent, type HistoryEvent } from "../model/events.js";
-import { ErrorDetails, ProviderError } from "../model/errors.js";
+import { ErrorDetails, ProviderError, type ErrorDetailsData } from "../model/errors.js";
 import type { WorkItem, WorkItemOf } from "../model/workItems.js";
 import type { Logger } from "../observability/logger.js";
 import type { RuntimeMetrics } from "../observability/metrics.js";
@@ -265,6 +265,7 @@ export class OrchestrationDispatcher {
 
     await execution.applyMessages(deliver);
     const result = execution.finishTurn();
+    if (result.status === "Failed" && result.failure?.category === "configuration" && (await this.#suspend(item, result.failure))) return;
     // Parents that started a child under an id already in use learn that it failed.
     result.orchestratorItems.push(...this.#rejectDuplicateStarts(deliver, instance));
     const workContext = trace.tel?.workContext;
@@ -389,6 +390,20 @@ export class OrchestrationDispatcher {
         this.d.logger.warn(`${operation} failed transiently; retrying while the instance lock holds`, { instance_id: item.instance, error: String(err) });
       },
     );
+  }
+
+  /** onNondeterminism "suspend": keep the instance Running, out of a hot loop, until code that fits picks it up. */
+  async #suspend(item: OrchestrationItem, failure: ErrorDetailsData): Promise<boolean> {
+    const { provider, options, logger } = this.d;
+    if (options.onNondeterminism !== "suspend" || !provider.suspendOrchestrationItem) return false;
+    this.cache.delete(item.instance);
+    logger.warn("orchestration suspended: its code does not replay its history; it resumes when code that does is running", {
+      instance_id: item.instance,
+      error: new ErrorDetails(failure).displayMessage(),
+      retry_in_ms: options.nondeterminismRetryMs,
+    });
+    await provider.suspendOrchestrationItem(item.lockToken, failure, options.nondeterminismRetryMs);
+    return true;
   }
 
   async #unregistered(item: OrchestrationItem, name: string, version: string | null): Promise<void> {

@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
 
 import type { HistoryEvent } from "../../model/events.js";
-import { InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError } from "../../model/errors.js";
+import { InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError, type ErrorDetailsData } from "../../model/errors.js";
 import type { ExecutionStatus } from "../../model/status.js";
 import { targetInstance, type ActivityIdentity, type WorkItem } from "../../model/workItems.js";
 import type { ProviderAdmin } from "../admin.js";
@@ -83,6 +83,7 @@ interface InstanceRow {
   orchestration_name: string;
   orchestration_version: string | null;
   current_execution_id: number;
+  suspension: string | null;
 }
 
 interface FetchResult {
@@ -129,6 +130,7 @@ export class SqliteProvider implements Provider {
   private readonly txFetchOrch: (lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined) => FetchResult;
   private readonly txAckOrch: (lockToken: string, ack: OrchestrationAck) => ProviderNotification[];
   private readonly txAbandonOrch: (lockToken: string, delayMs: number, ignoreAttempt: boolean) => void;
+  private readonly txSuspendOrch: (lockToken: string, error: ErrorDetailsData, delayMs: number) => void;
   private readonly txEnqueueOrch: (item: WorkItem, options: EnqueueOptions) => number;
   private readonly txCreateInstance: (item: WorkItem & { type: "StartOrchestration" }) => number;
   private readonly txFetchWork: (lockTimeoutMs: number, options: FetchWorkOptions) => WorkItemLease | null;
@@ -148,6 +150,12 @@ export class SqliteProvider implements Provider {
     this.txFetchOrch = imm((lockTimeoutMs, options) => this.fetchOrchInTx(lockTimeoutMs, options));
     this.txAckOrch = imm((lockToken, ack) => this.ackOrchInTx(lockToken, ack));
     this.txAbandonOrch = imm((lockToken, delayMs, ignoreAttempt) => this.abandonOrchInTx(lockToken, delayMs, ignoreAttempt));
+    this.txSuspendOrch = imm((lockToken, error, delayMs) => {
+      // The messages wait (no attempt counted: a suspension never poisons), the instance shows why.
+      const instance = this.requireOrchLock("suspendOrchestrationItem", lockToken, Date.now(), true);
+      this.abandonOrchInTx(lockToken, delayMs, true);
+      this.stmt("UPDATE instances SET suspension = ? WHERE instance_id = ?").run(encodeFailure(error), instance);
+    });
     this.txEnqueueOrch = imm((item, options) => this.enqueueOrchInTx(item, options));
     this.txCreateInstance = imm((item) => {
       if (this.instanceExistsOrQueued(item.instance)) throw new InstanceAlreadyExistsError(item.instance);
@@ -306,7 +314,7 @@ export class SqliteProvider implements Provider {
       if (messages.length === 0) continue; // everything was unreadable and has been moved aside
 
       const inst = this.stmt(
-        "SELECT orchestration_name, orchestration_version, current_execution_id FROM instances WHERE instance_id = ?",
+        "SELECT orchestration_name, orchestration_version, current_execution_id, suspension FROM instances WHERE instance_id = ?",
       ).get(instance) as InstanceRow | undefined;
 
       if (inst === undefined && !messages.some((m) => m.type === "StartOrchestration" || m.type === "ContinueAsNew")) {
@@ -380,6 +388,7 @@ export class SqliteProvider implements Provider {
           kvSnapshot,
           lockToken: token,
           attemptCount: maxAttempt + 1,
+          suspended: inst?.suspension != null,
         },
       };
     }
@@ -440,7 +449,7 @@ export class SqliteProvider implements Provider {
     } else {
       // instances.status mirrors the current execution's status (listing indexes use it).
       this.stmt(
-        `UPDATE instances SET orchestration_name = ?, orchestration_version = ?, updated_at = ?,
+        `UPDATE instances SET orchestration_name = ?, orchestration_version = ?, updated_at = ?, suspension = NULL,
            status = CASE WHEN ? IS NOT NULL THEN ? WHEN ? > current_execution_id THEN 'Running' ELSE status END,
            current_execution_id = MAX(current_execution_id, ?) WHERE instance_id = ?`,
       ).run(md.orchestrationName, md.orchestrationVersion, now, md.status ?? null, md.status ?? null, exec, exec, instance);
@@ -865,7 +874,7 @@ export class SqliteProvider implements Provider {
     return this.run("getStatus", () => {
       const row = this.stmt(
         `SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, i.custom_status,
-                i.custom_status_version, i.parent_instance_id, e.status, e.output, e.failure
+                i.custom_status_version, i.parent_instance_id, i.suspension, e.status, e.output, e.failure
          FROM instances i LEFT JOIN executions e
            ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id
          WHERE i.instance_id = ?`,
@@ -877,6 +886,7 @@ export class SqliteProvider implements Provider {
             custom_status: string | null;
             custom_status_version: number;
             parent_instance_id: string | null;
+            suspension: string | null;
             status: ExecutionStatus | null;
             output: string | null;
             failure: string | null;
@@ -893,8 +903,17 @@ export class SqliteProvider implements Provider {
         customStatus: row.custom_status,
         customStatusVersion: row.custom_status_version,
         parentInstanceId: row.parent_instance_id,
+        suspension: decodeFailure(row.suspension),
       };
     });
+  }
+
+  async suspendOrchestrationItem(lockToken: string, error: ErrorDetailsData, retryInMs: number): Promise<void> {
+    const delay = Math.max(0, retryInMs);
+    this.run("suspendOrchestrationItem", () => this.txSuspendOrch(lockToken, error, delay));
+    this.emit([
+      { kind: "orchestrator", visibleAtMs: this.clock.now() + delay },
+    ]);
   }
 
   async getKvValue(instance: string, key: string): Promise<string | null> {

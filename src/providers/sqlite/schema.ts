@@ -144,6 +144,13 @@ CREATE INDEX IF NOT EXISTS idx_instances_name_page ON instances(orchestration_na
 ALTER TABLE worker_queue ADD COLUMN heartbeat_details TEXT;
 `,
   },
+  {
+    version: 4,
+    description: "suspended instances: the nondeterminism error an instance waits on (onNondeterminism: suspend)",
+    sql: `
+ALTER TABLE instances ADD COLUMN suspension TEXT;
+`,
+  },
 ];
 
 /** Applies every migration newer than the store's recorded version. Safe to call on every open. */
