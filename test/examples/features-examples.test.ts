@@ -5,6 +5,7 @@ import { main as chatBot } from "../../examples/chat-bot.js";
 import { main as sessionAffinity } from "../../examples/session-affinity.js";
 import { main as versionedRollout } from "../../examples/versioned-rollout.js";
 import { main as retryWithBackoff } from "../../examples/retry-with-backoff.js";
+import { main as payments } from "../../examples/payments.js";
 
 describe("feature examples", () => {
   it("chat-bot: queue-fed replies in order, status updates, continue-as-new", async () => {
@@ -42,5 +43,17 @@ describe("feature examples", () => {
     assert.equal(r.backoffTimers.length, 2);
     assert.ok(Math.abs(r.backoffTimers[0]! - 50) <= 3 && Math.abs(r.backoffTimers[1]! - 100) <= 3, `timers ${r.backoffTimers}`);
     assert.equal(r.slowPath, "cached (timeout: activity timed out)");
+  });
+
+  it("payments: a decline is not retried, a hung export is replaced and resumes, the patched fix spares old orders", async () => {
+    const r = await payments({ quiet: true });
+    assert.equal(r.declined.code, "card_declined");
+    assert.deepEqual(r.declined.details, { reason: "insufficient_funds", amount: 4_200 });
+    assert.equal(r.declined.attempts, 1);
+    assert.match(r.charged, /^charged 1999 to 4242/);
+    assert.equal(r.export.attempts, 2);
+    assert.equal(r.export.resumedFrom, 7);
+    assert.equal(r.export.lateResultRecorded, false);
+    assert.deepEqual(r.patch, { oldOrder: 14_400, newOrder: 12_000 });
   });
 });
