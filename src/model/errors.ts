@@ -499,3 +499,14 @@ export class PayloadCodecError extends DuroxideError {
     super(message, "PayloadCodecFailed");
   }
 }
+
+/**
+ * A provider's database driver is not installed. The drivers are optional peer dependencies, so
+ * an app installs only the one it uses (`better-sqlite3` for SQLite, `pg` for PostgreSQL).
+ */
+export class DriverNotInstalledError extends DuroxideError {
+  constructor(readonly packageName: string, readonly provider: string, cause?: unknown) {
+    super(`${provider} needs the '${packageName}' package, which is not installed: run \`npm install ${packageName}\``, "DriverNotInstalled");
+    if (cause !== undefined) (this as { cause?: unknown }).cause = cause;
+  }
+}

@@ -15,7 +15,8 @@
 //     write, where PostgreSQL would serialise every notifying commit behind one lock held through
 //     its WAL flush), so other processes hear about committed writes only.
 import { randomUUID } from "node:crypto";
-import pg from "pg";
+import type pg from "pg";
+import { pgDriver } from "./driver.js";
 import type { Pool, PoolClient, QueryResultRow } from "pg";
 
 import type { HistoryEvent } from "../../model/events.js";
@@ -42,7 +43,7 @@ import { decodeEvent, decodeFailure, decodeWorkItem, encodeEvent, encodeFailure,
 import { isConnectionError, pgCode, toProviderError, UNIQUE_VIOLATION } from "./errors.js";
 import { migrate } from "./migrations.js";
 import { encodeNotifications, NotifyBatcher, PgListener } from "./notifier.js";
-import { PreparedStatementClient } from "./preparedClient.js";
+import { preparedStatementClient } from "./preparedClient.js";
 import { Listeners } from "../listeners.js";
 import { entraPassword, type PostgresEntraOptions } from "./entra.js";
 import { channelName, DEFAULT_SCHEMA, tablesOf, validateSchemaName, type Tables } from "./schemaName.js";
@@ -86,7 +87,7 @@ const INLINE_HISTORY_MAX = 32;
 const TYPES: pg.CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: string) => {
     if (oid === 20 && format !== "binary") return (v: string) => Number(v);
-    return (pg.types.getTypeParser as (o: number, f?: string) => unknown)(oid, format);
+    return (pgDriver().types.getTypeParser as (o: number, f?: string) => unknown)(oid, format);
   }) as pg.CustomTypesConfig["getTypeParser"],
 };
 
@@ -186,10 +187,11 @@ export class PostgresProvider implements Provider {
     if (!Number.isInteger(max) || max < 1) {
       throw new ProviderError("connect", `maxConnections must be a positive integer, got ${String(max)}`, false);
     }
-    const pool = new pg.Pool({
+    const driver = pgDriver();
+    const pool = new driver.Pool({
       ...connection,
       max,
-      Client: PreparedStatementClient,
+      Client: preparedStatementClient(driver),
       application_name: options.applicationName ?? "duroxide",
       connectionTimeoutMillis: options.connectionTimeoutMs ?? 30_000,
       types: TYPES,

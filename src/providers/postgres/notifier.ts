@@ -5,7 +5,8 @@
 // (worker queue), 'i:<instance>' (instance changed), 'c:<json [instance, executionId, activityId][]>'
 // (activities withdrawn). `source` identifies the provider object that wrote, so it can skip its
 // own notifications (it already told its local listeners directly after the commit).
-import pg from "pg";
+import type pg from "pg";
+import { pgDriver } from "./driver.js";
 import type { ActivityIdentity } from "../../model/workItems.js";
 import type { InstanceChanges, ProviderNotification } from "../provider.js";
 import { quoteIdent } from "./schemaName.js";
@@ -218,7 +219,7 @@ export class PgListener {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const client = new pg.Client({
+    const client = new (pgDriver().Client)({
       ...this.opts.connection,
       application_name: this.opts.applicationName ?? "duroxide-listen",
     });

@@ -1,7 +1,7 @@
 // A pg Client that runs every parameterised single statement as a named prepared statement, so
 // PostgreSQL parses and plans each of the provider's statements once per connection instead of on
 // every call (the server's CPU is the bottleneck of a busy store).
-import pg from "pg";
+import type pg from "pg";
 import { createHash } from "node:crypto";
 
 /** Statement texts are few and fixed; the cap guards against unbounded server-side statements. */
@@ -20,24 +20,32 @@ function nameFor(text: string): string | undefined {
 
 type QueryFn = (...args: unknown[]) => unknown;
 
-export class PreparedStatementClient extends pg.Client {
-  constructor(config?: string | pg.ClientConfig) {
-    super(config);
-    // The pool listens for 'error' only while a client is idle; a checked-out client whose
-    // connection dies (server restart: 57P01, "Connection terminated unexpectedly") would emit an
-    // unhandled 'error' and crash the process. The failure reaches the caller through the query
-    // it rejects (or the next one), and a broken client is not reused (the pool checks
-    // `_queryable` on release), so the event itself needs no handling here.
-    this.on("error", () => undefined);
-    const plain = (pg.Client.prototype.query as unknown as QueryFn).bind(this);
-    // Instance override: keeps every overload of Client.query intact for other call shapes.
-    (this as unknown as { query: QueryFn }).query = (...args: unknown[]): unknown => {
-      const [text, values] = args;
-      if (typeof text === "string" && Array.isArray(values) && args.length === 2 && !text.includes(";")) {
-        const name = nameFor(text);
-        if (name !== undefined) return plain({ name, text, values });
-      }
-      return plain(...args);
-    };
+let preparedClass: typeof pg.Client | undefined;
+
+/** The Client class (built once the driver is loaded, since it extends the driver's Client). */
+export function preparedStatementClient(driver: typeof pg): typeof pg.Client {
+  if (preparedClass !== undefined) return preparedClass;
+  class PreparedStatementClient extends driver.Client {
+    constructor(config?: string | pg.ClientConfig) {
+      super(config);
+      // The pool listens for 'error' only while a client is idle; a checked-out client whose
+      // connection dies (server restart: 57P01, "Connection terminated unexpectedly") would emit an
+      // unhandled 'error' and crash the process. The failure reaches the caller through the query
+      // it rejects (or the next one), and a broken client is not reused (the pool checks
+      // `_queryable` on release), so the event itself needs no handling here.
+      this.on("error", () => undefined);
+      const plain = (driver.Client.prototype.query as unknown as QueryFn).bind(this);
+      // Instance override: keeps every overload of Client.query intact for other call shapes.
+      (this as unknown as { query: QueryFn }).query = (...args: unknown[]): unknown => {
+        const [text, values] = args;
+        if (typeof text === "string" && Array.isArray(values) && args.length === 2 && !text.includes(";")) {
+          const name = nameFor(text);
+          if (name !== undefined) return plain({ name, text, values });
+        }
+        return plain(...args);
+      };
+    }
   }
+  preparedClass = PreparedStatementClient;
+  return preparedClass;
 }

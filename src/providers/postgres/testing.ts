@@ -1,12 +1,13 @@
 // Helpers for tests and tooling that need throwaway schemas (never used by the provider itself).
 import { randomBytes } from "node:crypto";
-import pg from "pg";
+import type pg from "pg";
+import { pgDriver } from "./driver.js";
 import { PostgresProvider, type PostgresProviderOptions } from "./PostgresProvider.js";
 import { quoteIdent, validateSchemaName } from "./schemaName.js";
 
 /** Resolves to null when the server answers `SELECT 1`; otherwise to the reason it did not. */
 export async function probePostgres(url: string, timeoutMs = 3000): Promise<string | null> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
+  const client = new (pgDriver().Client)({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   client.on("error", () => undefined);
   try {
     await client.connect();
@@ -46,7 +47,7 @@ export class ThrowawaySchemas {
 
   /** Drops one schema now (its providers must be closed already). */
   async dropSchema(schema: string): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new (pgDriver().Client)({ connectionString: this.url });
     client.on("error", () => undefined);
     try {
       await client.connect();
@@ -60,7 +61,7 @@ export class ThrowawaySchemas {
   async cleanup(): Promise<void> {
     for (const p of this.providers.splice(0)) await p.close().catch(() => undefined);
     if (this.schemas.size === 0) return;
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new (pgDriver().Client)({ connectionString: this.url });
     client.on("error", () => undefined);
     try {
       await client.connect();

@@ -8,7 +8,8 @@ import { Listeners } from "../listeners.js";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { randomUUID } from "node:crypto";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { loadDriver } from "../driver.js";
 
 import type { HistoryEvent } from "../../model/events.js";
 import { InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError, type ErrorDetailsData } from "../../model/errors.js";
@@ -113,6 +114,8 @@ async function switchToWal(db: Database.Database, timeoutMs = 10_000): Promise<v
   }
 }
 
+const sqliteDriver = (): typeof Database => loadDriver<typeof Database>("better-sqlite3", "SqliteProvider");
+
 export class SqliteProvider implements Provider {
   readonly name = "sqlite";
   readonly admin: ProviderAdmin;
@@ -180,6 +183,7 @@ export class SqliteProvider implements Provider {
       throw new ProviderError("open", (err as Error).message, false);
     }
     if (loc.kind === "memory") return SqliteProvider.inMemory(options);
+    const Database = sqliteDriver();
     try {
       mkdirSync(dirname(loc.path), { recursive: true });
       const db = new Database(loc.path);
@@ -211,6 +215,7 @@ export class SqliteProvider implements Provider {
 
   /** A private in-memory store (lost on close); for tests and throwaway runs. */
   static async inMemory(options: SqliteProviderOptions = {}): Promise<SqliteProvider> {
+    const Database = sqliteDriver();
     try {
       const db = new Database(":memory:");
       db.pragma("journal_mode = MEMORY");

@@ -1,7 +1,7 @@
 // WAL checkpoints on a worker thread: a checkpoint fsyncs, and doing it inside a commit on the
 // main thread would stall the event loop (and every turn) for the whole write-back.
 import { Worker } from "node:worker_threads";
-import { createRequire } from "node:module";
+import { resolveDriver } from "../driver.js";
 
 const SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
@@ -24,7 +24,7 @@ export class WalCheckpointer {
   #closed = false;
 
   constructor(path: string, intervalMs: number) {
-    const modulePath = createRequire(import.meta.url).resolve("better-sqlite3");
+    const modulePath = resolveDriver("better-sqlite3");
     this.#worker = new Worker(SOURCE, { eval: true, workerData: { path, intervalMs, modulePath } });
     this.#worker.unref();
     // A failed checkpointer only means checkpoints fall back to the main connection's backstop.
