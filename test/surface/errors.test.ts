@@ -41,6 +41,7 @@ const samples: Array<[api.DuroxideError, string, string]> = [
     "CardDeclinedError",
     "card_declined",
   ],
+  [new api.DriverNotInstalledError("pg", "PostgresProvider"), "DriverNotInstalledError", "DriverNotInstalled"],
 ];
 
 function errorClasses(mod: Record<string, unknown>): Array<[string, Function]> {
