@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import pg from "pg";
 import { Client, Runtime, type OrchestrationContext } from "../../src/index.js";
 import { probePostgres, ThrowawaySchemas } from "../../src/providers/postgres/index.js";
-import { PreparedStatementClient } from "../../src/providers/postgres/preparedClient.js";
+import { preparedStatementClient } from "../../src/providers/postgres/preparedClient.js";
 
 const PG_URL = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
 const problem = await probePostgres(PG_URL);
@@ -20,7 +20,7 @@ describe("PostgreSQL: server-terminated connections", { skip: problem ?? false }
   it("a pooled client terminated while checked out, between statements of a transaction, does not crash the process", async () => {
     // The pool listens for errors only on idle clients; the FATAL a terminated backend sends while
     // no query is active is emitted as 'error' on the checked-out client (unhandled: exit 1).
-    const pool = new pg.Pool({ connectionString: PG_URL, max: 1, Client: PreparedStatementClient });
+    const pool = new pg.Pool({ connectionString: PG_URL, max: 1, Client: preparedStatementClient(pg) });
     pool.on("error", () => undefined);
     const killer = new pg.Client({ connectionString: PG_URL });
     killer.on("error", () => undefined);
