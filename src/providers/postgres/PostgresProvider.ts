@@ -192,6 +192,9 @@ export class PostgresProvider implements Provider {
       ...connection,
       max,
       Client: preparedStatementClient(driver),
+      // Idle connections must not keep the process alive (a script that never closes its
+      // provider still exits); a checked-out client, i.e. work in progress, does.
+      allowExitOnIdle: true,
       application_name: options.applicationName ?? "duroxide",
       connectionTimeoutMillis: options.connectionTimeoutMs ?? 30_000,
       types: TYPES,

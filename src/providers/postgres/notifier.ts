@@ -223,6 +223,9 @@ export class PgListener {
       ...this.opts.connection,
       application_name: this.opts.applicationName ?? "duroxide-listen",
     });
+    // The LISTEN connection only speeds up what a running runtime or a pending wait (each holding
+    // the event loop itself) would find by polling, so it never keeps the process alive.
+    (client as unknown as { connection: { stream: { unref(): void } } }).connection.stream.unref();
     let failed = false;
     const onDown = (): void => {
       if (failed) return;
