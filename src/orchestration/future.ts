@@ -30,6 +30,7 @@ export class DurableFuture<T = unknown> implements PromiseLike<T> {
   #settlement: Settlement<T> | undefined;
   #listeners: Array<(s: Settlement<T>) => void> = [];
   #cancelled = false;
+  #tag: string | undefined;
   /** @internal */
   _hooks: FutureHooks = {};
 
@@ -90,6 +91,12 @@ export class DurableFuture<T = unknown> implements PromiseLike<T> {
   withTag(tag: string): this {
     if (!this._hooks.setTag) throw new TypeError(`withTag() applies to activity tasks only, not '${this.type}'`);
     this._hooks.setTag(tag);
+    this.#tag = tag;
     return this;
+  }
+
+  /** The routing tag given with `withTag` (duroxide-node's descriptor field), else undefined. */
+  get tag(): string | undefined {
+    return this.#tag;
   }
 }

@@ -249,3 +249,17 @@ test("nondeterminism: sub-orchestration name/input and detached start instance a
   const other = await coldTurn(async (ctx: OrchestrationContext) => ctx.startOrchestration("Job", "job-2", 1), d.events);
   assertNondeterminism(other.r, /OrchestrationChained 'Job' as 'job-1'/, /start detached orchestration 'Job' as 'job-2'/);
 });
+
+test(".withTag returns the same descriptor and exposes .tag", async () => {
+  const { h } = historyAB({ tag: "gpu" });
+  let seen: unknown[] = [];
+  const orch = async (ctx: OrchestrationContext) => {
+    const task = ctx.scheduleActivity<number>("A", 1);
+    const before = task.tag;
+    const same = task.withTag("gpu");
+    seen = [same === task, before, task.tag];
+    await task;
+  };
+  await coldTurn(orch, h.events);
+  assert.deepEqual(seen, [true, undefined, "gpu"]);
+});
