@@ -44,6 +44,8 @@ export type {
   PruneResult,
   QueueDepths,
   SystemMetrics,
+  DeadLetter,
+  ListDeadLettersOptions,
 } from "./providers/admin.js";
 /** Observability: structured logging and metrics sinks. */
 export { Logger, FileLogWriter, formatRecord, parseLogLevel, parseLogFormat, METRIC_NAMES, RuntimeMetrics } from "./observability/index.js";

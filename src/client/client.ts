@@ -13,6 +13,9 @@ import type {
   PruneResult,
   QueueDepths,
   SystemMetrics,
+  DeadLetter,
+  DeadLetterAdmin,
+  ListDeadLettersOptions,
 } from "../providers/admin.js";
 import { getDefaultLogger } from "../observability/logger.js";
 import type { TelemetryHooks } from "../observability/hooks.js";
@@ -282,6 +285,36 @@ export class Client {
     if (!a) throw new ManagementNotSupportedError(`provider ${this.#provider.name} has no management capability`);
     return a;
   }
+  // ------------------------------------------------------------------ dead letters
+
+  #deadLetters(): DeadLetterAdmin {
+    const d = this.#admin().deadLetters;
+    if (!d) throw new ManagementNotSupportedError(`provider ${this.#provider.name} does not expose dead letters`);
+    return d;
+  }
+  /** Messages the store set aside as unprocessable (oldest first; page with `afterId`). */
+  listDeadLetters(options: ListDeadLettersOptions = {}): Promise<DeadLetter[]> {
+    return this.#deadLetters().listDeadLetters(options);
+  }
+  /**
+   * Puts a dead letter back on its queue and removes it. Only readable ones can be retried
+   * (`item` not null); an unreadable one can only be discarded. Not atomic: if the process dies
+   * between the two steps the dead letter stays listed, and retrying it again queues it twice.
+   */
+  async retryDeadLetter(id: number): Promise<void> {
+    const d = this.#deadLetters();
+    const letter = await d.getDeadLetter(id);
+    if (letter === null) throw new InvalidArgumentError(`no dead letter with id ${id}`, "DeadLetterNotFound");
+    if (letter.item === null) throw new InvalidArgumentError(`dead letter ${id} cannot be read (${letter.error}); it can only be discarded`, "DeadLetterUnreadable");
+    if (letter.queue === "worker") await this.#provider.enqueueForWorker(letter.item);
+    else await this.#provider.enqueueForOrchestrator(letter.item);
+    await d.discardDeadLetter(id);
+  }
+  /** Deletes a dead letter for good; false when there was none with this id. */
+  discardDeadLetter(id: number): Promise<boolean> {
+    return this.#deadLetters().discardDeadLetter(id);
+  }
+
   hasManagementCapability(): boolean {
     return this.#provider.admin !== undefined;
   }

@@ -1,6 +1,7 @@
 // Management queries (the reference's ProviderAdmin).
 import type { HistoryEvent } from "../model/events.js";
 import type { ExecutionStatus } from "../model/status.js";
+import type { WorkItem } from "../model/workItems.js";
 import { InvalidArgumentError, type ErrorDetailsData } from "../model/errors.js";
 
 export interface InstanceInfo {
@@ -194,6 +195,42 @@ export function normalizeKeepLast(keepLast: number | undefined): number {
   return Math.max(1, keepLast);
 }
 
+/** A queue message a store set aside because it could not be processed (unreadable, or an id no query can match). */
+export interface DeadLetter {
+  id: number;
+  queue: "orchestrator" | "worker";
+  instanceId: string | null;
+  /** Why it was set aside. */
+  error: string;
+  createdAtMs: number;
+  /** The stored message as it was. */
+  payload: string | null;
+  /** The message, when the payload can be read (only such dead letters can be retried). */
+  item: WorkItem | null;
+}
+
+export interface ListDeadLettersOptions {
+  /** Page size (default 100). */
+  limit?: number;
+  /** Only dead letters with a larger id (keyset paging: pass the last id of the previous page). */
+  afterId?: number;
+}
+
+/** Dead-letter management, implemented by both shipped stores. */
+export interface DeadLetterAdmin {
+  listDeadLetters(options?: ListDeadLettersOptions): Promise<DeadLetter[]>;
+  getDeadLetter(id: number): Promise<DeadLetter | null>;
+  /** Removes one dead letter; false when there was none with this id. */
+  discardDeadLetter(id: number): Promise<boolean>;
+}
+
+/** The page size of a dead-letter listing, checked. */
+export function deadLetterLimit(limit: number | undefined): number {
+  const l = limit ?? 100;
+  if (!Number.isInteger(l) || l < 1) throw new InvalidArgumentError(`limit must be a positive integer, got ${String(limit)}`);
+  return l;
+}
+
 export interface ProviderAdmin {
   listInstances(): Promise<string[]>;
   listInstancesByStatus(status: ExecutionStatus): Promise<string[]>;
@@ -224,4 +261,6 @@ export interface ProviderAdmin {
   pruneExecutionsBulk(filter?: InstanceFilter, options?: PruneOptions): Promise<PruneResult>;
   /** Null for an unknown instance. */
   getOrchestrationStats(instance: string): Promise<OrchestrationStats | null>;
+  /** Dead letters (optional for third-party providers; both shipped stores have them). */
+  deadLetters?: DeadLetterAdmin;
 }

@@ -22,8 +22,12 @@ import {
   type PruneResult,
   type QueueDepths,
   type SystemMetrics,
+  type DeadLetter,
+  type DeadLetterAdmin,
+  type ListDeadLettersOptions,
+  deadLetterLimit,
 } from "../admin.js";
-import { decodeEvent, decodeFailure, num, numOrNull } from "./codec.js";
+import { decodeEvent, decodeFailure, decodeWorkItem, num, numOrNull } from "./codec.js";
 import type { Tables } from "./schemaName.js";
 
 export class PostgresAdmin implements ProviderAdmin {
@@ -34,6 +38,29 @@ export class PostgresAdmin implements ProviderAdmin {
     /** Prefix of the per-instance advisory lock keys the provider's fetch and ack take. */
     private readonly lockPrefix: string,
   ) {}
+
+  readonly deadLetters: DeadLetterAdmin = {
+    listDeadLetters: (options: ListDeadLettersOptions = {}): Promise<DeadLetter[]> => {
+      const limit = deadLetterLimit(options.limit);
+      return this.run("listDeadLetters", async () => {
+        const r = await this.pool.query<DeadLetterRow>(`SELECT * FROM ${this.t.deadLetters} WHERE id > $1 ORDER BY id LIMIT $2`, [
+          options.afterId ?? 0,
+          limit,
+        ]);
+        return r.rows.map(toDeadLetter);
+      });
+    },
+    getDeadLetter: (id: number): Promise<DeadLetter | null> =>
+      this.run("getDeadLetter", async () => {
+        const r = await this.pool.query<DeadLetterRow>(`SELECT * FROM ${this.t.deadLetters} WHERE id = $1`, [id]);
+        return r.rows[0] === undefined ? null : toDeadLetter(r.rows[0]);
+      }),
+    discardDeadLetter: (id: number): Promise<boolean> =>
+      this.run("discardDeadLetter", async () => {
+        const r = await this.pool.query(`DELETE FROM ${this.t.deadLetters} WHERE id = $1`, [id]);
+        return (r.rowCount ?? 0) > 0;
+      }),
+  };
 
   /** One transaction; rolled back if `fn` throws. */
   private async tx<R>(operation: string, fn: (c: PoolClient) => Promise<R>): Promise<R> {
@@ -535,5 +562,27 @@ function toSummary(r: SummaryRow): InstanceSummary {
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
     parentInstanceId: r.parent_instance_id,
+  };
+}
+
+interface DeadLetterRow {
+  id: string | number;
+  queue: string;
+  instance_id: string | null;
+  payload: string | null;
+  error: string;
+  created_at: string | number;
+}
+
+function toDeadLetter(r: DeadLetterRow): DeadLetter {
+  const decoded = r.payload === null ? null : decodeWorkItem(r.payload);
+  return {
+    id: Number(r.id),
+    queue: r.queue === "worker" ? "worker" : "orchestrator",
+    instanceId: r.instance_id,
+    error: r.error,
+    createdAtMs: Number(r.created_at),
+    payload: r.payload,
+    item: decoded !== null && decoded.ok ? decoded.value : null,
   };
 }

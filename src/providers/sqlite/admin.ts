@@ -23,8 +23,12 @@ import {
   type PruneResult,
   type QueueDepths,
   type SystemMetrics,
+  type DeadLetter,
+  type DeadLetterAdmin,
+  type ListDeadLettersOptions,
+  deadLetterLimit,
 } from "../admin.js";
-import { decodeEvent, decodeFailure } from "./codec.js";
+import { decodeEvent, decodeFailure, decodeWorkItem } from "./codec.js";
 
 type Stmt = Database.Statement<unknown[], unknown>;
 
@@ -34,6 +38,22 @@ export class SqliteAdmin implements ProviderAdmin {
     private readonly stmt: (sql: string) => Stmt,
     private readonly wrapError: (operation: string, err: unknown) => Error,
   ) {}
+
+  readonly deadLetters: DeadLetterAdmin = {
+    listDeadLetters: async (options: ListDeadLettersOptions = {}): Promise<DeadLetter[]> => {
+      const limit = deadLetterLimit(options.limit);
+      return this.run("listDeadLetters", () =>
+        (this.stmt("SELECT * FROM dead_letters WHERE id > ? ORDER BY id LIMIT ?").all(options.afterId ?? 0, limit) as DeadLetterRow[]).map(toDeadLetter),
+      );
+    },
+    getDeadLetter: async (id: number): Promise<DeadLetter | null> =>
+      this.run("getDeadLetter", () => {
+        const r = this.stmt("SELECT * FROM dead_letters WHERE id = ?").get(id) as DeadLetterRow | undefined;
+        return r === undefined ? null : toDeadLetter(r);
+      }),
+    discardDeadLetter: async (id: number): Promise<boolean> =>
+      this.run("discardDeadLetter", () => this.stmt("DELETE FROM dead_letters WHERE id = ?").run(id).changes > 0),
+  };
 
   /** Runs `fn` in one BEGIN IMMEDIATE transaction (all-or-nothing, serialised with acks). */
   private tx<R>(operation: string, fn: () => R): R {
@@ -507,4 +527,26 @@ function minDefined(a: number | undefined, b: number | undefined): number | unde
   if (a === undefined) return b;
   if (b === undefined) return a;
   return Math.min(a, b);
+}
+
+interface DeadLetterRow {
+  id: number;
+  queue: string;
+  instance_id: string | null;
+  payload: string | null;
+  error: string;
+  created_at: number;
+}
+
+function toDeadLetter(r: DeadLetterRow): DeadLetter {
+  const decoded = r.payload === null ? null : decodeWorkItem(r.payload);
+  return {
+    id: Number(r.id),
+    queue: r.queue === "worker" ? "worker" : "orchestrator",
+    instanceId: r.instance_id,
+    error: r.error,
+    createdAtMs: Number(r.created_at),
+    payload: r.payload,
+    item: decoded !== null && decoded.ok ? decoded.value : null,
+  };
 }
