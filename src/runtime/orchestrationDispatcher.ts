@@ -3,7 +3,7 @@ import type { OrchestrationItem, Provider } from "../providers/provider.js";
 import { OrchestrationExecution, type TurnResult } from "../orchestration/execution.js";
 import { isTerminalEvent, type HistoryEvent } from "../model/events.js";
 import { ErrorDetails, ProviderError, type ErrorDetailsData } from "../model/errors.js";
-import type { WorkItem, WorkItemOf } from "../model/workItems.js";
+import type { ParentLink, WorkItem, WorkItemOf } from "../model/workItems.js";
 import type { Logger } from "../observability/logger.js";
 import type { RuntimeMetrics } from "../observability/metrics.js";
 import type { SpanIds, TelemetryHooks, TurnInfo, TurnTelemetry } from "../observability/hooks.js";
@@ -444,7 +444,11 @@ export class OrchestrationDispatcher {
     const version = item.orchestrationVersion ?? start?.version ?? "0.0.0";
     let parent = start?.parent ?? null;
     if (item.historyError !== null) {
-      delta.push({ ...env(99_999), executionId, type: "OrchestrationFailed", details: details.data });
+      // The history cannot be read, so where it ends and who the parent is come from the store's
+      // management view (event count; the parent's record of starting this child).
+      const known = await this.#unreadableHistoryFacts(item);
+      parent = known.parent;
+      delta.push({ ...env(known.lastEventId + 1), executionId, type: "OrchestrationFailed", details: details.data });
     } else if (history.length === 0 || history[history.length - 1]!.type === "OrchestrationContinuedAsNew") {
       if (history.length > 0) executionId += 1;
       name = start?.orchestration ?? name;
@@ -467,7 +471,7 @@ export class OrchestrationDispatcher {
       const lastId = item.historyAfterEventId > 0 && history.length === 0 ? item.historyAfterEventId : history[history.length - 1]!.eventId;
       delta.push({ ...env(lastId + 1), executionId, type: "OrchestrationFailed", details: details.data });
     }
-    const orchestratorItems: WorkItem[] = parent && item.historyError === null ? [{ type: "SubOrchFailed", ...parent, details: details.data }] : [];
+    const orchestratorItems: WorkItem[] = parent ? [{ type: "SubOrchFailed", ...parent, details: details.data }] : [];
     this.d.metrics.orchestrationPoisoned(name);
     this.d.metrics.orchestrationFailed(name, "poison");
     this.d.logger.error("orchestration poisoned", { instance_id: item.instance, attempts: item.attemptCount });
@@ -484,6 +488,29 @@ export class OrchestrationDispatcher {
       this.d.logger.error("could not record poison failure", { instance_id: item.instance, error: String(err) });
       await provider.abandonOrchestrationItem(item.lockToken, 1_000, false).catch(() => undefined);
     });
+  }
+
+  /**
+   * For an execution whose history cannot be decoded: its last event id (the event count: ids are
+   * contiguous from 1) and its parent, found from the instance record and the parent's
+   * SubOrchestrationScheduled event for this instance. Without a management view (third-party
+   * providers), the failure goes after every id an execution can plausibly have and no parent is told.
+   */
+  async #unreadableHistoryFacts(item: OrchestrationItem): Promise<{ lastEventId: number; parent: ParentLink | null }> {
+    const admin = this.d.provider.admin;
+    if (!admin) return { lastEventId: 1_000_000_000, parent: null };
+    const exec = await admin.getExecutionInfo(item.instance, item.executionId);
+    const info = await admin.getInstanceInfo(item.instance);
+    let parent: ParentLink | null = null;
+    if (info.parentInstanceId !== null) {
+      const p = await admin.getInstanceInfo(info.parentInstanceId).catch(() => null);
+      for (let e = p?.currentExecutionId ?? 0; e >= 1 && parent === null; e--) {
+        const events = await admin.readHistory(info.parentInstanceId, e).catch((): HistoryEvent[] => []);
+        const scheduled = events.find((ev) => ev.type === "SubOrchestrationScheduled" && ev.instance === item.instance);
+        if (scheduled) parent = { parentInstance: info.parentInstanceId, parentId: scheduled.eventId, parentExecutionId: e };
+      }
+    }
+    return { lastEventId: exec.eventCount, parent };
   }
 
   /** The fixed orchestration worker id (one fetch loop per dispatcher). */

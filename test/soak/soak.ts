@@ -7,7 +7,7 @@
 // `restarts` times under that load, then waits for every instance and prints the figures:
 // instances completed, process crashes (exits we did not cause), re-runs of recorded activities
 // (an attempt started after its completion was in history), at-least-once re-runs of in-flight
-// activities, and recovery after each restart (server up -> first history write).
+// activities, and recovery after each restart (server up -> first history write, and -> first activity start).
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -155,10 +155,16 @@ async function main(): Promise<void> {
 
   // Journal: starts per activity key, and when history recorded each completion.
   const starts = new Map<string, number[]>();
+  const firstStartAfter: number[] = restartTimes.map(() => Infinity);
   if (existsSync(log))
     for (const line of readFileSync(log, "utf8").split("\n")) {
       const [tag, key, , ms] = line.split(" ");
-      if (tag === "S" && key) starts.set(key, [...(starts.get(key) ?? []), Number(ms)]);
+      if (tag === "S" && key) {
+        starts.set(key, [...(starts.get(key) ?? []), Number(ms)]);
+        restartTimes.forEach((up, i) => {
+          if (Number(ms) >= up && Number(ms) < firstStartAfter[i]!) firstStartAfter[i] = Number(ms);
+        });
+      }
     }
   let recordedReruns = 0;
   let inflightReruns = 0;
@@ -193,6 +199,7 @@ async function main(): Promise<void> {
     inflightActivityReruns: inflightReruns,
     activitiesPerInstance: SOAK_STEPS.length,
     recoveryAfterRestartMs: firstWriteAfter.map((t, i) => (Number.isFinite(t) ? t - restartTimes[i]! : null)),
+    firstActivityStartAfterRestartMs: firstStartAfter.map((t, i) => (Number.isFinite(t) ? t - restartTimes[i]! : null)),
     lastCompletionAfterLastKillMs: lastDone - killsDone,
     totalMs: Date.now() - t0,
   };
