@@ -98,6 +98,13 @@ export interface RuntimeOptions {
   onNondeterminism?: "fail" | "suspend";
   /** How long a suspended instance waits before it is tried again (default 30 000 ms). */
   nondeterminismRetryMs?: number;
+  /**
+   * An activity still running after this long is reported (a warn log "activity has held its
+   * worker slot …", repeated at each doubling of its run time) so slots held by stuck activities
+   * are visible; 0 turns it off (default 300000 = 5 min). Activities have no default timeout
+   * (see README, "Reliability under faults").
+   */
+  slowActivityWarningMs?: number;
 }
 
 export interface ResolvedOptions {
@@ -106,6 +113,7 @@ export interface ResolvedOptions {
   pollIntervalMs: number;
   orchestratorLockTimeoutMs: number;
   workerLockTimeoutMs: number;
+  slowActivityWarningMs: number;
   maxAttempts: number;
   cancellationGraceMs: number;
   cancellationPollMs: number;
@@ -168,6 +176,7 @@ export function resolveOptions(o: RuntimeOptions = {}): ResolvedOptions {
     pollIntervalMs: positiveInt("dispatcherPollIntervalMs", o.dispatcherPollIntervalMs, 100),
     orchestratorLockTimeoutMs: positiveInt("orchestratorLockTimeoutMs", o.orchestratorLockTimeoutMs, 5_000, 100),
     workerLockTimeoutMs: positiveInt("workerLockTimeoutMs", o.workerLockTimeoutMs, 30_000, 100),
+    slowActivityWarningMs: positiveInt("slowActivityWarningMs", o.slowActivityWarningMs, 300_000, 0),
     maxAttempts: positiveInt("maxAttempts", o.maxAttempts, 10),
     cancellationGraceMs: positiveInt("activityCancellationGracePeriodMs", o.activityCancellationGracePeriodMs, 10_000, 0),
     cancellationPollMs: positiveInt("activityCancellationPollMs", o.activityCancellationPollMs, 1_000, 10),

@@ -360,6 +360,20 @@ export class WorkerDispatcher {
     poll.unref();
 
     const started = Date.now();
+    // A stuck activity holds its slot (nothing can pre-empt it): say so, at each doubling of its run time.
+    let slowTimer: NodeJS.Timeout | undefined;
+    const reportSlow = (after: number): void => {
+      slowTimer = setTimeout(() => {
+        logger.warn("activity has held its worker slot for a long time and is still running", {
+          running_ms: Date.now() - started,
+          slots_busy: this.#active.size,
+          slots: options.workerConcurrency,
+        });
+        reportSlow(after * 2);
+      }, after);
+      slowTimer.unref();
+    };
+    if (options.slowActivityWarningMs > 0) reportSlow(options.slowActivityWarningMs);
     if (logger.isEnabled("debug", "duroxide::runtime")) logger.log("debug", "duroxide::runtime", "Activity started", { activity_tag: item.tag ?? null });
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     try {
@@ -377,6 +391,7 @@ export class WorkerDispatcher {
       renewStopped = true;
       clearTimeout(renew);
       clearInterval(poll);
+      clearTimeout(slowTimer);
       heartbeats.stop();
       this.#active.delete(key(identity));
     }

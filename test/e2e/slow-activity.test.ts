@@ -1,0 +1,32 @@
+// A stuck activity holds its worker slot (nothing can pre-empt a promise); the runtime makes that
+// visible: a warn log naming the activity at slowActivityWarningMs and at each doubling after.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import type { LogRecord, OrchestrationContext } from "../../src/index.js";
+import { harness } from "./harness.js";
+
+describe("slow activity visibility", () => {
+  it("an activity running past slowActivityWarningMs is reported, repeatedly, with its name", { timeout: 30_000 }, async () => {
+    const records: LogRecord[] = [];
+    const h = await harness(
+      (rt) => {
+        rt.registerActivity("Stuck", () => new Promise((r) => setTimeout(() => r("late"), 1_000)));
+        rt.registerActivity("Quick", async () => "quick");
+        rt.registerOrchestration("Both", async (ctx: OrchestrationContext) =>
+          ctx.join([ctx.scheduleActivity("Stuck", null), ctx.scheduleActivity("Quick", null)]),
+        );
+      },
+      { slowActivityWarningMs: 200, logLevel: "warn", logSink: (r: LogRecord) => void records.push(r) },
+    );
+    try {
+      await h.client.startOrchestration("s-1", "Both", null);
+      assert.equal((await h.client.waitForOrchestration("s-1", 10_000)).status, "Completed");
+      const slow = records.filter((r) => /held its worker slot/.test(r.message));
+      assert.ok(slow.length >= 2, `expected reports at 200 and 400 ms: ${JSON.stringify(records.map((r) => r.message))}`);
+      assert.ok(slow.every((r) => r.fields["activity_name"] === "Stuck" && r.level === "warn"));
+      assert.ok(Number(slow[0]!.fields["running_ms"]) >= 190);
+    } finally {
+      await h.close();
+    }
+  });
+});
