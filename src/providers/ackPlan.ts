@@ -4,7 +4,8 @@
 //  - KV: events are folded in order; a KeyValuesCleared tombstones every key the instance holds at
 //    its time and drops the writes before it; each key then keeps its last write (null = cleared);
 //    a store keeps these per execution and merges them into the instance's KV when it ends;
-//  - orchestrator items become visible now, TimerFired at its fire time;
+//  - orchestrator items become visible now, TimerFired at its fire time; a terminal ack drops the
+//    instance's queued timers;
 //  - what changed, for the `instanceChanged` notification.
 import type { ExecutionStatus } from "../model/status.js";
 import type { WorkItem } from "../model/workItems.js";
@@ -27,8 +28,10 @@ export interface AckPlan {
   kvClearAllAt: number | null;
   /** After the clear-all (if any): the last write of each key, in first-write order. */
   kvWrites: KvWrite[];
-  /** The ack ends the execution. */
+  /** The ack ends the execution (its queued timers are dropped). */
   terminal: boolean;
+  /** The ack records something (history or a status): only then does the instance's `updated_at` move. */
+  changesInstance: boolean;
   /** Orchestrator items with the time each becomes visible. */
   orchestratorItems: Array<{ item: WorkItem; visibleAt: number }>;
   /** Distinct visibility times of the orchestrator items (one wake-up each). */
@@ -68,6 +71,7 @@ export function planAck(ack: OrchestrationAck, now: number): AckPlan {
     kvClearAllAt,
     kvWrites: [...kv.values()],
     terminal: status !== undefined && TERMINAL_STATUSES.has(status),
+    changesInstance: ack.historyDelta.length > 0 || status !== undefined,
     orchestratorItems,
     wakeTimes: [...new Set(orchestratorItems.map((o) => o.visibleAt))],
     changes: changesOfAck(ack),

@@ -646,7 +646,7 @@ export class PostgresProvider implements Provider {
     const customStatus = plan.customStatus?.value ?? null;
     const clearAllAt = plan.kvClearAllAt;
 
-    // One statement: delete the batch; create or update the instance row (the parent is set
+    // One statement: delete the batch (and, when the execution ends, its queued timers); create or update the instance row (the parent is set
     // once, at creation; current_execution_id only grows; custom status +1 if the delta has one);
     // insert the execution row, or update its status when the metadata carries one.
     const execConflict =
@@ -655,13 +655,14 @@ export class PostgresProvider implements Provider {
         : "DO NOTHING";
     await c.query(
       `WITH dq AS (
-         DELETE FROM ${t.orchestratorQueue} WHERE lock_token = $1 RETURNING 1
+         DELETE FROM ${t.orchestratorQueue} WHERE lock_token = $1 OR ($14::boolean AND instance_id = $2 AND item_type = 'TimerFired') RETURNING 1
        ), ui AS (
          INSERT INTO ${t.instances} (instance_id, orchestration_name, orchestration_version, current_execution_id,
            custom_status, custom_status_version, parent_instance_id, created_at, updated_at, status)
          VALUES ($2, $3, $4, $5, CASE WHEN $7::boolean THEN $8::text END, CASE WHEN $7::boolean THEN 1 ELSE 0 END, $6, $9, $9, $10)
          ON CONFLICT (instance_id) DO UPDATE SET orchestration_name = EXCLUDED.orchestration_name,
-           orchestration_version = EXCLUDED.orchestration_version, updated_at = EXCLUDED.updated_at,
+           orchestration_version = EXCLUDED.orchestration_version,
+           updated_at = CASE WHEN $15::boolean THEN EXCLUDED.updated_at ELSE ${t.instances}.updated_at END,
            status = ${
              md.status !== undefined
                ? "EXCLUDED.status"
@@ -692,6 +693,8 @@ export class PostgresProvider implements Provider {
         md.status !== undefined ? (md.output ?? null) : null,
         md.status !== undefined ? encodeFailure(md.failure) : null,
         terminal ? now : null,
+        terminal,
+        plan.changesInstance,
       ],
     );
 

@@ -539,6 +539,106 @@ END
 $fn$;
 `,
   },
+  {
+    version: 6,
+    description: "terminal orchestrator acks drop the instance's queued timers; updated_at moves only when an ack records something",
+    sql: (t) => `
+-- As in migration 4, plus: a terminal ack drops the instance's queued timers (they would fire into
+-- a finished execution), and updated_at moves only when the ack records history or a status.
+CREATE OR REPLACE FUNCTION ${t.schema}.dx_ack_orch(p_token TEXT, p_now BIGINT, p_prefix TEXT,
+  p_name TEXT, p_version TEXT, p_exec BIGINT, p_parent TEXT, p_cs_seen BOOLEAN, p_cs TEXT,
+  p_status TEXT, p_output TEXT, p_failure TEXT, p_completed_at BIGINT, p_terminal BOOLEAN,
+  p_ev_ids BIGINT[], p_ev_types TEXT[], p_ev_data TEXT[],
+  p_kv_clear_at BIGINT, p_kv_keys TEXT[], p_kv_values TEXT[], p_kv_ats BIGINT[],
+  p_w_items TEXT[], p_w_inst TEXT[], p_w_exec BIGINT[], p_w_act BIGINT[], p_w_session TEXT[], p_w_tag TEXT[],
+  p_o_inst TEXT[], p_o_items TEXT[], p_o_types TEXT[], p_o_visible BIGINT[],
+  OUT r_code INTEGER, OUT r_instance TEXT, OUT r_next_visible BIGINT)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_until BIGINT;
+BEGIN
+  SELECT l.instance_id INTO r_instance FROM ${t.instanceLocks} l WHERE l.lock_token = p_token;
+  IF NOT FOUND THEN r_code := 1; RETURN; END IF;
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_prefix || r_instance, 0));
+  SELECT l.locked_until INTO v_until FROM ${t.instanceLocks} l WHERE l.instance_id = r_instance AND l.lock_token = p_token FOR UPDATE;
+  IF NOT FOUND THEN r_code := 1; RETURN; END IF;
+  IF v_until <= p_now THEN r_code := 2; RETURN; END IF;
+
+  DELETE FROM ${t.orchestratorQueue} WHERE lock_token = p_token;
+  IF p_terminal THEN
+    DELETE FROM ${t.orchestratorQueue} WHERE instance_id = r_instance AND item_type = 'TimerFired';
+  END IF;
+  INSERT INTO ${t.instances} AS i (instance_id, orchestration_name, orchestration_version, current_execution_id,
+    custom_status, custom_status_version, parent_instance_id, created_at, updated_at, status)
+  VALUES (r_instance, p_name, p_version, p_exec, CASE WHEN p_cs_seen THEN p_cs END, CASE WHEN p_cs_seen THEN 1 ELSE 0 END,
+    p_parent, p_now, p_now, COALESCE(p_status, 'Running'))
+  ON CONFLICT (instance_id) DO UPDATE SET orchestration_name = EXCLUDED.orchestration_name,
+    orchestration_version = EXCLUDED.orchestration_version,
+    updated_at = CASE WHEN cardinality(p_ev_ids) > 0 OR p_status IS NOT NULL THEN EXCLUDED.updated_at ELSE i.updated_at END,
+    status = CASE WHEN p_status IS NOT NULL THEN EXCLUDED.status
+                  WHEN EXCLUDED.current_execution_id > i.current_execution_id THEN 'Running' ELSE i.status END,
+    current_execution_id = GREATEST(i.current_execution_id, EXCLUDED.current_execution_id),
+    custom_status = CASE WHEN p_cs_seen THEN EXCLUDED.custom_status ELSE i.custom_status END,
+    custom_status_version = i.custom_status_version + CASE WHEN p_cs_seen THEN 1 ELSE 0 END;
+  IF p_status IS NOT NULL THEN
+    INSERT INTO ${t.executions} (instance_id, execution_id, status, output, failure, started_at, completed_at)
+    VALUES (r_instance, p_exec, p_status, p_output, p_failure, p_now, p_completed_at)
+    ON CONFLICT (instance_id, execution_id) DO UPDATE SET status = EXCLUDED.status, output = EXCLUDED.output,
+      failure = EXCLUDED.failure, completed_at = EXCLUDED.completed_at;
+  ELSE
+    INSERT INTO ${t.executions} (instance_id, execution_id, status, output, failure, started_at, completed_at)
+    VALUES (r_instance, p_exec, 'Running', NULL, NULL, p_now, p_completed_at)
+    ON CONFLICT (instance_id, execution_id) DO NOTHING;
+  END IF;
+
+  IF cardinality(p_ev_ids) > 0 THEN
+    INSERT INTO ${t.history} (instance_id, execution_id, event_id, event_type, event_data, created_at)
+    SELECT r_instance, p_exec, u.event_id, u.event_type, u.event_data, p_now
+    FROM unnest(p_ev_ids, p_ev_types, p_ev_data) WITH ORDINALITY AS u(event_id, event_type, event_data, ord)
+    ORDER BY u.ord;
+  END IF;
+
+  IF p_kv_clear_at IS NOT NULL THEN
+    WITH d AS (UPDATE ${t.kvDelta} SET value = NULL, last_updated_at_ms = p_kv_clear_at WHERE instance_id = r_instance RETURNING key)
+    INSERT INTO ${t.kvDelta} (instance_id, key, value, last_updated_at_ms)
+    SELECT s.instance_id, s.key, NULL, p_kv_clear_at FROM ${t.kvStore} s WHERE s.instance_id = r_instance AND s.key NOT IN (SELECT key FROM d)
+    ON CONFLICT (instance_id, key) DO UPDATE SET value = NULL, last_updated_at_ms = EXCLUDED.last_updated_at_ms;
+  END IF;
+  IF cardinality(p_kv_keys) > 0 THEN
+    INSERT INTO ${t.kvDelta} (instance_id, key, value, last_updated_at_ms)
+    SELECT r_instance, u.key, u.value, u.at FROM unnest(p_kv_keys, p_kv_values, p_kv_ats) AS u(key, value, at)
+    ON CONFLICT (instance_id, key) DO UPDATE SET value = EXCLUDED.value, last_updated_at_ms = EXCLUDED.last_updated_at_ms;
+  END IF;
+  IF p_terminal AND EXISTS (SELECT 1 FROM ${t.kvDelta} WHERE instance_id = r_instance) THEN
+    INSERT INTO ${t.kvStore} (instance_id, key, value, last_updated_at_ms)
+    SELECT d.instance_id, d.key, d.value, d.last_updated_at_ms FROM ${t.kvDelta} d WHERE d.instance_id = r_instance AND d.value IS NOT NULL
+    ON CONFLICT (instance_id, key) DO UPDATE SET value = EXCLUDED.value, last_updated_at_ms = EXCLUDED.last_updated_at_ms;
+    WITH d AS (DELETE FROM ${t.kvDelta} WHERE instance_id = r_instance RETURNING key, value)
+    DELETE FROM ${t.kvStore} s USING d WHERE s.instance_id = r_instance AND s.key = d.key AND d.value IS NULL;
+  END IF;
+
+  IF cardinality(p_w_items) > 0 THEN
+    INSERT INTO ${t.workerQueue} (work_item, visible_at, attempt_count, instance_id, execution_id, activity_id, session_id, tag, created_at)
+    SELECT u.work_item, p_now, 0, u.instance_id, u.execution_id, u.activity_id, u.session_id, u.tag, p_now
+    FROM unnest(p_w_items, p_w_inst, p_w_exec, p_w_act, p_w_session, p_w_tag)
+      WITH ORDINALITY AS u(work_item, instance_id, execution_id, activity_id, session_id, tag, ord)
+    ORDER BY u.ord;
+  END IF;
+  IF cardinality(p_o_items) > 0 THEN
+    INSERT INTO ${t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
+    SELECT u.instance_id, u.work_item, u.item_type, u.visible_at, 0, p_now
+    FROM unnest(p_o_inst, p_o_items, p_o_types, p_o_visible) WITH ORDINALITY AS u(instance_id, work_item, item_type, visible_at, ord)
+    ORDER BY u.ord;
+  END IF;
+  DELETE FROM ${t.instanceLocks} WHERE lock_token = p_token;
+  -- Messages that arrived during the turn: their senders saw the instance locked and sent no
+  -- wake-up (dx_ack_work), so the caller wakes its own fetch loop for them.
+  SELECT MIN(q.visible_at) INTO r_next_visible FROM ${t.orchestratorQueue} q WHERE q.instance_id = r_instance AND q.lock_token IS NULL;
+  r_code := 0;
+END
+$fn$;
+`,
+  },
 ];
 
 /**

@@ -443,6 +443,9 @@ export class SqliteProvider implements Provider {
     const exec = ack.executionId;
 
     this.stmt("DELETE FROM orchestrator_queue WHERE lock_token = ?").run(lockToken);
+    const plan = planAck(ack, now);
+    // A finished execution's pending timers can fire into nothing: drop them with it.
+    if (plan.terminal) this.stmt("DELETE FROM orchestrator_queue WHERE instance_id = ? AND item_type = 'TimerFired'").run(instance);
 
     const existing = this.stmt("SELECT 1 AS x FROM instances WHERE instance_id = ?").get(instance);
     if (existing === undefined) {
@@ -453,11 +456,14 @@ export class SqliteProvider implements Provider {
       ).run(instance, md.orchestrationName, md.orchestrationVersion, exec, md.parentInstanceId ?? null, now, now, md.status ?? "Running");
     } else {
       // instances.status mirrors the current execution's status (listing indexes use it).
+      // updated_at moves only when the ack changes the instance (a message for a finished
+      // instance is consumed without touching it).
       this.stmt(
-        `UPDATE instances SET orchestration_name = ?, orchestration_version = ?, updated_at = ?, suspension = NULL,
+        `UPDATE instances SET orchestration_name = ?, orchestration_version = ?, suspension = NULL,
+           updated_at = CASE WHEN ? THEN ? ELSE updated_at END,
            status = CASE WHEN ? IS NOT NULL THEN ? WHEN ? > current_execution_id THEN 'Running' ELSE status END,
            current_execution_id = MAX(current_execution_id, ?) WHERE instance_id = ?`,
-      ).run(md.orchestrationName, md.orchestrationVersion, now, md.status ?? null, md.status ?? null, exec, exec, instance);
+      ).run(md.orchestrationName, md.orchestrationVersion, plan.changesInstance ? 1 : 0, now, md.status ?? null, md.status ?? null, exec, exec, instance);
     }
     this.stmt(
       "INSERT OR IGNORE INTO executions (instance_id, execution_id, status, started_at) VALUES (?, ?, 'Running', ?)",
@@ -466,7 +472,6 @@ export class SqliteProvider implements Provider {
     const insertEvent = this.stmt(
       "INSERT INTO history (instance_id, execution_id, event_id, event_type, event_data, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     );
-    const plan = planAck(ack, now);
     for (const ev of ack.historyDelta) {
       try {
         insertEvent.run(instance, exec, ev.eventId, ev.type, encodeEvent(ev), now);
