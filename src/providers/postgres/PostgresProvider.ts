@@ -322,8 +322,15 @@ export class PostgresProvider implements Provider {
     this.listeners.clear();
     const l = this.listener;
     this.listener = null;
-    if (l !== null) await l.stop();
-    await this.pool.end();
+    // Idle sockets are unref'd (process lifetime), so while they close nothing else may hold the
+    // event loop: a caller awaiting close() would see its process end with the promise pending.
+    const hold = setInterval(() => undefined, 60_000);
+    try {
+      if (l !== null) await l.stop();
+      await this.pool.end();
+    } finally {
+      clearInterval(hold);
+    }
   }
 
   // ------------------------------------------------------------------------------------------
