@@ -14,9 +14,9 @@ export const MAX_WORKER_TAGS = 5;
 export const MAX_TAG_NAME_BYTES = 256;
 
 export interface RuntimeOptions {
-  /** Orchestration turns processed at once (default 4). */
+  /** Orchestration turns processed at once (default 4); 0: a worker-only runtime (runs activities, no turns). */
   orchestrationConcurrency?: number;
-  /** Activities run at once (default 8). */
+  /** Activities run at once (default 8); 0: an orchestrator-only runtime (runs turns, no activities). */
   workerConcurrency?: number;
   /** Idle poll interval; in-process work wakes dispatchers at once regardless (default 100 ms). */
   dispatcherPollIntervalMs?: number;
@@ -170,9 +170,9 @@ function determinismMode(v: unknown): "guard" | "strict" | "off" {
 }
 
 export function resolveOptions(o: RuntimeOptions = {}): ResolvedOptions {
-  return {
-    orchestrationConcurrency: positiveInt("orchestrationConcurrency", o.orchestrationConcurrency, 4),
-    workerConcurrency: positiveInt("workerConcurrency", o.workerConcurrency, 8),
+  const resolved: ResolvedOptions = {
+    orchestrationConcurrency: positiveInt("orchestrationConcurrency", o.orchestrationConcurrency, 4, 0),
+    workerConcurrency: positiveInt("workerConcurrency", o.workerConcurrency, 8, 0),
     pollIntervalMs: positiveInt("dispatcherPollIntervalMs", o.dispatcherPollIntervalMs, 100),
     orchestratorLockTimeoutMs: positiveInt("orchestratorLockTimeoutMs", o.orchestratorLockTimeoutMs, 5_000, 100),
     workerLockTimeoutMs: positiveInt("workerLockTimeoutMs", o.workerLockTimeoutMs, 30_000, 100),
@@ -193,4 +193,7 @@ export function resolveOptions(o: RuntimeOptions = {}): ResolvedOptions {
     onNondeterminism: nondeterminismPolicy(o.onNondeterminism),
     nondeterminismRetryMs: positiveInt("nondeterminismRetryMs", o.nondeterminismRetryMs, 30_000, 1),
   };
+  if (resolved.orchestrationConcurrency === 0 && resolved.workerConcurrency === 0)
+    throw new InvalidArgumentError("runtime options orchestrationConcurrency and workerConcurrency cannot both be 0 (the runtime would do nothing)");
+  return resolved;
 }

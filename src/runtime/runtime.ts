@@ -123,27 +123,29 @@ export class Runtime {
       runtimeId: this.runtimeId,
       telemetry: this.#telemetry,
     };
-    this.#orch = new OrchestrationDispatcher({ ...deps, registry: this.#orchestrations });
-    this.#worker = new WorkerDispatcher({ ...deps, registry: this.#activities, client: () => this.client });
-    const orch = this.#orch;
-    const worker = this.#worker;
+    // A concurrency of 0 leaves that side out: a worker-only or an orchestrator-only runtime.
+    const orch = this.#options.orchestrationConcurrency > 0 ? new OrchestrationDispatcher({ ...deps, registry: this.#orchestrations }) : null;
+    const worker =
+      this.#options.workerConcurrency > 0 ? new WorkerDispatcher({ ...deps, registry: this.#activities, client: () => this.client }) : null;
+    this.#orch = orch;
+    this.#worker = worker;
     this.#unsubscribe = this.#provider.subscribe((n) => {
       switch (n.kind) {
         case "orchestrator":
-          orch.onWork(n.visibleAtMs);
+          orch?.onWork(n.visibleAtMs);
           return;
         case "worker":
-          worker.wake.notifyOne();
+          worker?.wake.notifyOne();
           return;
         case "activitiesCancelled":
-          worker.onCancelled(n.activities);
+          worker?.onCancelled(n.activities);
           return;
         default:
           return;
       }
     });
-    orch.start();
-    worker.start();
+    orch?.start();
+    worker?.start();
     const admin = this.#provider.admin;
     this.#detachTelemetry =
       this.#telemetry?.attachRuntime?.({
@@ -158,7 +160,7 @@ export class Runtime {
                 },
               }
             : {}),
-          inFlight: () => ({ orchestrations: orch.inFlight, activities: worker.inFlight }),
+          inFlight: () => ({ orchestrations: orch?.inFlight ?? 0, activities: worker?.inFlight ?? 0 }),
         },
       }) ?? null;
     this.#logger.info("duroxide runtime started", { runtime_id: this.runtimeId, provider: this.#provider.name });

@@ -28,7 +28,9 @@ describe(`[${kind}] bad input gets a clear, typed error and stores nothing`, () 
   it("runtime registration and options", async () => {
     const p = await SqliteProvider.inMemory();
     try {
-      assert.throws(() => new Runtime(p, { orchestrationConcurrency: 0 }), InvalidArgumentError);
+      assert.throws(() => new Runtime(p, { orchestrationConcurrency: -1 }), InvalidArgumentError);
+      assert.throws(() => new Runtime(p, { workerConcurrency: 1.5 }), InvalidArgumentError);
+      assert.throws(() => new Runtime(p, { orchestrationConcurrency: 0, workerConcurrency: 0 }), /cannot both be 0/);
       assert.throws(() => new Runtime(p, { workerTagFilter: { tags: ["a", "b", "c", "d", "e", "f"] } }), /at most 5/);
       const rt = new Runtime(p);
       assert.throws(() => rt.registerOrchestrationVersioned("O", "1.x", async () => 1), /semver/);
