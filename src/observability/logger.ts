@@ -263,8 +263,13 @@ export class FileLogWriter implements LogWriter {
   private static readonly FLUSH_DELAY_MS = 100;
 
   constructor(readonly file: string) {
-    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    this.fd = fs.openSync(file, "a");
+    try {
+      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      this.fd = fs.openSync(file, "a");
+    } catch (err) {
+      // duroxide-node's wording, with the path and the system's reason (EACCES, ENOTDIR, ...).
+      throw new Error(`Failed to open log file ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
     process.on("exit", this.onExit);
   }
 

@@ -376,3 +376,23 @@ test("isEnabled is cheap: disabled records do not evaluate or deliver anything",
   }
   assert.equal(calls, 0);
 });
+
+test("initTracing on a log file that cannot be opened throws 'Failed to open log file' and keeps the default logger", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "duroxide-obs-"));
+  const previous = getDefaultLogger();
+  try {
+    // Tests may run as root, where permission bits do not stop a write: use paths no one can open.
+    const plainFile = path.join(dir, "plain");
+    fs.writeFileSync(plainFile, "");
+    for (const unwritable of [path.join(plainFile, "sub", "trace.log"), dir]) {
+      assert.throws(
+        () => initTracing({ logFile: unwritable }),
+        (err: unknown) => err instanceof Error && err.message.includes("Failed to open log file") && err.message.includes(unwritable),
+      );
+      assert.equal(getDefaultLogger(), previous, "a failed initTracing leaves the default logger in place");
+    }
+  } finally {
+    setDefaultLogger(previous);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
