@@ -301,9 +301,10 @@ export class PostgresProvider implements Provider {
 
   /** Resolves once the LISTEN connection is up (or its first attempt failed). For tests and startup. */
   async whenListening(): Promise<boolean> {
-    if (this.listener === null) return false;
-    await this.listener.start();
-    return this.listener.connected;
+    const l = this.listener;
+    if (l === null) return false;
+    await holdingEventLoop(() => l.start());
+    return l.connected;
   }
 
   /** Test hook: drops the LISTEN connection as a network failure would (it reconnects). */
@@ -322,15 +323,10 @@ export class PostgresProvider implements Provider {
     this.listeners.clear();
     const l = this.listener;
     this.listener = null;
-    // Idle sockets are unref'd (process lifetime), so while they close nothing else may hold the
-    // event loop: a caller awaiting close() would see its process end with the promise pending.
-    const hold = setInterval(() => undefined, 60_000);
-    try {
+    await holdingEventLoop(async () => {
       if (l !== null) await l.stop();
       await this.pool.end();
-    } finally {
-      clearInterval(hold);
-    }
+    });
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1216,5 +1212,19 @@ export class PostgresProvider implements Provider {
       }
       return out;
     });
+  }
+}
+
+/**
+ * Idle pool sockets and the LISTEN connection are unref'd (process lifetime), so nothing else may
+ * hold the event loop while a caller awaits work on them alone (closing, connecting the listener):
+ * without this, the process would end with the caller's promise pending.
+ */
+async function holdingEventLoop<T>(work: () => Promise<T>): Promise<T> {
+  const hold = setInterval(() => undefined, 60_000);
+  try {
+    return await work();
+  } finally {
+    clearInterval(hold);
   }
 }
