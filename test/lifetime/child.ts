@@ -68,6 +68,18 @@ switch (scenario) {
     console.log("done closed");
     break;
   }
+  case "close-after-work": {
+    // The code after `await provider.close()` must run: ending unref'd connections must not let
+    // the event loop run dry with the close still pending.
+    const rt = newRuntime(provider);
+    await rt.start();
+    await rt.client.startOrchestration("i4", "Hello", "x");
+    const r = await rt.client.waitForOrchestration("i4", 20_000);
+    await rt.shutdown();
+    await provider.close();
+    console.log(`done ${r.status} closed`);
+    break;
+  }
   default:
     throw new Error(`unknown scenario ${scenario}`);
 }

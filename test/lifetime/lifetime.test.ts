@@ -102,6 +102,12 @@ for (const store of stores()) {
       assert.match(r.out, /^alive$/m, "the process ended while a wait was pending");
     });
 
+    it("await provider.close() resolves after the provider did work (the code after it runs)", async () => {
+      const r = await scenario("close-after-work");
+      assert.equal(r.code, 0, r.err);
+      assert.match(r.out, /^done Completed closed$/m, "the process ended with provider.close() still pending");
+    });
+
     it("provider.close() is idempotent (sequential and concurrent calls)", async () => {
       const r = await scenario("close-twice");
       assert.equal(r.code, 0, r.err);
