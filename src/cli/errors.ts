@@ -42,7 +42,7 @@ export class CliError extends Error {
 export function exitCodeOf(err: unknown): ExitCode {
   if (err instanceof CliError) return err.exitCode;
   if (err instanceof InstanceNotFoundError) return EXIT.notFound;
-  if (err instanceof InvalidArgumentError) return EXIT.usage;
+  if (err instanceof InvalidArgumentError) return err.code === "DeadLetterNotFound" ? EXIT.notFound : EXIT.usage;
   if (err instanceof InstanceStillRunningError || err instanceof CannotDeleteSubOrchestrationError || err instanceof InstanceAlreadyExistsError)
     return EXIT.refused;
   if (err instanceof ManagementNotSupportedError) return EXIT.refused;

@@ -1,6 +1,7 @@
 // The `duroxide` command line: commands, global options, exit codes and one-line errors.
 import { Command, CommanderError } from "commander";
 import { registerActionCommands } from "./commands/actions.js";
+import { registerDeadLetterCommands } from "./commands/deadLetters.js";
 import { registerTestingCommands } from "./commands/testing.js";
 import { registerInstanceCommands } from "./commands/instances.js";
 import { registerSystemCommands } from "./commands/system.js";
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerInstanceCommands(program);
   registerActionCommands(program);
   registerSystemCommands(program);
+  registerDeadLetterCommands(program);
   registerTestingCommands(program);
   registerUiCommand(program);
   for (const c of program.commands) c.exitOverride();

@@ -2,34 +2,10 @@
 // (put back on their queue, then processed), discarded; an unreadable one cannot be retried.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import Database from "better-sqlite3";
-import pg from "pg";
-import { InvalidArgumentError, PostgresProvider, SqliteProvider, type OrchestrationContext, type Provider } from "../../src/index.js";
+import { InvalidArgumentError, type OrchestrationContext } from "../../src/index.js";
 import { encodeWorkItem } from "../../src/providers/codec.js";
-import { quoteIdent } from "../../src/providers/postgres/schemaName.js";
-import { harness, PG_URL, PROVIDERS } from "./harness.js";
-
-/** Writes a dead letter straight into the store, as its fetch path does when it sets a message aside. */
-async function plantDeadLetter(provider: Provider, instance: string, payload: string, error: string): Promise<void> {
-  const row = ["orchestrator", 1, instance, payload, error, Date.now()];
-  if (provider instanceof SqliteProvider) {
-    const db = new Database((provider as unknown as { location: string }).location);
-    try {
-      db.prepare("INSERT INTO dead_letters (queue, original_id, instance_id, payload, error, created_at) VALUES (?, ?, ?, ?, ?, ?)").run(...row);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    const schema = quoteIdent((provider as PostgresProvider).schema);
-    await c.query(`INSERT INTO ${schema}.dead_letters (queue, original_id, instance_id, payload, error, created_at) VALUES ($1, $2, $3, $4, $5, $6)`, row);
-  } finally {
-    await c.end();
-  }
-}
+import { harness, PROVIDERS } from "./harness.js";
+import { plantDeadLetter } from "./plantDeadLetter.js";
 
 for (const kind of PROVIDERS) {
   describe(`dead letters (${kind})`, () => {

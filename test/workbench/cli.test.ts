@@ -275,8 +275,8 @@ describe("duroxide CLI without a usable store", () => {
     const top = await duroxide(["--help"]);
     assert.equal(top.code, 0);
     const section = top.stdout.slice(top.stdout.indexOf("Commands:"), top.stdout.indexOf("Store:"));
-    const commands = [...section.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]!).filter((c) => c !== "help");
-    assert.deepEqual(commands, ["list", "show", "history", "tree", "raise", "enqueue", "cancel", "delete", "prune", "stats", "export", "verify", "ui"]);
+    const commands = [...section.matchAll(/^ {2}([a-z-]+) /gm)].map((m) => m[1]!).filter((c) => c !== "help");
+    assert.deepEqual(commands, ["list", "show", "history", "tree", "raise", "enqueue", "cancel", "delete", "prune", "stats", "dead-letters", "export", "verify", "ui"]);
     for (const c of commands) {
       const h = await duroxide([c, "--help"]);
       assert.equal(h.code, 0, c);
