@@ -3,6 +3,7 @@ import type { HistoryEvent } from "../model/events.js";
 import type { ExecutionStatus } from "../model/status.js";
 import type { WorkItem } from "../model/workItems.js";
 import { InvalidArgumentError, type ErrorDetailsData } from "../model/errors.js";
+import { decodeWorkItem } from "./codec.js";
 
 export interface InstanceInfo {
   instanceId: string;
@@ -263,4 +264,27 @@ export interface ProviderAdmin {
   getOrchestrationStats(instance: string): Promise<OrchestrationStats | null>;
   /** Dead letters (optional for third-party providers; both shipped stores have them). */
   deadLetters?: DeadLetterAdmin;
+}
+
+/** A `dead_letters` row as either store returns it (PostgreSQL gives BIGINT columns as strings). */
+export interface DeadLetterRow {
+  id: string | number;
+  queue: string;
+  instance_id: string | null;
+  payload: string | null;
+  error: string;
+  created_at: string | number;
+}
+
+export function toDeadLetter(r: DeadLetterRow): DeadLetter {
+  const decoded = r.payload === null ? null : decodeWorkItem(r.payload);
+  return {
+    id: Number(r.id),
+    queue: r.queue === "worker" ? "worker" : "orchestrator",
+    instanceId: r.instance_id,
+    error: r.error,
+    createdAtMs: Number(r.created_at),
+    payload: r.payload,
+    item: decoded !== null && decoded.ok ? decoded.value : null,
+  };
 }

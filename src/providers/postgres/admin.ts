@@ -26,8 +26,10 @@ import {
   type DeadLetterAdmin,
   type ListDeadLettersOptions,
   deadLetterLimit,
+  toDeadLetter,
+  type DeadLetterRow,
 } from "../admin.js";
-import { decodeEvent, decodeFailure, decodeWorkItem, num, numOrNull } from "./codec.js";
+import { decodeEvent, decodeFailure, num, numOrNull } from "./codec.js";
 import type { Tables } from "./schemaName.js";
 
 export class PostgresAdmin implements ProviderAdmin {
@@ -562,27 +564,5 @@ function toSummary(r: SummaryRow): InstanceSummary {
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
     parentInstanceId: r.parent_instance_id,
-  };
-}
-
-interface DeadLetterRow {
-  id: string | number;
-  queue: string;
-  instance_id: string | null;
-  payload: string | null;
-  error: string;
-  created_at: string | number;
-}
-
-function toDeadLetter(r: DeadLetterRow): DeadLetter {
-  const decoded = r.payload === null ? null : decodeWorkItem(r.payload);
-  return {
-    id: Number(r.id),
-    queue: r.queue === "worker" ? "worker" : "orchestrator",
-    instanceId: r.instance_id,
-    error: r.error,
-    createdAtMs: Number(r.created_at),
-    payload: r.payload,
-    item: decoded !== null && decoded.ok ? decoded.value : null,
   };
 }

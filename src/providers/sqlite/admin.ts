@@ -27,8 +27,10 @@ import {
   type DeadLetterAdmin,
   type ListDeadLettersOptions,
   deadLetterLimit,
+  toDeadLetter,
+  type DeadLetterRow,
 } from "../admin.js";
-import { decodeEvent, decodeFailure, decodeWorkItem } from "./codec.js";
+import { decodeEvent, decodeFailure } from "./codec.js";
 
 type Stmt = Database.Statement<unknown[], unknown>;
 
@@ -527,26 +529,4 @@ function minDefined(a: number | undefined, b: number | undefined): number | unde
   if (a === undefined) return b;
   if (b === undefined) return a;
   return Math.min(a, b);
-}
-
-interface DeadLetterRow {
-  id: number;
-  queue: string;
-  instance_id: string | null;
-  payload: string | null;
-  error: string;
-  created_at: number;
-}
-
-function toDeadLetter(r: DeadLetterRow): DeadLetter {
-  const decoded = r.payload === null ? null : decodeWorkItem(r.payload);
-  return {
-    id: Number(r.id),
-    queue: r.queue === "worker" ? "worker" : "orchestrator",
-    instanceId: r.instance_id,
-    error: r.error,
-    createdAtMs: Number(r.created_at),
-    payload: r.payload,
-    item: decoded !== null && decoded.ok ? decoded.value : null,
-  };
 }
