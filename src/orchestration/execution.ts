@@ -5,7 +5,6 @@
 // matched positionally against the decision events in history; past the end of history they become
 // new events. The same object can be kept between turns (no re-replay) or rebuilt from history.
 import {
-  DUROXIDE_VERSION,
   type EventKind,
   type HistoryEvent,
   type SystemCallOp,
@@ -22,6 +21,7 @@ import {
   thrownMessage,
 } from "../model/errors.js";
 import type { ActivityIdentity, ParentLink, WorkItem } from "../model/workItems.js";
+import { newEvent, parentOf, startedKind } from "../model/eventFactory.js";
 import { decodeJson, encodeJson } from "../model/json.js";
 import { historyPayloadBytes, MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION } from "../model/payload.js";
 import type { KvEntry } from "../model/kv.js";
@@ -234,22 +234,15 @@ export class OrchestrationExecution {
     this.#turnActive = true;
     try {
       const ev = this.#append(
-        {
-          type: "OrchestrationStarted",
+        startedKind({
           name: this.orchestrationName,
           version: this.orchestrationVersion,
           input: info.input,
-          parentInstance: info.parent?.parentInstance ?? null,
-          parentId: info.parent?.parentId ?? null,
-          parentExecutionId: info.parent?.parentExecutionId ?? null,
-          ...(info.carryForwardEvents && info.carryForwardEvents.length > 0
-            ? { carryForwardEvents: info.carryForwardEvents }
-            : {}),
-          ...(info.initialCustomStatus !== undefined && info.initialCustomStatus !== null
-            ? { initialCustomStatus: info.initialCustomStatus }
-            : {}),
-          ...(info.traceContext !== undefined ? { trace: info.traceContext } : {}),
-        },
+          parent: info.parent,
+          carryForwardEvents: info.carryForwardEvents,
+          initialCustomStatus: info.initialCustomStatus,
+          trace: info.traceContext,
+        }),
         null,
       );
       this.#onStarted(ev as Extract<HistoryEvent, { type: "OrchestrationStarted" }>);
@@ -1001,15 +994,10 @@ export class OrchestrationExecution {
   }
 
   #append(kind: EventKind, sourceEventId: number | null): HistoryEvent {
-    const e = {
-      eventId: this.#nextEventId++,
-      sourceEventId,
-      instanceId: this.instance,
-      executionId: this.executionId,
-      timestampMs: this.#clock(),
-      duroxideVersion: DUROXIDE_VERSION,
-      ...kind,
-    } as HistoryEvent;
+    const e = newEvent(
+      { instanceId: this.instance, executionId: this.executionId, eventId: this.#nextEventId++, sourceEventId, timestampMs: this.#clock() },
+      kind,
+    );
     this.#eventCount++;
     // The code next runs because of this input: its Date.now() is this event's time, live and on replay.
     if (!isDecisionEvent(e)) this.#eventTime = e.timestampMs;
@@ -1067,9 +1055,7 @@ export class OrchestrationExecution {
   }
 
   #parentLink(): ParentLink | null {
-    const s = this.#started;
-    if (!s || s.parentInstance === null || s.parentId === null) return null;
-    return { parentInstance: s.parentInstance, parentId: s.parentId, parentExecutionId: s.parentExecutionId ?? 1 };
+    return this.#started ? parentOf(this.#started) : null;
   }
 
   #notifyParent(r: { ok: true; result: string } | { ok: false; details: ErrorDetails }): void {

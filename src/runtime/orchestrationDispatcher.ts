@@ -2,6 +2,7 @@
 import type { OrchestrationItem, Provider } from "../providers/provider.js";
 import { OrchestrationExecution, type TurnResult } from "../orchestration/execution.js";
 import { isTerminalEvent, type HistoryEvent } from "../model/events.js";
+import { newEvent, parentOf, startedKind } from "../model/eventFactory.js";
 import { ErrorDetails, ProviderError, type ErrorDetailsData } from "../model/errors.js";
 import type { ParentLink, WorkItem, WorkItemOf } from "../model/workItems.js";
 import type { Logger } from "../observability/logger.js";
@@ -437,39 +438,29 @@ export class OrchestrationDispatcher {
         : { kind: "Orchestration" as const, instance: item.instance, executionId: item.executionId };
     const details = ErrorDetails.poison(item.attemptCount, options.maxAttempts, messageType, JSON.stringify(item.messages).slice(0, 4_096));
     const start = item.messages.find((m): m is StartLike => m.type === "StartOrchestration" || m.type === "ContinueAsNew");
-    const env = (eventId: number) => ({ eventId, sourceEventId: null, instanceId: item.instance, timestampMs: now, duroxideVersion: "0.1.0" });
     const delta: HistoryEvent[] = [];
     let executionId = item.executionId;
     let name = item.orchestrationName ?? start?.orchestration ?? "unknown";
     const version = item.orchestrationVersion ?? start?.version ?? "0.0.0";
     let parent = start?.parent ?? null;
+    const at = (eventId: number) => ({ instanceId: item.instance, executionId, eventId, timestampMs: now });
+    const failed = { type: "OrchestrationFailed" as const, details: details.data };
     if (item.historyError !== null) {
       // The history cannot be read, so where it ends and who the parent is come from the store's
       // management view (event count; the parent's record of starting this child).
       const known = await this.#unreadableHistoryFacts(item);
       parent = known.parent;
-      delta.push({ ...env(known.lastEventId + 1), executionId, type: "OrchestrationFailed", details: details.data });
+      delta.push(newEvent(at(known.lastEventId + 1), failed));
     } else if (history.length === 0 || history[history.length - 1]!.type === "OrchestrationContinuedAsNew") {
       if (history.length > 0) executionId += 1;
       name = start?.orchestration ?? name;
-      delta.push({
-        ...env(1),
-        executionId,
-        type: "OrchestrationStarted",
-        name,
-        version,
-        input: start?.input ?? "null",
-        parentInstance: parent?.parentInstance ?? null,
-        parentId: parent?.parentId ?? null,
-        parentExecutionId: parent?.parentExecutionId ?? null,
-      });
-      delta.push({ ...env(2), executionId, type: "OrchestrationFailed", details: details.data });
+      delta.push(newEvent(at(1), startedKind({ name, version, input: start?.input ?? "null", parent })));
+      delta.push(newEvent(at(2), failed));
     } else {
       const started = history[0];
-      if (started?.type === "OrchestrationStarted" && started.parentInstance && started.parentId !== null)
-        parent = { parentInstance: started.parentInstance, parentId: started.parentId, parentExecutionId: started.parentExecutionId ?? 1 };
+      if (started?.type === "OrchestrationStarted") parent = parentOf(started);
       const lastId = item.historyAfterEventId > 0 && history.length === 0 ? item.historyAfterEventId : history[history.length - 1]!.eventId;
-      delta.push({ ...env(lastId + 1), executionId, type: "OrchestrationFailed", details: details.data });
+      delta.push(newEvent(at(lastId + 1), failed));
     }
     const orchestratorItems: WorkItem[] = parent ? [{ type: "SubOrchFailed", ...parent, details: details.data }] : [];
     this.d.metrics.orchestrationPoisoned(name);

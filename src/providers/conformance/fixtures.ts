@@ -1,5 +1,6 @@
 // Builders for events, work items and acks used by the provider conformance suite.
-import { DUROXIDE_VERSION, type EventKind, type HistoryEvent } from "../../model/events.js";
+import type { EventKind, HistoryEvent } from "../../model/events.js";
+import { newEvent } from "../../model/eventFactory.js";
 import type { ActivityExecuteItem, WorkItem, WorkItemOf } from "../../model/workItems.js";
 import type { ExecutionMetadata, OrchestrationAck, OrchestrationItem, Provider } from "../provider.js";
 
@@ -11,15 +12,7 @@ export function sleep(ms: number): Promise<void> {
 }
 
 export function event(instance: string, executionId: number, eventId: number, kind: EventKind, sourceEventId: number | null = null): HistoryEvent {
-  return {
-    eventId,
-    sourceEventId,
-    instanceId: instance,
-    executionId,
-    timestampMs: Date.now(),
-    duroxideVersion: DUROXIDE_VERSION,
-    ...kind,
-  } as HistoryEvent;
+  return newEvent({ instanceId: instance, executionId, eventId, sourceEventId, timestampMs: Date.now() }, kind);
 }
 
 export function started(instance: string, executionId = 1, eventId = 1, input = "{}", parentInstance: string | null = null): HistoryEvent {
