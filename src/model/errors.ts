@@ -7,7 +7,28 @@ export type AppErrorKind = "ActivityFailed" | "OrchestrationFailed" | "Panicked"
 export type PoisonMessageType =
   | { kind: "Orchestration"; instance: string; executionId: number }
   | { kind: "Activity"; instance: string; executionId: number; activityName: string; activityId: number }
-  | { kind: "FailedDeserialization"; instance: string; executionId: number; error: string };
+  | { kind: "FailedDeserialization"; instance: string; executionId: number; error: string }
+  | { kind: "DeadLettered"; instance: string; executionId: number; deadLetters: DeadLetteredMessage[] };
+
+/**
+ * A queued message the store could not read and moved to its dead letters (where it stays, to be
+ * retried or discarded through the management API).
+ */
+export interface DeadLetteredMessage {
+  /** The dead letter's id (what `retryDeadLetter` / `discardDeadLetter` take). */
+  deadLetterId: number;
+  /** The queue message's id before it was moved. */
+  messageId: number;
+  /** The message's kind as recorded when it was queued (a work item type), or null when unknown. */
+  kind: string | null;
+  /** Why it could not be read. */
+  error: string;
+}
+
+/** One line naming a dead-lettered message: its ids, kind and why it could not be read. */
+export function describeDeadLetter(m: DeadLetteredMessage): string {
+  return `${m.kind ?? "message"} ${m.messageId} could not be read (${m.error}); it is kept as dead letter ${m.deadLetterId}`;
+}
 
 /** A JSON value (what a thrown error's `details` may hold). */
 export type ErrorJson = null | boolean | number | string | ErrorJson[] | { [key: string]: ErrorJson };
@@ -126,6 +147,8 @@ export class ErrorDetails {
           return `poison: orchestration ${t.instance} exceeded ${d.attemptCount} attempts (max ${d.maxAttempts})`;
         if (t.kind === "Activity")
           return `poison: activity ${t.activityName}#${t.activityId} exceeded ${d.attemptCount} attempts (max ${d.maxAttempts})`;
+        if (t.kind === "DeadLettered")
+          return `poison: orchestration ${t.instance} lost a queued message: ${t.deadLetters.map(describeDeadLetter).join("; ")}`;
         return `poison: orchestration ${t.instance} history deserialization failed after ${d.attemptCount} attempts (max ${d.maxAttempts}): ${t.error}`;
       }
     }

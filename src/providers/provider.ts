@@ -1,12 +1,13 @@
 // The storage contract. Providers store and queue; the runtime owns orchestration semantics.
 import type { HistoryEvent } from "../model/events.js";
-import type { ErrorDetailsData } from "../model/errors.js";
+import type { DeadLetteredMessage, ErrorDetailsData } from "../model/errors.js";
 import type { ActivityIdentity, WorkItem } from "../model/workItems.js";
 import type { ExecutionStatus } from "../model/status.js";
 import type { KvEntry } from "../model/kv.js";
 import type { ProviderAdmin } from "./admin.js";
 
 export type { KvEntry } from "../model/kv.js";
+export type { DeadLetteredMessage } from "../model/errors.js";
 
 /** What the orchestration dispatcher works on: one locked instance and its pending messages. */
 export interface OrchestrationItem {
@@ -26,6 +27,13 @@ export interface OrchestrationItem {
   historyError: string | null;
   /** Messages locked with this item, in arrival order. */
   messages: WorkItem[];
+  /**
+   * Messages of this instance that this fetch could not read and moved to the dead letters (absent
+   * or empty: none). Reported once, by the fetch that moved them, so the runtime can end the
+   * instance in this turn's ack; an item is returned for them even when no readable message is
+   * left, as long as the instance exists.
+   */
+  deadLettered?: DeadLetteredMessage[];
   /** KV state of previous executions (the current execution's writes are replayed from code). */
   kvSnapshot: Record<string, KvEntry>;
   lockToken: string;

@@ -186,6 +186,7 @@ export class OrchestrationDispatcher {
     const { provider, options, logger } = this.d;
     const instance = item.instance;
 
+    if (item.deadLettered !== undefined && item.deadLettered.length > 0) return this.#endForDeadLetters(item);
     if (item.attemptCount > options.maxAttempts) return this.#poison(item);
     if (item.historyError !== null) {
       this.cache.delete(instance);
@@ -428,16 +429,55 @@ export class OrchestrationDispatcher {
 
   /** Too many attempts: fail the instance with a poison error naming the message. */
   async #poison(item: OrchestrationItem): Promise<void> {
-    const { options, provider } = this.d;
-    this.cache.delete(item.instance);
-    const history = item.history;
-    const now = options.clock.now();
+    const { options } = this.d;
     const messageType =
       item.historyError !== null
         ? { kind: "FailedDeserialization" as const, instance: item.instance, executionId: item.executionId, error: item.historyError }
         : { kind: "Orchestration" as const, instance: item.instance, executionId: item.executionId };
     const details = ErrorDetails.poison(item.attemptCount, options.maxAttempts, messageType, JSON.stringify(item.messages).slice(0, 4_096));
+    await this.#failInstance(item, details, "orchestration poisoned");
+  }
+
+  /**
+   * The fetch moved messages of this instance to the dead letters (they could not be read): the
+   * instance cannot go on as its code expects, so it fails naming them, and its parent is told.
+   * The dead letters stay stored, to be retried or discarded through the management API.
+   */
+  async #endForDeadLetters(item: OrchestrationItem): Promise<void> {
+    const { options } = this.d;
+    const deadLetters = item.deadLettered ?? [];
+    const messageType = { kind: "DeadLettered" as const, instance: item.instance, executionId: item.executionId, deadLetters };
+    const details = ErrorDetails.poison(item.attemptCount, options.maxAttempts, messageType, JSON.stringify(item.messages).slice(0, 4_096));
+    await this.#failInstance(item, details, "orchestration failed: a queued message could not be read and was dead-lettered");
+  }
+
+  /**
+   * Ends the instance's current execution as Failed with `details` (appended after its last event,
+   * or as a new execution when none has started) and tells its parent. An execution that already
+   * finished is left as it is; only the messages are consumed.
+   */
+  async #failInstance(item: OrchestrationItem, details: ErrorDetails, logMessage: string): Promise<void> {
+    const { options, provider } = this.d;
+    this.cache.delete(item.instance);
+    let history = item.history;
+    let historyError = item.historyError;
+    if (item.historyAfterEventId > 0 && historyError === null) {
+      // The fetch left out history this runtime held in its cache; read all of it (the lock is ours).
+      try {
+        history = await provider.readExecution(item.instance, item.executionId);
+      } catch (err) {
+        historyError = String(err);
+      }
+    }
+    const now = options.clock.now();
     const start = item.messages.find((m): m is StartLike => m.type === "StartOrchestration" || m.type === "ContinueAsNew");
+    const last: HistoryEvent | undefined = history[history.length - 1];
+    if (historyError === null && last && isTerminalEvent(last) && !(last.type === "OrchestrationContinuedAsNew" && start?.type === "ContinueAsNew")) {
+      // Finished already: nothing to fail. Duplicate starts from a parent learn that the id is taken.
+      this.d.logger.warn(`${logMessage}; the instance had already finished`, { instance_id: item.instance, error: details.displayMessage() });
+      await this.#ack(item, this.#rejectDuplicateStarts(item.messages, item.instance), null);
+      return;
+    }
     const delta: HistoryEvent[] = [];
     let executionId = item.executionId;
     let name = item.orchestrationName ?? start?.orchestration ?? "unknown";
@@ -445,7 +485,7 @@ export class OrchestrationDispatcher {
     let parent = start?.parent ?? null;
     const at = (eventId: number) => ({ instanceId: item.instance, executionId, eventId, timestampMs: now });
     const failed = { type: "OrchestrationFailed" as const, details: details.data };
-    if (item.historyError !== null) {
+    if (historyError !== null) {
       // The history cannot be read, so where it ends and who the parent is come from the store's
       // management view (event count; the parent's record of starting this child).
       const known = await this.#unreadableHistoryFacts(item);
@@ -459,13 +499,12 @@ export class OrchestrationDispatcher {
     } else {
       const started = history[0];
       if (started?.type === "OrchestrationStarted") parent = parentOf(started);
-      const lastId = item.historyAfterEventId > 0 && history.length === 0 ? item.historyAfterEventId : history[history.length - 1]!.eventId;
-      delta.push(newEvent(at(lastId + 1), failed));
+      delta.push(newEvent(at(history[history.length - 1]!.eventId + 1), failed));
     }
     const orchestratorItems: WorkItem[] = parent ? [{ type: "SubOrchFailed", ...parent, details: details.data }] : [];
     this.d.metrics.orchestrationPoisoned(name);
     this.d.metrics.orchestrationFailed(name, "poison");
-    this.d.logger.error("orchestration poisoned", { instance_id: item.instance, attempts: item.attemptCount });
+    this.d.logger.error(logMessage, { instance_id: item.instance, attempts: item.attemptCount, error: details.displayMessage() });
     await this.#retryWithinLease(item, "ack_orchestration_item", () =>
         provider.ackOrchestrationItem(item.lockToken, {
           executionId,
@@ -476,7 +515,7 @@ export class OrchestrationDispatcher {
           metadata: { orchestrationName: name, orchestrationVersion: version, status: "Failed", failure: details.data, output: null },
         }),
     ).catch(async (err) => {
-      this.d.logger.error("could not record poison failure", { instance_id: item.instance, error: String(err) });
+      this.d.logger.error("could not record the instance's failure", { instance_id: item.instance, error: String(err) });
       await provider.abandonOrchestrationItem(item.lockToken, 1_000, false).catch(() => undefined);
     });
   }

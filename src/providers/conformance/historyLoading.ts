@@ -92,6 +92,60 @@ export function registerHistoryLoading({ test, LOCK, factory }: SuiteContext): v
         await p.ackOrchestrationItem(item!.lockToken, ack(1, { historyDelta: [started("good")] }));
         assert.equal((await p.getStatus("good"))?.status, "Running");
       });
+
+      test("an unreadable message of an existing instance is reported with the item and kept as a dead letter", async (p) => {
+        await bootstrap(p, "a");
+        await p.enqueueForOrchestrator(external("a", "first"));
+        await p.enqueueForOrchestrator(external("a", "second"));
+        await corrupt(p);
+        const item = await p.fetchOrchestrationItem(LOCK);
+        assert.ok(item);
+        assert.equal(item.instance, "a");
+        assert.deepEqual(item.messages, [external("a", "first")], "the readable message is delivered");
+        assert.equal(item.deadLettered?.length, 1);
+        const dl = item.deadLettered![0]!;
+        assert.equal(dl.kind, "ExternalRaised");
+        assert.ok(dl.error.length > 0);
+        assert.ok(Number.isInteger(dl.messageId) && dl.messageId > 0);
+        const stored = await p.admin?.deadLetters?.listDeadLetters();
+        if (stored) {
+          const row = stored.find((d) => d.id === dl.deadLetterId);
+          assert.ok(row, "the reported dead letter id is the stored one");
+          assert.equal(row.instanceId, "a");
+        }
+        await p.ackOrchestrationItem(item.lockToken, ack(1));
+        // Reported once: the store does not report it again, but keeps it.
+        await p.enqueueForOrchestrator(external("a", "third"));
+        const next = await p.fetchOrchestrationItem(LOCK);
+        assert.equal(next?.deadLettered?.length ?? 0, 0);
+        await p.abandonOrchestrationItem(next!.lockToken);
+        if (stored) assert.equal((await p.admin!.deadLetters!.listDeadLetters()).length, stored.length);
+      });
+
+      test("an instance whose only message is unreadable is still fetched, with no messages", async (p) => {
+        await bootstrap(p, "a");
+        await p.enqueueForOrchestrator(external("a"));
+        await corrupt(p);
+        const item = await p.fetchOrchestrationItem(LOCK);
+        assert.ok(item);
+        assert.equal(item.instance, "a");
+        assert.deepEqual(item.messages, []);
+        assert.equal(item.deadLettered?.length, 1);
+        assert.equal(item.attemptCount >= 1, true);
+        assert.equal(await p.fetchOrchestrationItem(LOCK), null, "the instance is locked");
+        await p.ackOrchestrationItem(
+          item.lockToken,
+          ack(1, { historyDelta: [event("a", 1, 2, { type: "OrchestrationFailed", details: { category: "poison", attemptCount: 1, maxAttempts: 1, messageType: { kind: "DeadLettered", instance: "a", executionId: 1, deadLetters: item.deadLettered! }, message: "[]" } })], metadata: { status: "Failed" } }),
+        );
+        assert.equal((await p.getStatus("a"))?.status, "Failed");
+        assert.equal(await p.fetchOrchestrationItem(LOCK), null);
+      });
+
+      test("an unreadable message of an instance that does not exist returns no item", async (p) => {
+        await p.enqueueForOrchestrator(external("ghost"));
+        await corrupt(p);
+        assert.equal(await p.fetchOrchestrationItem(LOCK), null);
+      });
     }
   });
 }

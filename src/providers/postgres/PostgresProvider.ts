@@ -20,7 +20,7 @@ import { pgDriver } from "./driver.js";
 import type { Pool, PoolClient, QueryResultRow } from "pg";
 
 import type { HistoryEvent } from "../../model/events.js";
-import { InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError } from "../../model/errors.js";
+import { InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError, type DeadLetteredMessage } from "../../model/errors.js";
 import type { ExecutionStatus } from "../../model/status.js";
 import { targetInstance, type ActivityIdentity, type WorkItem } from "../../model/workItems.js";
 import type { ProviderAdmin } from "../admin.js";
@@ -376,6 +376,8 @@ export class PostgresProvider implements Provider {
     const unreadable: { id: number; payload: string; error: string }[] = [];
     let attemptCount = 0;
     for (let i = 0; i < row.r_msg_items.length; i++) {
+      const a = row.r_msg_attempts[i] ?? 0;
+      if (a > attemptCount) attemptCount = a;
       const payload = row.r_msg_items[i] ?? "";
       const decoded = decodeWorkItem(payload);
       if (!decoded.ok) {
@@ -383,16 +385,27 @@ export class PostgresProvider implements Provider {
         continue;
       }
       messages.push(decoded.value);
-      const a = row.r_msg_attempts[i] ?? 0;
-      if (a > attemptCount) attemptCount = a;
     }
     const currentExecutionId = row.r_exec;
     const orphaned = currentExecutionId === null && !messages.some((m) => m.type === "StartOrchestration" || m.type === "ContinueAsNew");
+    const deadLettered: DeadLetteredMessage[] = [];
     if (unreadable.length > 0 || messages.length === 0 || orphaned) {
       const go = await this.tx(async (c) => {
-        for (const u of unreadable) await this.deadLetter(c, "orchestrator", u.id, instance, u.payload, u.error);
-        // Everything was unreadable and has been moved aside.
-        if (messages.length === 0) {
+        if (unreadable.length > 0) {
+          // The kind recorded at enqueue time, so the failure can say what was lost.
+          const kinds = await c.query<{ id: string | number; item_type: string | null }>(
+            `SELECT id, item_type FROM ${t.orchestratorQueue} WHERE id = ANY($1::bigint[])`,
+            [unreadable.map((u) => u.id)],
+          );
+          const kindOf = new Map(kinds.rows.map((r) => [num(r.id), r.item_type]));
+          for (const u of unreadable) {
+            const deadLetterId = await this.deadLetter(c, "orchestrator", u.id, instance, u.payload, u.error);
+            deadLettered.push({ deadLetterId, messageId: u.id, kind: kindOf.get(u.id) ?? null, error: u.error });
+          }
+        }
+        // Everything was unreadable and has been moved aside; the runtime still hears of it when
+        // the instance exists (it ends the instance).
+        if (messages.length === 0 && (deadLettered.length === 0 || currentExecutionId === null)) {
           await c.query(`DELETE FROM ${t.instanceLocks} WHERE instance_id = $1 AND lock_token = $2`, [instance, token]);
           return false;
         }
@@ -478,6 +491,7 @@ export class PostgresProvider implements Provider {
         kvSnapshot,
         lockToken: token,
         attemptCount,
+        ...(deadLettered.length > 0 ? { deadLettered } : {}),
       },
     };
   }
@@ -507,13 +521,14 @@ export class PostgresProvider implements Provider {
     instance: string | null,
     payload: string,
     error: string,
-  ): Promise<void> {
+  ): Promise<number> {
     const t = this.t;
-    await c.query(
-      `INSERT INTO ${t.deadLetters} (queue, original_id, instance_id, payload, error, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+    const r = await c.query<{ id: string | number }>(
+      `INSERT INTO ${t.deadLetters} (queue, original_id, instance_id, payload, error, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
       [queue, id, instance, payload, error, Date.now()],
     );
     await c.query(`DELETE FROM ${queue === "worker" ? t.workerQueue : t.orchestratorQueue} WHERE id = $1`, [id]);
+    return num(r.rows[0]?.id ?? 0);
   }
 
   /**

@@ -12,7 +12,7 @@ import type Database from "better-sqlite3";
 import { loadDriver } from "../driver.js";
 
 import type { HistoryEvent } from "../../model/events.js";
-import { InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError, type ErrorDetailsData } from "../../model/errors.js";
+import { InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError, type DeadLetteredMessage, type ErrorDetailsData } from "../../model/errors.js";
 import type { ExecutionStatus } from "../../model/status.js";
 import { targetInstance, type ActivityIdentity, type WorkItem } from "../../model/workItems.js";
 import type { ProviderAdmin } from "../admin.js";
@@ -293,8 +293,8 @@ export class SqliteProvider implements Provider {
       const instance = cand.instance_id;
 
       const rows = this.stmt(
-        "SELECT id, work_item, attempt_count FROM orchestrator_queue WHERE instance_id = ? AND visible_at <= ? ORDER BY id",
-      ).all(instance, visibleNow) as QueueRow[];
+        "SELECT id, work_item, attempt_count, item_type FROM orchestrator_queue WHERE instance_id = ? AND visible_at <= ? ORDER BY id",
+      ).all(instance, visibleNow) as (QueueRow & { item_type: string | null })[];
       if (rows.length === 0) {
         // The stored id does not read back as itself (its bytes are not UTF-8: a lone surrogate
         // written before ids were validated reads back as U+FFFD), so no query by value can ever
@@ -306,17 +306,20 @@ export class SqliteProvider implements Provider {
         continue;
       }
       const messages: WorkItem[] = [];
+      const deadLettered: DeadLetteredMessage[] = [];
       let maxAttempt = 0;
       for (const row of rows) {
+        if (row.attempt_count > maxAttempt) maxAttempt = row.attempt_count;
         const decoded = decodeWorkItem(row.work_item);
         if (!decoded.ok) {
-          this.deadLetter("orchestrator", row.id, instance, row.work_item, decoded.error);
+          const deadLetterId = this.deadLetter("orchestrator", row.id, instance, row.work_item, decoded.error);
+          deadLettered.push({ deadLetterId, messageId: row.id, kind: row.item_type, error: decoded.error });
           continue;
         }
         messages.push(decoded.value);
-        if (row.attempt_count > maxAttempt) maxAttempt = row.attempt_count;
       }
-      if (messages.length === 0) continue; // everything was unreadable and has been moved aside
+      // Nothing was queued here (everything read was a lone-surrogate id's): look again.
+      if (messages.length === 0 && deadLettered.length === 0) continue;
 
       const inst = this.stmt(
         "SELECT orchestration_name, orchestration_version, current_execution_id, suspension FROM instances WHERE instance_id = ?",
@@ -394,6 +397,7 @@ export class SqliteProvider implements Provider {
           lockToken: token,
           attemptCount: maxAttempt + 1,
           suspended: inst?.suspension != null,
+          ...(deadLettered.length > 0 ? { deadLettered } : {}),
         },
       };
     }
@@ -413,11 +417,13 @@ export class SqliteProvider implements Provider {
     return { ok: true, value: out };
   }
 
-  private deadLetter(queue: string, id: number, instance: string | null, payload: string, error: string): void {
-    this.stmt(
+  /** Moves a queue row to the dead letters; returns the dead letter's id. */
+  private deadLetter(queue: string, id: number, instance: string | null, payload: string, error: string): number {
+    const r = this.stmt(
       "INSERT INTO dead_letters (queue, original_id, instance_id, payload, error, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     ).run(queue, id, instance, payload, error, Date.now());
     this.stmt(`DELETE FROM ${queue === "worker" ? "worker_queue" : "orchestrator_queue"} WHERE id = ?`).run(id);
+    return Number(r.lastInsertRowid);
   }
 
   /** Validates an orchestration lock token; returns the locked instance. */
