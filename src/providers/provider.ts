@@ -43,12 +43,19 @@ export interface OrchestrationItem {
   suspended?: boolean;
 }
 
+/** How far the caller already holds an execution's history in memory. */
+export interface KnownHistory {
+  executionId: number;
+  lastEventId: number;
+}
+
 export interface FetchOrchestrationOptions {
   /**
-   * Tells the provider which history the caller already holds in memory, so that only newer events
-   * are loaded. Called with the chosen instance inside the fetch.
+   * What the caller already holds, by instance (a read-only map it keeps; the provider only reads
+   * it). When the locked instance's entry names its current execution and that execution's last
+   * stored event, only newer events are loaded; otherwise the whole history.
    */
-  knownHistory?: (instance: string) => { executionId: number; lastEventId: number } | undefined;
+  knownHistory?: ReadonlyMap<string, KnownHistory>;
 }
 
 export interface ExecutionMetadata {

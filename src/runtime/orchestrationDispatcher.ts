@@ -115,12 +115,8 @@ export class OrchestrationDispatcher {
       isRunning: () => this.#running,
       fetch: async () => {
         const asked = Date.now();
-        const item = await provider.fetchOrchestrationItem(options.orchestratorLockTimeoutMs, {
-          knownHistory: (instance) => {
-            const x = this.cache.peek(instance);
-            return x ? { executionId: x.executionId, lastEventId: x.lastEventId } : undefined;
-          },
-        });
+        // What the cache holds is handed over as data: no runtime code runs inside the fetch.
+        const item = await provider.fetchOrchestrationItem(options.orchestratorLockTimeoutMs, { knownHistory: this.cache.known });
         if (item) this.#leaseUntil.set(item, asked + options.orchestratorLockTimeoutMs);
         return item;
       },

@@ -10,20 +10,16 @@ export function registerHistoryLoading({ test, LOCK, factory }: SuiteContext): v
     test("knownHistory skips reloading history the caller already holds", async (p) => {
       await bootstrap(p, "a", { historyDelta: [event("a", 1, 2, { type: "TimerCreated", fireAtMs: 1 })] });
       await p.enqueueForOrchestrator(external("a"));
-      const calls: string[] = [];
-      let item = await p.fetchOrchestrationItem(LOCK, {
-        knownHistory: (inst) => {
-          calls.push(inst);
-          return { executionId: 1, lastEventId: 2 };
-        },
-      });
-      assert.deepEqual(calls, ["a"]);
+      // Looked up by the locked instance: another instance's entry says nothing about it.
+      const held = new Map([["a", { executionId: 1, lastEventId: 2 }], ["other", { executionId: 1, lastEventId: 1 }]]);
+      let item = await p.fetchOrchestrationItem(LOCK, { knownHistory: held });
       assert.deepEqual(item?.history, []);
       assert.equal(item?.historyAfterEventId, 2);
       await p.abandonOrchestrationItem(item!.lockToken);
 
       for (const known of [{ executionId: 1, lastEventId: 1 }, { executionId: 2, lastEventId: 2 }, undefined]) {
-        item = await p.fetchOrchestrationItem(LOCK, { knownHistory: () => known });
+        const knownHistory = new Map(known ? [["a", known]] : [["other", { executionId: 1, lastEventId: 2 }]]);
+        item = await p.fetchOrchestrationItem(LOCK, { knownHistory });
         assert.equal(item?.history.length, 2, `stale knowledge ${JSON.stringify(known)} → full history`);
         assert.equal(item?.historyAfterEventId, 0);
         await p.abandonOrchestrationItem(item!.lockToken);

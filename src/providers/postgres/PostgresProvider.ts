@@ -437,7 +437,7 @@ export class PostgresProvider implements Provider {
 
     // The current execution's history, or nothing of it when the caller already holds all of it.
     const executionId = currentExecutionId !== null ? num(currentExecutionId) : 1;
-    const known = currentExecutionId !== null ? options?.knownHistory?.(instance) : undefined;
+    const known = currentExecutionId !== null ? options?.knownHistory?.get(instance) : undefined;
     const knownLast = known !== undefined && known.executionId === executionId ? known.lastEventId : null;
     let history: HistoryEvent[] = [];
     let historyAfterEventId = 0;

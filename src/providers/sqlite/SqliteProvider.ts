@@ -356,7 +356,7 @@ export class SqliteProvider implements Provider {
       let history: HistoryEvent[] = [];
       let historyAfterEventId = 0;
       let historyError: string | null = null;
-      const known = inst !== undefined ? options?.knownHistory?.(instance) : undefined;
+      const known = inst !== undefined ? options?.knownHistory?.get(instance) : undefined;
       let reuse = false;
       if (known !== undefined && known.executionId === executionId) {
         const m = this.stmt("SELECT MAX(event_id) AS m FROM history WHERE instance_id = ? AND execution_id = ?").get(
