@@ -4,7 +4,7 @@ export type { RuntimeOptions, WorkerTagFilter } from "./runtime/options.js";
 export { MAX_WORKER_TAGS, MAX_TAG_NAME_BYTES } from "./runtime/options.js";
 export type { ActivityHandler } from "./runtime/registry.js";
 export { Client } from "./client/client.js";
-export type { HistoryEventView } from "./client/client.js";
+export type { HistoryEventView } from "./client/eventView.js";
 export { OrchestrationContext } from "./orchestration/context.js";
 export type { ActivityOptions } from "./orchestration/context.js";
 export { DurableFuture } from "./orchestration/future.js";

@@ -33,6 +33,7 @@ import {
 } from "../model/errors.js";
 import { parseSemver } from "../model/semver.js";
 import { InstanceWatcher } from "./waiting.js";
+import { viewEvent, type HistoryEventView } from "./eventView.js";
 import { checkIdentifier } from "../model/identifiers.js";
 import { makeHistoryExport, type ExportedExecution, type HistoryExport } from "../model/historyExport.js";
 import { CLIENT_ALIASES, installAliases } from "../compat/aliases.js";
@@ -44,15 +45,6 @@ const requireId = checkIdentifier;
 function publicStatus(s: ExecutionStatus): OrchestrationStatus["status"] {
   // Between executions of a continue-as-new chain the instance is running.
   return s === "ContinuedAsNew" ? "Running" : s;
-}
-
-/** A history event as the management API returns it (duroxide-node JsEvent shape). */
-export interface HistoryEventView {
-  eventId: number;
-  kind: string;
-  sourceEventId?: number;
-  timestampMs: number;
-  data?: string;
 }
 
 export interface ClientOptions {
@@ -341,7 +333,7 @@ export class Client {
   listExecutions(instanceId: string): Promise<number[]> {
     return this.#admin().listExecutions(requireId("instanceId", instanceId));
   }
-  /** Each event's kind and data (the event's fields as JSON). */
+  /** Each event's kind and data in duroxide-node's JsEvent shape (see ./eventView.ts). */
   async readExecutionHistory(instanceId: string, executionId: number): Promise<HistoryEventView[]> {
     const events = await this.#admin().readHistory(requireId("instanceId", instanceId), executionId);
     return events.map(viewEvent);
@@ -468,14 +460,6 @@ function checkPrune(o: PruneOptions): PruneOptions {
   if (o.completedBefore !== undefined && (typeof o.completedBefore !== "number" || !Number.isFinite(o.completedBefore)))
     throw new InvalidArgumentError("completedBefore must be a number (ms since epoch)");
   return o;
-}
-
-export function viewEvent(e: HistoryEvent): HistoryEventView {
-  const { eventId, sourceEventId, timestampMs, type, instanceId: _i, executionId: _x, duroxideVersion: _v, ...rest } = e;
-  const v: HistoryEventView = { eventId, kind: type, timestampMs };
-  if (sourceEventId !== null) v.sourceEventId = sourceEventId;
-  if (Object.keys(rest).length > 0) v.data = JSON.stringify(rest);
-  return v;
 }
 
 function failureField(f: ErrorDetailsData | null | undefined): { failure?: FailureInfo } {

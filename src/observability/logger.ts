@@ -11,7 +11,6 @@
  * - Output goes to stderr by default, never to stdout.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
 import type { SpanIds } from "./hooks.js";
 
 export type LogLevel = "error" | "warn" | "info" | "debug" | "trace";
@@ -264,7 +263,8 @@ export class FileLogWriter implements LogWriter {
 
   constructor(readonly file: string) {
     try {
-      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      // No directories are created: a missing one is more likely a typo than a wish (duroxide-node
+      // fails the same way), and creating it would hide that.
       this.fd = fs.openSync(file, "a");
     } catch (err) {
       // duroxide-node's wording, with the path and the system's reason (EACCES, ENOTDIR, ...).

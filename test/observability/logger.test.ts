@@ -299,7 +299,7 @@ test("all level helpers", () => {
 
 test("initTracing writes to a log file, never stdout, and sets the default logger", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "duroxide-obs-"));
-  const file = path.join(dir, "nested", "trace.log");
+  const file = path.join(dir, "trace.log");
   const previous = getDefaultLogger();
   try {
     const out = captureStdout(() => {
@@ -384,13 +384,16 @@ test("initTracing on a log file that cannot be opened throws 'Failed to open log
     // Tests may run as root, where permission bits do not stop a write: use paths no one can open.
     const plainFile = path.join(dir, "plain");
     fs.writeFileSync(plainFile, "");
-    for (const unwritable of [path.join(plainFile, "sub", "trace.log"), dir]) {
+    // A directory that does not exist is not created (root could create it, so this one must fail).
+    const missingDir = path.join(dir, "no-such-dir", "sub", "trace.log");
+    for (const unwritable of [path.join(plainFile, "sub", "trace.log"), dir, missingDir]) {
       assert.throws(
         () => initTracing({ logFile: unwritable }),
         (err: unknown) => err instanceof Error && err.message.includes("Failed to open log file") && err.message.includes(unwritable),
       );
       assert.equal(getDefaultLogger(), previous, "a failed initTracing leaves the default logger in place");
     }
+    assert.equal(fs.existsSync(path.join(dir, "no-such-dir")), false, "no directory was created");
   } finally {
     setDefaultLogger(previous);
     fs.rmSync(dir, { recursive: true, force: true });

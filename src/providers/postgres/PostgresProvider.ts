@@ -251,7 +251,7 @@ export class PostgresProvider implements Provider {
         return result.value;
       }
       await client.query("COMMIT");
-      await this.notifyCommitted(notes);
+      this.notifyCommitted(notes);
       return result;
     } catch (err) {
       if (isConnectionError(err)) broken = err instanceof Error ? err : new Error(String(err));
@@ -262,13 +262,15 @@ export class PostgresProvider implements Provider {
   }
 
   /**
-   * After a commit: NOTIFY other processes (coalesced with concurrent operations' wake-ups, see
-   * NotifyBatcher) and wake local listeners.
+   * After a commit: wake local listeners and NOTIFY other processes (coalesced with concurrent
+   * operations' wake-ups, see NotifyBatcher). The NOTIFY is not awaited: the caller (a runtime's
+   * ack) finishes its bookkeeping, such as metrics, in the same tick, before any local waiter that
+   * was just woken can read the committed state back; close() waits for NOTIFYs still in flight.
    */
-  private async notifyCommitted(notes: readonly ProviderNotification[]): Promise<void> {
+  private notifyCommitted(notes: readonly ProviderNotification[]): void {
     if (notes.length === 0) return;
     this.emit(notes);
-    await this.notifier.notify(encodeNotifications(notes).map((b) => `${this.source};${b}`));
+    void this.notifier.notify(encodeNotifications(notes).map((b) => `${this.source};${b}`));
   }
 
   private emit(notifications: readonly ProviderNotification[]): void {
@@ -324,6 +326,7 @@ export class PostgresProvider implements Provider {
     const l = this.listener;
     this.listener = null;
     await holdingEventLoop(async () => {
+      await this.notifier.idle();
       if (l !== null) await l.stop();
       await this.pool.end();
     });
@@ -645,7 +648,7 @@ export class PostgresProvider implements Provider {
     if (r.r_code === 2) throw new ProviderError(op, "instance lock expired", false);
     notes.push({ kind: "instanceChanged", instance: r.r_instance, changes });
     this.pendingWake(r.r_next_visible);
-    await this.notifyCommitted(notes);
+    this.notifyCommitted(notes);
   }
 
   /** Returns the earliest visible_at of the instance's messages outside this turn (see pendingWake). */
@@ -907,7 +910,7 @@ export class PostgresProvider implements Provider {
         [target, encodeWorkItem(item), item.type, visibleAt, now],
       );
       if ((res.rows[0]?.n ?? 0) === 0) throw new InstanceNotFoundError(target);
-      await this.notifyCommitted([note]);
+      this.notifyCommitted([note]);
     });
   }
 
@@ -929,7 +932,7 @@ export class PostgresProvider implements Provider {
       now,
     ]);
     if (r.rows[0]?.ok !== true) throw new InstanceAlreadyExistsError(item.instance);
-    await this.notifyCommitted([{ kind: "orchestrator", visibleAtMs: now }]);
+    this.notifyCommitted([{ kind: "orchestrator", visibleAtMs: now }]);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -1037,7 +1040,7 @@ export class PostgresProvider implements Provider {
           false,
         );
       }
-      if (completion !== null && res.rows[0]?.r_wake === true) await this.notifyCommitted([note]);
+      if (completion !== null && res.rows[0]?.r_wake === true) this.notifyCommitted([note]);
     });
   }
 

@@ -120,6 +120,7 @@ export class NotifyBatcher {
   #pending: string[] = [];
   #waiters: Array<() => void> = [];
   #running = false;
+  #flushing: Promise<void> | null = null;
 
   constructor(private readonly send: (bodies: string[]) => Promise<void>) {}
 
@@ -128,8 +129,19 @@ export class NotifyBatcher {
     if (bodies.length === 0) return Promise.resolve();
     for (const b of bodies) this.#pending.push(b);
     const done = new Promise<void>((resolve) => this.#waiters.push(resolve));
-    if (!this.#running) void this.#flush();
+    if (!this.#running) {
+      const flushing = this.#flush();
+      this.#flushing = flushing;
+      void flushing.finally(() => {
+        if (this.#flushing === flushing) this.#flushing = null;
+      });
+    }
     return done;
+  }
+
+  /** Resolves once nothing is queued or being sent. */
+  async idle(): Promise<void> {
+    while (this.#flushing !== null) await this.#flushing;
   }
 
   async #flush(): Promise<void> {
