@@ -1,22 +1,9 @@
 // Decisions: what orchestration code asks for. Each becomes one history event, and on replay each
 // must match the history event at the same position among decision events.
-import type { HistoryEvent, SystemCallOp } from "../model/events.js";
+import type { EventKind, HistoryEvent, SystemCallOp } from "../model/events.js";
 import type { WorkItem } from "../model/workItems.js";
 import type { DurableFuture } from "./future.js";
-
-export type ScheduleKind = "activity" | "timer" | "wait" | "queue" | "subOrchestration";
-
-/** A bound schedule: a future waiting for a completion that refers to its event id. */
-export interface Schedule {
-  kind: ScheduleKind;
-  eventId: number;
-  future: DurableFuture<unknown>;
-  state: "open" | "done" | "cancelled";
-  /** Activity or sub-orchestration name, wait/queue name. */
-  name: string;
-  /** Sub-orchestrations: the child's instance id. */
-  childInstance?: string;
-}
+import type { ScheduleKind } from "./schedules.js";
 
 export type BreadcrumbType =
   | "ActivityCancelRequested"
@@ -162,5 +149,85 @@ export function decisionMatches(d: DecisionBody, e: HistoryEvent): boolean {
     default:
       // Timers, custom status and clear-all match by kind alone.
       return true;
+  }
+}
+
+/** What a new decision records: its event kind (with the values only a live turn knows) and source. */
+export function eventOfDecision(
+  b: DecisionBody,
+  at: { now: number; instance: string; nextEventId: number; newGuid: () => string },
+): { kind: EventKind; sourceEventId: number | null } {
+  switch (b.type) {
+    case "ActivityScheduled":
+      return {
+        kind: {
+          type: "ActivityScheduled",
+          name: b.name,
+          input: b.input,
+          ...(b.sessionId !== undefined ? { sessionId: b.sessionId } : {}),
+          ...(b.tag !== undefined ? { tag: b.tag } : {}),
+          ...(b.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: b.heartbeatTimeoutMs } : {}),
+          ...(b.failWhenLost === true ? { failWhenLost: true } : {}),
+          ...(b.heartbeatDetails !== undefined ? { heartbeatDetails: b.heartbeatDetails } : {}),
+        },
+        sourceEventId: null,
+      };
+    case "TimerCreated":
+      return { kind: { type: "TimerCreated", fireAtMs: at.now + b.delayMs }, sourceEventId: null };
+    case "ExternalSubscribed":
+    case "QueueSubscribed":
+      return { kind: { type: b.type, name: b.name }, sourceEventId: null };
+    case "SubOrchestrationScheduled":
+      return {
+        kind: {
+          type: "SubOrchestrationScheduled",
+          name: b.name,
+          instance: b.explicitInstance ?? `${at.instance}::sub::${at.nextEventId}`,
+          input: b.input,
+          ...(b.version !== undefined ? { version: b.version } : {}),
+        },
+        sourceEventId: null,
+      };
+    case "OrchestrationChained":
+      return {
+        kind: {
+          type: "OrchestrationChained",
+          name: b.name,
+          instance: b.instance,
+          input: b.input,
+          ...(b.version !== undefined ? { version: b.version } : {}),
+        },
+        sourceEventId: null,
+      };
+    case "CustomStatusUpdated":
+      return { kind: { type: "CustomStatusUpdated", status: b.status }, sourceEventId: null };
+    case "KeyValueSet":
+      return { kind: { type: "KeyValueSet", key: b.key, value: b.value, lastUpdatedAtMs: at.now }, sourceEventId: null };
+    case "KeyValueCleared":
+      return { kind: { type: "KeyValueCleared", key: b.key }, sourceEventId: null };
+    case "KeyValuesCleared":
+      return { kind: { type: "KeyValuesCleared" }, sourceEventId: null };
+    case "SystemCall":
+      return { kind: { type: "SystemCall", op: b.op, value: b.op === "utcNow" ? String(at.now) : at.newGuid() }, sourceEventId: null };
+    case "PatchMarker":
+      return { kind: { type: "PatchMarker", patchId: b.patchId }, sourceEventId: null };
+    default:
+      return { kind: { type: b.type, reason: b.reason }, sourceEventId: b.target.event?.eventId ?? null };
+  }
+}
+
+/** Does a completion event fit the kind of schedule it names? */
+export function completionFits(kind: ScheduleKind, type: string): boolean {
+  switch (type) {
+    case "ActivityCompleted":
+    case "ActivityFailed":
+      return kind === "activity";
+    case "TimerFired":
+      return kind === "timer";
+    case "SubOrchestrationCompleted":
+    case "SubOrchestrationFailed":
+      return kind === "subOrchestration";
+    default:
+      return false;
   }
 }

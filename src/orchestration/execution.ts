@@ -4,46 +4,39 @@
 // at a time, in arrival order, with a full microtask drain after each. Decisions the code makes are
 // matched positionally against the decision events in history; past the end of history they become
 // new events. The same object can be kept between turns (no re-replay) or rebuilt from history.
-import {
-  type EventKind,
-  type HistoryEvent,
-  type SystemCallOp,
-  isDecisionEvent,
-  isTerminalEvent,
-} from "../model/events.js";
-import {
-  ErrorDetails,
-  type ErrorDetailsData,
-  ActivityFailedError,
-  PayloadTooLargeError,
-  SubOrchestrationFailedError,
-  identityOfThrown,
-  thrownMessage,
-} from "../model/errors.js";
-import type { ActivityIdentity, ParentLink, WorkItem } from "../model/workItems.js";
-import { newEvent, parentOf, startedKind } from "../model/eventFactory.js";
-import { decodeJson, encodeJson } from "../model/json.js";
+//
+// Neighbours with one job each: schedules.ts (what the code waits on), ending.ts (how it ends and
+// what that writes), turnOutput.ts (the turn's delta and work), workFor.ts (the work a new event
+// sends), decisions.ts (matching and recording decisions), model/eventFactory.ts (every event).
+// engine.ts drives a whole turn through this class.
+import { type EventEnvelope, type EventKind, type EventOf, type HistoryEvent, type SystemCallOp, isDecisionEvent, isTerminalEvent } from "../model/events.js";
+import { ErrorDetails, ActivityFailedError, PayloadTooLargeError, SubOrchestrationFailedError, thrownMessage } from "../model/errors.js";
+import type { ParentLink, WorkItem } from "../model/workItems.js";
+import { eventOfMessage, newEvent, parentOf, startedKind } from "../model/eventFactory.js";
+import { decodeJson } from "../model/json.js";
 import { historyPayloadBytes, MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION } from "../model/payload.js";
 import type { KvEntry } from "../model/kv.js";
 import type { TraceCarrier } from "../model/trace.js";
-import type { ExecutionStatus } from "../model/status.js";
 import { realTimeNow } from "../model/clock.js";
-import { DurableFuture } from "./future.js";
+import type { DurableFuture } from "./future.js";
 import { Mailbox } from "./mailbox.js";
 import {
   type BreadcrumbType,
   type Decision,
   type DecisionBody,
-  type Schedule,
+  completionFits,
   decisionMatches,
   describeDecision,
   describeEvent,
+  eventOfDecision,
 } from "./decisions.js";
 import { OrchestrationContext } from "./context.js";
 import { runHandler, type OrchestrationHandler } from "./handler.js";
 import type { ContextHost, TraceLevel } from "./host.js";
-
-export type { TraceLevel } from "./host.js";
+import { ScheduleTable, type Schedule } from "./schedules.js";
+import { type Ending, endingOfResult, laterEnding, terminationOf } from "./ending.js";
+import { TurnOutput, type TurnResult } from "./turnOutput.js";
+import { workFor } from "./workFor.js";
 import { callerLocation } from "./sourceLocation.js";
 import {
   engineRandomUUID,
@@ -54,6 +47,9 @@ import {
   type DeterminismMode,
   type DeterminismScope,
 } from "./determinism.js";
+
+export type { TraceLevel } from "./host.js";
+export type { TurnResult } from "./turnOutput.js";
 
 export type TraceSink = (level: TraceLevel, message: string, fields: Record<string, string | number>) => void;
 
@@ -72,17 +68,6 @@ export interface ExecutionInit {
   determinism?: DeterminismMode;
 }
 
-export interface TurnResult {
-  /** New events, in order, with fresh ids. */
-  delta: HistoryEvent[];
-  workerItems: WorkItem[];
-  orchestratorItems: WorkItem[];
-  cancelledActivities: ActivityIdentity[];
-  status: ExecutionStatus;
-  output: string | null;
-  failure: ErrorDetailsData | null;
-}
-
 export interface StartInfo {
   input: string;
   parent: ParentLink | null;
@@ -91,11 +76,6 @@ export interface StartInfo {
   /** Stored as is in OrchestrationStarted (telemetry). */
   traceContext?: TraceCarrier;
 }
-
-type Outcome =
-  | { kind: "completed"; output: string }
-  | { kind: "failed"; details: ErrorDetails }
-  | { kind: "continueAsNew"; input: string; version: string | null };
 
 /** Thrown internally to abort a replay step with a nondeterminism failure. */
 class Divergence extends Error {
@@ -135,11 +115,6 @@ export class OrchestrationExecution {
   #persistedLen = 0;
   /** Payload bytes in this execution's history (persisted + new), bounded by the history limit. */
   #historyBytes = 0;
-  /** Outstanding activities and children by schedule event id, in schedule order. */
-  #openActivities = new Set<number>();
-  #openChildren = new Map<number, string>();
-  /** Schedules already completed (kept as ids only, to name duplicates precisely). */
-  #doneIds = new Set<number>();
   #nextEventId = 1;
   #live = false;
   #turnActive = false;
@@ -151,20 +126,13 @@ export class OrchestrationExecution {
   #pendingNew: Decision[] = [];
   #tagChecks: Decision[] = [];
 
-  // Turn output.
-  #delta: HistoryEvent[] = [];
-  #workerItems: WorkItem[] = [];
-  #orchestratorItems: WorkItem[] = [];
-  #cancelledActivities: ActivityIdentity[] = [];
-
-  #schedules = new Map<number, Schedule>();
-  #scheduleOfFuture = new Map<DurableFuture<unknown>, Schedule>();
+  #out = new TurnOutput();
+  #schedules = new ScheduleTable();
   #events = new Mailbox();
   #queue = new Mailbox();
-  #started: Extract<HistoryEvent, { type: "OrchestrationStarted" }> | null = null;
-  #outcome: Outcome | null = null;
-  #fatal: ErrorDetails | null = null;
-  #cancelReason: string | null = null;
+  #started: EventOf<"OrchestrationStarted"> | null = null;
+  #ending: Ending | null = null;
+  /** What the code tried outside of a turn (reported as nondeterminism at the next turn). */
   #outOfTurn: string | null = null;
   #finished = false;
 
@@ -192,7 +160,7 @@ export class OrchestrationExecution {
         now: () => this.#eventTime,
         random,
         violated: (e) => {
-          this.#fatal ??= ErrorDetails.nondeterminism(e.message, this.orchestrationName, e.location);
+          this.#end({ kind: "broken", details: ErrorDetails.nondeterminism(e.message, this.orchestrationName, e.location) });
           this.#dirty = true;
         },
       };
@@ -221,6 +189,10 @@ export class OrchestrationExecution {
   get isFinished(): boolean {
     return this.#finished;
   }
+  /** The parent instance of a sub-orchestration, or null. */
+  get parentInstance(): string | null {
+    return this.#started?.parentInstance ?? null;
+  }
 
   // ------------------------------------------------------------------ driving
 
@@ -245,21 +217,19 @@ export class OrchestrationExecution {
         }),
         null,
       );
-      this.#onStarted(ev as Extract<HistoryEvent, { type: "OrchestrationStarted" }>);
+      this.#onStarted(ev);
       await this.#drain();
       // Carried-forward queue messages arrive first, ahead of anything else.
       const carried = info.carryForwardEvents ?? [];
       for (let i = 0; i < carried.length; i++) {
-        if (this.#stopped()) {
+        if (this.#ending) {
           // The code ended before taking them all. After another continue-as-new the rest move on
           // to the next execution, ahead of anything that arrives later in this turn.
-          if (this.#outcome?.kind === "continueAsNew" && !this.#fatal && this.#cancelReason === null)
-            this.#lateQueue.push(...carried.slice(i));
+          if (this.#ending.kind === "continuedAsNew") this.#lateQueue.push(...carried.slice(i));
           break;
         }
         const [name, data] = carried[i]!;
-        this.#append({ type: "QueueEventDelivered", name, data }, null);
-        this.#queue.deliver(name, data);
+        this.#applyEvent(this.#append({ type: "QueueEventDelivered", name, data }, null));
         await this.#drain();
       }
     } finally {
@@ -280,12 +250,13 @@ export class OrchestrationExecution {
     const last = history[history.length - 1];
     if (!last || !isTerminalEvent(last)) {
       await this.#replay(history, false);
-      return this.#fatal;
+      return this.#broken();
     }
     const body = history.slice(0, -1);
     const stoppedAt = await this.#replay(body, true);
-    if (this.#fatal && this.#fatal.category() === "configuration") return this.#fatal;
-    if (!this.#stopped())
+    const broken = this.#broken();
+    if (broken && broken.category() === "configuration") return broken;
+    if (!this.#ending)
       return ErrorDetails.nondeterminism(
         `history shows the execution ended with ${last.type} at event ${last.eventId}, but the orchestration code is still waiting`,
         this.orchestrationName,
@@ -337,8 +308,12 @@ export class OrchestrationExecution {
     try {
       this.#eventCount = history.length;
       this.#persistedLen = history.length;
-      for (const e of history) this.#historyBytes += historyPayloadBytes(e);
-      for (const e of history) this.#trackOpen(e);
+      // Every event counts toward the history's size and what is outstanding, even past the point
+      // where the code stops.
+      for (const e of history) {
+        this.#historyBytes += historyPayloadBytes(e);
+        this.#schedules.noteEvent(e);
+      }
       this.#nextEventId = history.length > 0 ? history[history.length - 1]!.eventId + 1 : 1;
       this.#persistedDecisions = history.filter((e) => isDecisionEvent(e));
       if (history.length === 0) throw new Divergence("corrupted history: empty");
@@ -348,7 +323,7 @@ export class OrchestrationExecution {
       let decisionOrdinal = 0;
       this.#onStarted(first);
       await this.#drain();
-      for (let i = 1; i < history.length && !this.#stopped(); i++) {
+      for (let i = 1; i < history.length && !this.#ending; i++) {
         const e = history[i]!;
         at = i;
         if (isDecisionEvent(e)) {
@@ -360,16 +335,17 @@ export class OrchestrationExecution {
           decisionOrdinal++;
           continue;
         }
-        this.#applyInput(e);
+        this.#applyEvent(e);
         await this.#drain();
       }
-      if (allowEnd && this.#stopped()) return at;
-      if (this.#outcome && !this.#fatal && this.#cancelReason === null) {
+      if (allowEnd && this.#ending) return at;
+      const k = this.#ending?.kind;
+      if (k === "completed" || k === "failed" || k === "continuedAsNew") {
         throw new Divergence(
           `the orchestration finished during replay, but its history (${history.length} events) shows it still running`,
         );
       }
-      if (!this.#stopped() && this.#decisionsEmitted < this.#persistedDecisions.length) {
+      if (!this.#ending && this.#decisionsEmitted < this.#persistedDecisions.length) {
         const e = this.#persistedDecisions[this.#decisionsEmitted]!;
         throw new Divergence(
           `history has ${describeEvent(e)} at event ${e.eventId}, but the orchestration code did not do that`,
@@ -390,22 +366,19 @@ export class OrchestrationExecution {
   }
 
   async #applyMessages(messages: readonly WorkItem[]): Promise<void> {
-    if (this.#outOfTurn && !this.#fatal) {
-      this.#fatal = ErrorDetails.nondeterminism(this.#outOfTurn);
-    }
+    if (this.#outOfTurn) this.#end({ kind: "broken", details: ErrorDetails.nondeterminism(this.#outOfTurn) });
     this.#turnActive = true;
     try {
       for (const m of messages) {
-        if (this.#stopped()) {
+        if (this.#ending) {
           // After a continue-as-new, messages meant for the instance move on to the next execution.
-          if (this.#outcome?.kind === "continueAsNew" && !this.#fatal && this.#cancelReason === null) {
+          if (this.#ending.kind === "continuedAsNew") {
             if (m.type === "QueueMessage") this.#lateQueue.push([m.name, m.data]);
-            else if (m.type === "ExternalRaised") this.#lateEvents.push(m);
-            else if (m.type === "CancelInstance") this.#lateEvents.push(m);
+            else if (m.type === "ExternalRaised" || m.type === "CancelInstance") this.#lateEvents.push(m);
           }
           continue;
         }
-        this.#applyMessage(m);
+        this.#takeMessage(m);
         await this.#drain();
       }
     } catch (err) {
@@ -417,84 +390,48 @@ export class OrchestrationExecution {
 
   /** Close the turn: terminal bookkeeping if the execution ended, then hand out the delta. */
   finishTurn(): TurnResult {
-    if (!this.#stopped() && this.#outOfTurn) this.#fatal = ErrorDetails.nondeterminism(this.#outOfTurn, this.orchestrationName);
-    if (!this.#stopped() && !this.#hasOpenWork()) {
+    if (!this.#ending && this.#outOfTurn)
+      this.#end({ kind: "broken", details: ErrorDetails.nondeterminism(this.#outOfTurn, this.orchestrationName) });
+    if (!this.#ending && !this.#schedules.hasOpen()) {
       // Nothing durable can ever resume it: it awaits a promise the engine does not control.
-      this.#fatal = ErrorDetails.nondeterminism(
-        "the orchestration is waiting on something that is not a durable task (a plain promise, setTimeout, fetch, ...); await only tasks created by the orchestration context",
-        this.orchestrationName,
-      );
+      this.#end({
+        kind: "broken",
+        details: ErrorDetails.nondeterminism(
+          "the orchestration is waiting on something that is not a durable task (a plain promise, setTimeout, fetch, ...); await only tasks created by the orchestration context",
+          this.orchestrationName,
+        ),
+      });
     }
-    if (!this.#stopped() && this.#historyBytes > MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION) {
+    if (!this.#ending && this.#historyBytes > MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION) {
       // Results and events that arrived took the history past its limit: end it here, clearly.
       const err = new PayloadTooLargeError(`the history of execution ${this.executionId} of '${this.instance}'`, this.#historyBytes, MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION);
-      this.#outcome = { kind: "failed", details: ErrorDetails.orchestrationFailed(`${err.message} (continue as new to start a fresh one)`) };
+      this.#end({ kind: "failed", details: ErrorDetails.orchestrationFailed(`${err.message} (continue as new to start a fresh one)`) });
     }
-    let status: ExecutionStatus = "Running";
-    let output: string | null = null;
-    let failure: ErrorDetailsData | null = null;
-    if (this.#fatal) {
-      this.#finalize("failed", "orchestration_terminal_failed", "parent dropped sub-orchestration future");
-      this.#append({ type: "OrchestrationFailed", details: this.#fatal.data }, null);
-      this.#notifyParent({ ok: false, details: this.#fatal });
-      status = "Failed";
-      failure = this.#fatal.data;
-    } else if (this.#cancelReason !== null) {
-      const details = ErrorDetails.cancelled(this.#cancelReason);
-      this.#finalize("cancelled", "orchestration_terminal_failed", "parent canceled");
-      this.#append({ type: "OrchestrationFailed", details: details.data }, null);
-      this.#notifyParent({ ok: false, details });
-      status = "Failed";
-      failure = details.data;
-    } else if (this.#outcome) {
-      const o = this.#outcome;
-      if (o.kind === "continueAsNew") {
-        const carried = [...this.#queue.unconsumed(), ...this.#lateQueue];
-        this.#finalize("continueAsNew", "orchestration_terminal_continued_as_new", "parent dropped sub-orchestration future");
-        this.#append({ type: "OrchestrationContinuedAsNew", input: o.input }, null);
-        this.#orchestratorItems.push({
-          type: "ContinueAsNew",
-          instance: this.instance,
-          orchestration: this.orchestrationName,
-          input: o.input,
-          version: o.version,
-          carryForwardEvents: carried,
-          initialCustomStatus: this.#customStatus,
-          parent: this.#parentLink(),
-        });
-        // Queued after the ContinueAsNew item, so the next execution sees them after it starts.
-        this.#orchestratorItems.push(...this.#lateEvents);
-        status = "ContinuedAsNew";
-        output = o.input;
-      } else if (o.kind === "completed") {
-        this.#finalize("completed", "orchestration_terminal_completed", "parent dropped sub-orchestration future");
-        this.#append({ type: "OrchestrationCompleted", output: o.output }, null);
-        this.#notifyParent({ ok: true, result: o.output });
-        status = "Completed";
-        output = o.output;
-      } else {
-        this.#finalize("failed", "orchestration_terminal_failed", "parent dropped sub-orchestration future");
-        this.#append({ type: "OrchestrationFailed", details: o.details.data }, null);
-        this.#notifyParent({ ok: false, details: o.details });
-        status = "Failed";
-        failure = o.details.data;
-      }
+    if (!this.#ending) return this.#out.take("Running", null, null);
+    const t = terminationOf(this.#ending);
+    this.#cancelOutstanding(t.activityReason, t.childReason, t.dropsDetachedStarts);
+    this.#append(t.terminal, null);
+    const parent = this.#started ? parentOf(this.#started) : null;
+    if (this.#ending.kind === "continuedAsNew") {
+      this.#out.orchestratorItems.push({
+        type: "ContinueAsNew",
+        instance: this.instance,
+        orchestration: this.orchestrationName,
+        input: this.#ending.input,
+        version: this.#ending.version,
+        carryForwardEvents: [...this.#queue.unconsumed(), ...this.#lateQueue],
+        initialCustomStatus: this.#customStatus,
+        parent,
+      });
+      // Queued after the ContinueAsNew item, so the next execution sees them after it starts.
+      this.#out.orchestratorItems.push(...this.#lateEvents);
+    } else if (parent && t.report) {
+      this.#out.orchestratorItems.push(
+        t.report.ok ? { type: "SubOrchCompleted", ...parent, result: t.report.result } : { type: "SubOrchFailed", ...parent, details: t.report.details },
+      );
     }
-    const result: TurnResult = {
-      delta: this.#delta,
-      workerItems: this.#workerItems,
-      orchestratorItems: this.#orchestratorItems,
-      cancelledActivities: this.#cancelledActivities,
-      status,
-      output,
-      failure,
-    };
-    this.#delta = [];
-    this.#workerItems = [];
-    this.#orchestratorItems = [];
-    this.#cancelledActivities = [];
-    if (status !== "Running") this.#finished = true;
-    return result;
+    this.#finished = true;
+    return this.#out.take(t.status, t.output, t.failure);
   }
 
   /** The turn's delta was stored: it now counts as persisted history. */
@@ -502,9 +439,9 @@ export class OrchestrationExecution {
     this.#persistedLen = this.#eventCount;
   }
 
-  // ------------------------------------------------------------------ internals: start/inputs
+  // ------------------------------------------------------------------ internals: inputs
 
-  #onStarted(ev: Extract<HistoryEvent, { type: "OrchestrationStarted" }>): void {
+  #onStarted(ev: EventOf<"OrchestrationStarted">): void {
     this.#eventTime = ev.timestampMs;
     this.#started = ev;
     this.#customStatus = ev.initialCustomStatus ?? null;
@@ -518,41 +455,33 @@ export class OrchestrationExecution {
         "the orchestration finished outside of a turn: it awaited something that is not a durable task (use ctx.scheduleTimer / activities instead of setTimeout, fetch, or other promises)";
       return;
     }
-    if (this.#outcome || this.#fatal || this.#cancelReason !== null) return;
+    if (this.#ending) return;
     this.#dirty = true;
-    if (s.ok) {
-      let output: string;
-      try {
-        output = encodeJson(s.value, "orchestration output");
-      } catch (err) {
-        this.#outcome = { kind: "failed", details: ErrorDetails.orchestrationFailed((err as Error).message) };
-        return;
-      }
-      this.#outcome = { kind: "completed", output };
-    } else if (s.error instanceof ActivityFailedError || s.error instanceof SubOrchestrationFailedError) {
-      // A task failure the code let escape: application errors stay application errors, and keep
-      // the identity (name, code, details) of the error first thrown, for this instance's parent.
-      const d = s.error.failure;
-      this.#outcome = {
-        kind: "failed",
-        details: d.category() === "application" ? ErrorDetails.orchestrationFailed(d.displayMessage(), identityOfThrown(s.error)) : d,
-      };
-    } else {
-      this.#outcome = { kind: "failed", details: ErrorDetails.orchestrationFailed(errorMessage(s.error), identityOfThrown(s.error)) };
+    this.#end(endingOfResult(s));
+  }
+
+  #end(e: Ending): void {
+    this.#ending = laterEnding(this.#ending, e);
+  }
+
+  /**
+   * A live message: the event it becomes, appended, then delivered exactly as a replayed event is.
+   * Messages for another execution, for a schedule this execution does not wait on, or a second
+   * completion of one, are dropped (they record nothing).
+   */
+  #takeMessage(m: WorkItem): void {
+    const me = eventOfMessage(m);
+    if (!me) return; // starts and continue-as-new begin executions (engine.ts); a duplicate start is ignored
+    if (me.executionId !== null && me.executionId !== this.executionId) return;
+    if (me.sourceEventId !== null) {
+      const sched = this.#schedules.bound(me.sourceEventId);
+      if (!sched || !completionFits(sched.kind, me.kind.type)) return;
     }
+    this.#applyEvent(this.#append(me.kind, me.sourceEventId));
   }
 
-  #hasOpenWork(): boolean {
-    for (const s of this.#schedules.values()) if (s.state === "open") return true;
-    return false;
-  }
-
-  #stopped(): boolean {
-    return this.#outcome !== null || this.#fatal !== null || this.#cancelReason !== null;
-  }
-
-  /** Replay of a persisted input event. */
-  #applyInput(e: HistoryEvent): void {
+  /** An input event (replayed or just appended) reaches the code. Replayed history is checked here. */
+  #applyEvent(e: HistoryEvent): void {
     this.#eventTime = e.timestampMs;
     switch (e.type) {
       case "ActivityCompleted":
@@ -560,15 +489,15 @@ export class OrchestrationExecution {
       case "TimerFired":
       case "SubOrchestrationCompleted":
       case "SubOrchestrationFailed": {
-        const sched = e.sourceEventId === null ? undefined : this.#schedules.get(e.sourceEventId);
-        if (!sched && e.sourceEventId !== null && this.#doneIds.has(e.sourceEventId))
+        const sched = e.sourceEventId === null ? undefined : this.#schedules.bound(e.sourceEventId);
+        if (!sched && e.sourceEventId !== null && this.#schedules.isDone(e.sourceEventId))
           throw new Divergence(`history has a second completion for event ${e.sourceEventId}`);
         if (!sched) throw new Divergence(`history has ${e.type} for event ${e.sourceEventId}, which the code never scheduled`);
         if (!completionFits(sched.kind, e.type))
           throw new Divergence(`history has ${e.type} for event ${e.sourceEventId}, but the code scheduled a ${sched.kind} there`);
-        // Exactly as when it arrived live: a cancelled task's late result is recorded, not delivered.
+        // A cancelled task's late result is recorded, not delivered.
         if (sched.state === "open") this.#deliverCompletion(sched, e);
-        else this.#markDone(sched);
+        else this.#schedules.markDone(sched);
         return;
       }
       case "ExternalEvent":
@@ -580,7 +509,7 @@ export class OrchestrationExecution {
         this.#dirty = true;
         return;
       case "OrchestrationCancelRequested":
-        this.#cancelReason = e.reason;
+        this.#end({ kind: "cancelled", reason: e.reason });
         return;
       case "OrchestrationStarted":
         throw new Divergence(`corrupted history: a second OrchestrationStarted at event ${e.eventId}`);
@@ -589,69 +518,12 @@ export class OrchestrationExecution {
     }
   }
 
-  /** Live delivery of a message: becomes a new event, then reaches its future. */
-  #applyMessage(m: WorkItem): void {
-    switch (m.type) {
-      case "ActivityCompleted":
-      case "ActivityFailed":
-      case "TimerFired": {
-        if (m.executionId !== this.executionId) return; // belongs to another execution
-        const sched = this.#schedules.get(m.id);
-        if (!sched || sched.state === "done") return; // unknown or duplicate: drop
-        const kind: EventKind =
-          m.type === "ActivityCompleted"
-            ? { type: "ActivityCompleted", result: m.result }
-            : m.type === "ActivityFailed"
-              ? { type: "ActivityFailed", details: m.details }
-              : { type: "TimerFired", fireAtMs: m.fireAtMs };
-        if (!completionFits(sched.kind, kind.type)) return;
-        const ev = this.#append(kind, m.id);
-        if (sched.state === "open") this.#deliverCompletion(sched, ev);
-        else this.#markDone(sched); // a cancelled task's late result: recorded, not delivered
-        return;
-      }
-      case "SubOrchCompleted":
-      case "SubOrchFailed": {
-        if (m.parentExecutionId !== this.executionId) return;
-        const sched = this.#schedules.get(m.parentId);
-        if (!sched || sched.state === "done" || sched.kind !== "subOrchestration") return;
-        const kind: EventKind =
-          m.type === "SubOrchCompleted"
-            ? { type: "SubOrchestrationCompleted", result: m.result }
-            : { type: "SubOrchestrationFailed", details: m.details };
-        const ev = this.#append(kind, m.parentId);
-        if (sched.state === "open") this.#deliverCompletion(sched, ev);
-        else this.#markDone(sched);
-        return;
-      }
-      case "ExternalRaised":
-        this.#append({ type: "ExternalEvent", name: m.name, data: m.data }, null);
-        this.#events.deliver(m.name, m.data);
-        this.#dirty = true;
-        return;
-      case "QueueMessage":
-        this.#append({ type: "QueueEventDelivered", name: m.name, data: m.data }, null);
-        this.#queue.deliver(m.name, m.data);
-        this.#dirty = true;
-        return;
-      case "CancelInstance":
-        this.#append({ type: "OrchestrationCancelRequested", reason: m.reason }, null);
-        this.#cancelReason = m.reason;
-        return;
-      default:
-        // Starts and continue-as-new are handled by the dispatcher; a duplicate start is ignored.
-        return;
-    }
-  }
-
   #deliverCompletion(sched: Schedule, e: HistoryEvent): void {
-    this.#markDone(sched);
+    this.#schedules.markDone(sched);
     this.#dirty = true;
-    const f = sched.future;
+    const f = sched.future!;
     switch (e.type) {
       case "ActivityCompleted":
-        f._settle({ ok: true, value: decodeJson(e.result) });
-        return;
       case "SubOrchestrationCompleted":
         f._settle({ ok: true, value: decodeJson(e.result) });
         return;
@@ -663,7 +535,7 @@ export class OrchestrationExecution {
         const details = new ErrorDetails(e.details);
         if (details.category() !== "application") {
           // System errors are not the code's to handle: the orchestration fails with them.
-          this.#fatal ??= details;
+          this.#end({ kind: "broken", details });
           return;
         }
         const err =
@@ -700,46 +572,25 @@ export class OrchestrationExecution {
         this.#tagChecks.push(d);
       }
     } else if (this.#live) {
-      this.#convert(d);
+      this.#record(d);
     } else {
       this.#pendingNew.push(d);
     }
     return d;
   }
 
-  /** Bind a decision to its (replayed or new) event and register what it waits for. */
+  /** Bind a decision to its (replayed or new) event: what it waits for, or the value it reads. */
   #bind(d: Decision, e: HistoryEvent): void {
     d.event = e;
     const f = d.future;
     switch (e.type) {
       case "ActivityScheduled":
-        this.#register(f!, { kind: "activity", eventId: e.eventId, future: f!, state: "open", name: e.name });
-        return;
       case "TimerCreated":
-        this.#register(f!, { kind: "timer", eventId: e.eventId, future: f!, state: "open", name: "" });
-        return;
       case "SubOrchestrationScheduled":
-        this.#register(f!, {
-          kind: "subOrchestration",
-          eventId: e.eventId,
-          future: f!,
-          state: "open",
-          name: e.name,
-          childInstance: e.instance,
-        });
-        return;
       case "ExternalSubscribed":
-      case "QueueSubscribed": {
-        const sched: Schedule = {
-          kind: e.type === "ExternalSubscribed" ? "wait" : "queue",
-          eventId: e.eventId,
-          future: f!,
-          state: "open",
-          name: e.name,
-        };
-        this.#register(f!, sched);
+      case "QueueSubscribed":
+        this.#schedules.bind(e, f!);
         return;
-      }
       case "SystemCall":
         f!._settle({ ok: true, value: e.op === "utcNow" ? Number(e.value) : e.value });
         this.#dirty = true;
@@ -759,217 +610,32 @@ export class OrchestrationExecution {
     }
   }
 
-  #register(f: DurableFuture<unknown>, s: Schedule): void {
-    // A wait may already have been satisfied from buffered messages, or cancelled, before binding.
-    if (f.isSettled && !f.isCancelled) {
-      this.#doneIds.add(s.eventId);
-      return;
-    }
-    if (f.isCancelled) s.state = "cancelled";
-    this.#schedules.set(s.eventId, s);
-    this.#scheduleOfFuture.set(f, s);
-  }
-
-  /** A completed schedule is forgotten (only its id is kept): long histories stay cheap to hold. */
-  #markDone(s: Schedule): void {
-    s.state = "done";
-    this.#schedules.delete(s.eventId);
-    this.#scheduleOfFuture.delete(s.future);
-    this.#doneIds.add(s.eventId);
-  }
-
-  #trackOpen(e: HistoryEvent): void {
-    switch (e.type) {
-      case "ActivityScheduled":
-        this.#openActivities.add(e.eventId);
-        return;
-      case "ActivityCompleted":
-      case "ActivityFailed":
-      case "ActivityCancelRequested":
-        if (e.sourceEventId !== null) this.#openActivities.delete(e.sourceEventId);
-        return;
-      case "SubOrchestrationScheduled":
-        this.#openChildren.set(e.eventId, e.instance);
-        return;
-      case "SubOrchestrationCompleted":
-      case "SubOrchestrationFailed":
-      case "SubOrchestrationCancelRequested":
-        if (e.sourceEventId !== null) this.#openChildren.delete(e.sourceEventId);
-        return;
-      default:
-        return;
-    }
-  }
-
-  /** Turn a new decision into a new event (and its work item). */
-  #convert(d: Decision): void {
-    const b = d.body;
-    const now = this.#clock();
-    let kind: EventKind;
-    let source: number | null = null;
-    switch (b.type) {
-      case "ActivityScheduled":
-        kind = {
-          type: "ActivityScheduled",
-          name: b.name,
-          input: b.input,
-          ...(b.sessionId !== undefined ? { sessionId: b.sessionId } : {}),
-          ...(b.tag !== undefined ? { tag: b.tag } : {}),
-          ...(b.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: b.heartbeatTimeoutMs } : {}),
-          ...(b.failWhenLost === true ? { failWhenLost: true } : {}),
-          ...(b.heartbeatDetails !== undefined ? { heartbeatDetails: b.heartbeatDetails } : {}),
-        };
-        break;
-      case "TimerCreated":
-        kind = { type: "TimerCreated", fireAtMs: now + b.delayMs };
-        break;
-      case "ExternalSubscribed":
-      case "QueueSubscribed":
-        kind = { type: b.type, name: b.name };
-        break;
-      case "SubOrchestrationScheduled":
-        kind = {
-          type: "SubOrchestrationScheduled",
-          name: b.name,
-          instance: b.explicitInstance ?? `${this.instance}::sub::${this.#nextEventId}`,
-          input: b.input,
-          ...(b.version !== undefined ? { version: b.version } : {}),
-        };
-        break;
-      case "OrchestrationChained":
-        kind = {
-          type: "OrchestrationChained",
-          name: b.name,
-          instance: b.instance,
-          input: b.input,
-          ...(b.version !== undefined ? { version: b.version } : {}),
-        };
-        break;
-      case "CustomStatusUpdated":
-        kind = { type: "CustomStatusUpdated", status: b.status };
-        break;
-      case "KeyValueSet":
-        kind = { type: "KeyValueSet", key: b.key, value: b.value, lastUpdatedAtMs: now };
-        break;
-      case "KeyValueCleared":
-        kind = { type: "KeyValueCleared", key: b.key };
-        break;
-      case "KeyValuesCleared":
-        kind = { type: "KeyValuesCleared" };
-        break;
-      case "SystemCall":
-        kind = { type: "SystemCall", op: b.op, value: b.op === "utcNow" ? String(now) : this.#newGuid() };
-        break;
-      case "PatchMarker":
-        kind = { type: "PatchMarker", patchId: b.patchId };
-        break;
-      default: {
-        kind = { type: b.type, reason: b.reason };
-        source = b.target.event?.eventId ?? null;
-        break;
-      }
-    }
-    const e = this.#append(kind, source);
+  /** A new decision becomes a new event, then sends its work (or withdraws work it cancels). */
+  #record(d: Decision): void {
+    const { kind, sourceEventId } = eventOfDecision(d.body, {
+      now: this.#clock(),
+      instance: this.instance,
+      nextEventId: this.#nextEventId,
+      newGuid: this.#newGuid,
+    });
+    const e = this.#append(kind, sourceEventId);
     this.#bind(d, e);
-    this.#emitWorkFor(d, e);
-  }
-
-  /** Work items and side channels for a new event. */
-  #emitWorkFor(d: Decision, e: HistoryEvent): void {
-    switch (e.type) {
-      case "ActivityScheduled": {
-        const w: WorkItem = {
-          type: "ActivityExecute",
-          instance: this.instance,
-          executionId: this.executionId,
-          id: e.eventId,
-          name: e.name,
-          input: e.input,
-          ...(e.sessionId !== undefined ? { sessionId: e.sessionId } : {}),
-          ...(e.tag !== undefined ? { tag: e.tag } : {}),
-          orchestrationName: this.orchestrationName,
-          orchestrationVersion: this.orchestrationVersion,
-          ...(e.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: e.heartbeatTimeoutMs } : {}),
-          ...(e.failWhenLost === true ? { failWhenLost: true } : {}),
-          ...(e.heartbeatDetails !== undefined ? { heartbeatDetails: e.heartbeatDetails } : {}),
-        };
-        d.workItem = w;
-        this.#workerItems.push(w);
-        return;
-      }
-      case "TimerCreated": {
-        const w: WorkItem = {
-          type: "TimerFired",
-          instance: this.instance,
-          executionId: this.executionId,
-          id: e.eventId,
-          fireAtMs: e.fireAtMs,
-        };
-        d.workItem = w;
-        this.#orchestratorItems.push(w);
-        return;
-      }
-      case "SubOrchestrationScheduled": {
-        const w: WorkItem = {
-          type: "StartOrchestration",
-          instance: e.instance,
-          orchestration: e.name,
-          input: e.input,
-          version: e.version ?? null,
-          parent: { parentInstance: this.instance, parentId: e.eventId, parentExecutionId: this.executionId },
-          executionId: 1,
-        };
-        d.workItem = w;
-        this.#orchestratorItems.push(w);
-        return;
-      }
-      case "OrchestrationChained": {
-        const w: WorkItem = {
-          type: "StartOrchestration",
-          instance: e.instance,
-          orchestration: e.name,
-          input: e.input,
-          version: e.version ?? null,
-          parent: null,
-          executionId: 1,
-        };
-        d.workItem = w;
-        this.#orchestratorItems.push(w);
-        return;
-      }
-      case "ActivityCancelRequested": {
-        const target = (d.body as { target: Decision }).target;
-        this.#withdrawActivity(target, e.sourceEventId!);
-        return;
-      }
-      case "SubOrchestrationCancelRequested": {
-        const target = (d.body as { target: Decision }).target;
-        this.#cancelChild(target, "parent dropped sub-orchestration future");
-        return;
-      }
-      default:
-        return;
-    }
+    const work = workFor(e, this);
+    if (work) d.workItem = this.#out.send(work);
+    else if (d.body.type === "ActivityCancelRequested") this.#withdrawActivity(d.body.target, e.sourceEventId!);
+    else if (d.body.type === "SubOrchestrationCancelRequested") this.#cancelChild(d.body.target, "parent dropped sub-orchestration future");
   }
 
   #withdrawActivity(target: Decision, activityId: number): void {
-    const i = target.workItem ? this.#workerItems.indexOf(target.workItem) : -1;
-    if (i >= 0) {
-      // Scheduled and cancelled in the same turn: it never reaches the queue.
-      this.#workerItems.splice(i, 1);
-      return;
-    }
-    this.#cancelledActivities.push({ instance: this.instance, executionId: this.executionId, activityId });
+    // Scheduled and cancelled in the same turn: it never reaches the queue.
+    if (this.#out.unsend(target.workItem)) return;
+    this.#out.cancelledActivities.push({ instance: this.instance, executionId: this.executionId, activityId });
   }
 
   #cancelChild(target: Decision, reason: string): void {
-    const i = target.workItem ? this.#orchestratorItems.indexOf(target.workItem) : -1;
-    if (i >= 0) {
-      this.#orchestratorItems.splice(i, 1);
-      return;
-    }
+    if (this.#out.unsend(target.workItem)) return;
     const child = target.event && target.event.type === "SubOrchestrationScheduled" ? target.event.instance : undefined;
-    if (child) this.#orchestratorItems.push({ type: "CancelInstance", instance: child, reason });
+    if (child) this.#out.orchestratorItems.push({ type: "CancelInstance", instance: child, reason });
   }
 
   #goLive(): void {
@@ -979,7 +645,7 @@ export class OrchestrationExecution {
     this.#persistedDecisions = [];
     const pending = this.#pendingNew;
     this.#pendingNew = [];
-    for (const d of pending) this.#convert(d);
+    for (const d of pending) this.#record(d);
   }
 
   /** A new decision whose payload would take the history past its limit throws at the call. */
@@ -993,7 +659,8 @@ export class OrchestrationExecution {
       );
   }
 
-  #append(kind: EventKind, sourceEventId: number | null): HistoryEvent {
+  /** Append a new event through the factory, keeping the schedule table and the turn's delta in step. */
+  #append<K extends EventKind>(kind: K, sourceEventId: number | null): EventEnvelope & K {
     const e = newEvent(
       { instanceId: this.instance, executionId: this.executionId, eventId: this.#nextEventId++, sourceEventId, timestampMs: this.#clock() },
       kind,
@@ -1002,73 +669,65 @@ export class OrchestrationExecution {
     // The code next runs because of this input: its Date.now() is this event's time, live and on replay.
     if (!isDecisionEvent(e)) this.#eventTime = e.timestampMs;
     this.#historyBytes += historyPayloadBytes(kind);
-    this.#trackOpen(e);
-    this.#delta.push(e);
+    this.#schedules.noteEvent(e);
+    this.#out.delta.push(e);
     return e;
   }
 
   // ------------------------------------------------------------------ internals: ending
 
-  /** Cancel what is still outstanding when the execution ends (terminal event comes after). */
-  #finalize(mode: "completed" | "failed" | "continueAsNew" | "cancelled", activityReason: string, childReason: string): void {
-    // Outstanding work, tracked from every event, so it holds even when replay stopped early.
-    const openActivities = new Set(this.#openActivities);
-    const openChildren = new Map(this.#openChildren);
+  /** Cancel what is still outstanding when the execution ends (the terminal event comes after). */
+  #cancelOutstanding(activityReason: string, childReason: string, dropsDetachedStarts: boolean): void {
+    const out = this.#out;
+    // Rows are tracked from every event, so this holds even when replay stopped early.
+    const rows = [...this.#schedules.rows()];
+    const openActivities = rows.filter((r) => r.kind === "activity" && r.workOutstanding).map((r) => r.eventId);
+    const openChildren = rows.filter((r) => r.kind === "subOrchestration" && r.workOutstanding);
     // Work created this turn that no longer matters is simply not sent.
+    const open = new Set(openActivities);
     const newActivityIds = new Set<number>();
-    this.#workerItems = this.#workerItems.filter((w) => {
-      if (w.type === "ActivityExecute" && openActivities.has(w.id)) {
+    out.workerItems = out.workerItems.filter((w) => {
+      if (w.type === "ActivityExecute" && open.has(w.id)) {
         newActivityIds.add(w.id);
         return false;
       }
       return true;
     });
     const newChildren = new Set<string>();
-    this.#orchestratorItems = this.#orchestratorItems.filter((w) => {
+    out.orchestratorItems = out.orchestratorItems.filter((w) => {
       if (w.type === "TimerFired") return false;
       if (w.type === "StartOrchestration" && w.parent !== null) {
         newChildren.add(w.instance);
         return false;
       }
-      if (w.type === "StartOrchestration" && mode === "cancelled") return false;
+      if (w.type === "StartOrchestration" && dropsDetachedStarts) return false;
       return true;
     });
-    for (const id of openActivities.keys()) {
+    for (const id of openActivities) {
       this.#append({ type: "ActivityCancelRequested", reason: activityReason }, id);
       if (!newActivityIds.has(id))
-        this.#cancelledActivities.push({ instance: this.instance, executionId: this.executionId, activityId: id });
+        out.cancelledActivities.push({ instance: this.instance, executionId: this.executionId, activityId: id });
     }
-    for (const [id, child] of openChildren) {
-      this.#append({ type: "SubOrchestrationCancelRequested", reason: childReason }, id);
-      if (!newChildren.has(child)) this.#orchestratorItems.push({ type: "CancelInstance", instance: child, reason: childReason });
+    for (const r of openChildren) {
+      this.#append({ type: "SubOrchestrationCancelRequested", reason: childReason }, r.eventId);
+      if (!newChildren.has(r.childInstance!)) out.orchestratorItems.push({ type: "CancelInstance", instance: r.childInstance!, reason: childReason });
     }
-    for (const s of [...this.#schedules.values()].sort((a, b) => a.eventId - b.eventId)) {
-      if (s.state !== "open") continue;
-      if (s.kind === "wait") this.#append({ type: "ExternalSubscribedCancelled", reason: "orchestration_terminal" }, s.eventId);
-      if (s.kind === "queue") this.#append({ type: "QueueSubscriptionCancelled", reason: "orchestration_terminal" }, s.eventId);
+    for (const r of rows) {
+      if (r.state !== "open") continue;
+      if (r.kind === "wait") this.#append({ type: "ExternalSubscribedCancelled", reason: "orchestration_terminal" }, r.eventId);
+      if (r.kind === "queue") this.#append({ type: "QueueSubscriptionCancelled", reason: "orchestration_terminal" }, r.eventId);
     }
-  }
-
-  /** The parent instance of a sub-orchestration, or null. */
-  get parentInstance(): string | null {
-    return this.#started?.parentInstance ?? null;
-  }
-
-  #parentLink(): ParentLink | null {
-    return this.#started ? parentOf(this.#started) : null;
-  }
-
-  #notifyParent(r: { ok: true; result: string } | { ok: false; details: ErrorDetails }): void {
-    const p = this.#parentLink();
-    if (!p) return;
-    if (r.ok) this.#orchestratorItems.push({ type: "SubOrchCompleted", ...p, result: r.result });
-    else this.#orchestratorItems.push({ type: "SubOrchFailed", ...p, details: r.details.data });
   }
 
   #fail(err: unknown): void {
-    if (this.#fatal) return;
-    if (err instanceof Divergence) this.#fatal = ErrorDetails.nondeterminism(err.message, this.orchestrationName, err.location);
-    else this.#fatal = ErrorDetails.infrastructure("replay", errorMessage(err), false);
+    if (this.#ending?.kind === "broken") return;
+    if (err instanceof Divergence) this.#end({ kind: "broken", details: ErrorDetails.nondeterminism(err.message, this.orchestrationName, err.location) });
+    else this.#end({ kind: "broken", details: ErrorDetails.infrastructure("replay", errorMessage(err), false) });
+  }
+
+  /** The failure that broke the execution (nondeterminism, a system error), if any. */
+  #broken(): ErrorDetails | null {
+    return this.#ending?.kind === "broken" ? this.#ending.details : null;
   }
 
   #checkInTurn(what: DecisionBody | string): void {
@@ -1077,7 +736,7 @@ export class OrchestrationExecution {
       this.#outOfTurn ??= `the orchestration tried to ${action} outside of a turn: it awaited something that is not a durable task (use ctx.scheduleTimer / activities instead of setTimeout, fetch, or other promises)`;
       throw new Error(this.#outOfTurn);
     }
-    if (this.#stopped()) throw new Error("the orchestration has already ended");
+    if (this.#ending) throw new Error("the orchestration has already ended");
   }
 
   /** Let every microtask the delivery caused run, then verify tags of replayed activities. */
@@ -1137,7 +796,7 @@ export class OrchestrationExecution {
   /** Hook up cancellation for a schedule-backed future. */
   #cancelFuture(d: Decision, breadcrumb: BreadcrumbType | null): void {
     const f = d.future!;
-    const s = this.#scheduleOfFuture.get(f);
+    const s = this.#schedules.ofFuture(f);
     if (s) {
       if (s.state !== "open") return;
       s.state = "cancelled";
@@ -1152,8 +811,8 @@ export class OrchestrationExecution {
   #subscribe(kind: "wait" | "queue", name: string, future: DurableFuture<unknown>): void {
     const box = kind === "wait" ? this.#events : this.#queue;
     box.wait(name, future, (data) => {
-      const s = this.#scheduleOfFuture.get(future);
-      if (s) this.#markDone(s);
+      const s = this.#schedules.ofFuture(future);
+      if (s) this.#schedules.markDone(s);
       this.#dirty = true;
       future._settle({ ok: true, value: decodeJson(data) });
     });
@@ -1161,7 +820,7 @@ export class OrchestrationExecution {
 
   #requestContinueAsNew(input: string, version: string | null): void {
     this.#checkInTurn("continue as new");
-    this.#outcome ??= { kind: "continueAsNew", input, version };
+    this.#end({ kind: "continuedAsNew", input, version });
     this.#dirty = true;
   }
 
@@ -1219,21 +878,6 @@ export class OrchestrationExecution {
 
   #systemCall(op: SystemCallOp, future: DurableFuture<unknown>): void {
     this.#decide({ type: "SystemCall", op }, future);
-  }
-}
-
-function completionFits(kind: Schedule["kind"], type: string): boolean {
-  switch (type) {
-    case "ActivityCompleted":
-    case "ActivityFailed":
-      return kind === "activity";
-    case "TimerFired":
-      return kind === "timer";
-    case "SubOrchestrationCompleted":
-    case "SubOrchestrationFailed":
-      return kind === "subOrchestration";
-    default:
-      return false;
   }
 }
 
