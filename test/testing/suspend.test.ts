@@ -2,10 +2,8 @@
 // error, is not retried in a hot loop, and resumes by itself once fitting code runs.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Runtime, SqliteProvider, type OrchestrationContext, type RuntimeOptions } from "../../src/index.js";
+import { Runtime, type OrchestrationContext, type RuntimeOptions } from "../../src/index.js";
+import { openStore, PROVIDERS } from "../e2e/harness.js";
 
 const good = async (ctx: OrchestrationContext) => {
   await ctx.scheduleActivity("Step", 1);
@@ -30,12 +28,11 @@ async function until<T>(what: string, f: () => Promise<T | null | undefined | fa
   }
 }
 
-describe("onNondeterminism", () => {
+for (const kind of PROVIDERS) describe(`onNondeterminism (${kind})`, () => {
   it('"suspend": the instance stays Running with the error visible, is not retried in a hot loop, and resumes once the fixed code runs', async () => {
-    const dir = mkdtempSync(join(tmpdir(), "dx-suspend-"));
-    const url = `sqlite:${join(dir, "s.db")}`;
+    const store = await openStore(kind);
     const node = async (handler: typeof good, options: RuntimeOptions = {}) => {
-      const p = await SqliteProvider.open(url);
+      const p = await store.open();
       const rt = new Runtime(p, { logLevel: "error", dispatcherPollIntervalMs: 10, ...options });
       rt.registerActivity("Step", async (_c, n: number) => n);
       rt.registerActivity("Charge", async (_c, n: number) => n);
@@ -99,7 +96,7 @@ describe("onNondeterminism", () => {
       assert.match(f.error ?? "", /nondeterministic: .*Charge/);
       await failing.stop();
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      await store.destroy();
     }
   });
 });

@@ -20,7 +20,7 @@ import { pgDriver } from "./driver.js";
 import type { Pool, PoolClient, QueryResultRow } from "pg";
 
 import type { HistoryEvent } from "../../model/events.js";
-import { InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError, type DeadLetteredMessage } from "../../model/errors.js";
+import { InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError, type DeadLetteredMessage, type ErrorDetailsData } from "../../model/errors.js";
 import type { ExecutionStatus } from "../../model/status.js";
 import { targetInstance, type ActivityIdentity, type WorkItem } from "../../model/workItems.js";
 import type { ProviderAdmin } from "../admin.js";
@@ -856,18 +856,48 @@ export class PostgresProvider implements Provider {
     const delay = Math.max(0, delayMs ?? 0);
     await this.run("abandonOrchestrationItem", () =>
       this.tx(async (c, notes) => {
-        const op = "abandonOrchestrationItem";
-        const now = Date.now();
-        await this.requireOrchLock(c, op, lockToken, now, true);
+        await this.abandonOrchInTx(c, notes, "abandonOrchestrationItem", lockToken, delay, ignoreAttempt === true);
+      }),
+    );
+  }
+
+  /** Releases the instance lock; its messages become visible again after `delay`. Returns the instance. */
+  private async abandonOrchInTx(
+    c: PoolClient,
+    notes: ProviderNotification[],
+    op: string,
+    lockToken: string,
+    delay: number,
+    ignoreAttempt: boolean,
+  ): Promise<string> {
+    const now = Date.now();
+    const instance = await this.requireOrchLock(c, op, lockToken, now, true);
+    await c.query(
+      `UPDATE ${this.t.orchestratorQueue} SET lock_token = NULL,
+         visible_at = CASE WHEN $2::bigint > 0 THEN $3::bigint ELSE visible_at END,
+         attempt_count = CASE WHEN $4::boolean THEN GREATEST(0, attempt_count - 1) ELSE attempt_count END
+       WHERE lock_token = $1`,
+      [lockToken, delay, now + delay, ignoreAttempt],
+    );
+    await c.query(`DELETE FROM ${this.t.instanceLocks} WHERE lock_token = $1`, [lockToken]);
+    notes.push({ kind: "orchestrator", visibleAtMs: now + delay });
+    return instance;
+  }
+
+  async suspendOrchestrationItem(lockToken: string, error: ErrorDetailsData, retryInMs: number): Promise<void> {
+    const delay = Math.max(0, retryInMs);
+    await this.run("suspendOrchestrationItem", () =>
+      this.tx(async (c, notes) => {
+        // The messages wait (no attempt counted: a suspension never poisons), the instance shows why
+        // until its history moves on (migration 7).
+        const instance = await this.abandonOrchInTx(c, notes, "suspendOrchestrationItem", lockToken, delay, true);
         await c.query(
-          `UPDATE ${this.t.orchestratorQueue} SET lock_token = NULL,
-             visible_at = CASE WHEN $2::bigint > 0 THEN $3::bigint ELSE visible_at END,
-             attempt_count = CASE WHEN $4::boolean THEN GREATEST(0, attempt_count - 1) ELSE attempt_count END
-           WHERE lock_token = $1`,
-          [lockToken, delay, now + delay, ignoreAttempt === true],
+          `UPDATE ${this.t.instances} i SET suspension = $2, suspended_execution = i.current_execution_id,
+             suspended_last_event = (SELECT COALESCE(MAX(h.event_id), 0) FROM ${this.t.history} h
+                                     WHERE h.instance_id = i.instance_id AND h.execution_id = i.current_execution_id)
+           WHERE i.instance_id = $1`,
+          [instance, encodeFailure(error)],
         );
-        await c.query(`DELETE FROM ${this.t.instanceLocks} WHERE lock_token = $1`, [lockToken]);
-        notes.push({ kind: "orchestrator", visibleAtMs: now + delay });
       }),
     );
   }
@@ -1174,9 +1204,15 @@ export class PostgresProvider implements Provider {
         status: ExecutionStatus | null;
         output: string | null;
         failure: string | null;
+        suspension: string | null;
       }>(
+        // A suspension counts only while the history is where it stood (see migration 7).
         `SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, i.custom_status,
-                i.custom_status_version, i.parent_instance_id, e.status, e.output, e.failure
+                i.custom_status_version, i.parent_instance_id, e.status, e.output, e.failure,
+                CASE WHEN i.suspension IS NOT NULL AND i.suspended_execution = i.current_execution_id
+                      AND i.suspended_last_event = (SELECT COALESCE(MAX(h.event_id), 0) FROM ${this.t.history} h
+                                                    WHERE h.instance_id = i.instance_id AND h.execution_id = i.current_execution_id)
+                     THEN i.suspension END AS suspension
          FROM ${this.t.instances} i LEFT JOIN ${this.t.executions} e
            ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id
          WHERE i.instance_id = $1`,
@@ -1194,6 +1230,7 @@ export class PostgresProvider implements Provider {
         customStatus: row.custom_status,
         customStatusVersion: num(row.custom_status_version),
         parentInstanceId: row.parent_instance_id,
+        suspension: decodeFailure(row.suspension),
       };
     });
   }

@@ -639,6 +639,17 @@ END
 $fn$;
 `,
   },
+  {
+    version: 7,
+    description: "suspended instances (onNondeterminism: suspend): the error an instance waits on and where its history stood",
+    sql: (t) => `
+-- A suspension holds while the current execution's history is where it stood when the instance was
+-- suspended: the next stored turn appends to it and so ends the suspension, with no ack change.
+ALTER TABLE ${t.instances} ADD COLUMN IF NOT EXISTS suspension TEXT;
+ALTER TABLE ${t.instances} ADD COLUMN IF NOT EXISTS suspended_execution BIGINT;
+ALTER TABLE ${t.instances} ADD COLUMN IF NOT EXISTS suspended_last_event BIGINT;
+`,
+  },
 ];
 
 /**
