@@ -59,6 +59,11 @@ export interface MetricsSnapshot {
   turnDurationMs: HistogramSummary;
   /** Activity execution durations (ms). */
   activityDurationMs: HistogramSummary;
+  /**
+   * Gauge, not a counter: activities of this runtime running longer than `slowActivityWarningMs`
+   * right now (each holds a worker slot nothing can pre-empt). Not part of duroxide-node's set.
+   */
+  activitiesStuck: number;
 }
 
 /** Metric names emitted to sinks. */
@@ -90,6 +95,7 @@ export const METRIC_NAMES = {
   lockRenewalFailures: "duroxide_lock_renewal_failures_total",
   timerQueueDepth: "duroxide_timer_queue_depth",
   inFlightActivities: "duroxide_active_activities",
+  stuckActivities: "duroxide_activities_stuck",
 } as const;
 
 // ---------------------------------------------------------------------------------------------
@@ -197,7 +203,7 @@ export interface ActivityLabels {
   tag?: string;
 }
 
-type Counters = Omit<MetricsSnapshot, "turnDurationMs" | "activityDurationMs">;
+type Counters = Omit<MetricsSnapshot, "turnDurationMs" | "activityDurationMs" | "activitiesStuck">;
 
 function zeroCounters(): Counters {
   return {
@@ -260,6 +266,7 @@ export class RuntimeMetrics {
   private readonly turnHistogram = new Histogram();
   private readonly activityHistogram = new Histogram();
   private readonly sinks: MetricsSink[] = [];
+  private stuck = 0;
 
   constructor(sinks: readonly MetricsSink[] = []) {
     for (const s of sinks) this.sinks.push(s);
@@ -504,6 +511,15 @@ export class RuntimeMetrics {
     this.gaugeOut(METRIC_NAMES.workerQueueDepth, worker);
   }
 
+  /**
+   * How many activities are running past `slowActivityWarningMs` now: kept for the snapshot and
+   * pushed to sinks (as `duroxide_activities_stuck`, labelled with the runtime) on every change.
+   */
+  activitiesStuck(n: number, runtimeId: string): void {
+    this.stuck = n;
+    this.gaugeOut(METRIC_NAMES.stuckActivities, n, { runtime_id: runtimeId });
+  }
+
   // -- reading --
 
   /** A point-in-time copy of the counters and histogram summaries. */
@@ -512,10 +528,11 @@ export class RuntimeMetrics {
       ...this.counters,
       turnDurationMs: this.turnHistogram.summary(),
       activityDurationMs: this.activityHistogram.summary(),
+      activitiesStuck: this.stuck,
     };
   }
 
-  /** Zeroes the in-memory counters and histograms (sinks are unaffected). */
+  /** Zeroes the in-memory counters and histograms (sinks are unaffected; gauges keep reading now). */
   reset(): void {
     this.counters = zeroCounters();
     this.turnHistogram.reset();

@@ -65,6 +65,14 @@ export class WorkerDispatcher {
     return this.#active.size;
   }
 
+  /** Activities running here for longer than slowActivityWarningMs (the duroxide_activities_stuck gauge). */
+  #stuck = 0;
+
+  #setStuck(delta: number): void {
+    this.#stuck += delta;
+    this.d.metrics.activitiesStuck(this.#stuck, this.d.runtimeId);
+  }
+
   /** Distinct sessions with an activity running here (bounded by maxSessionsPerRuntime). */
   get activeSessions(): number {
     return this.#sessionCounts.size;
@@ -100,6 +108,7 @@ export class WorkerDispatcher {
   start(): void {
     if (this.d.options.tagFilter.kind === "none") return; // orchestrator-only node
     this.#running = true;
+    this.#setStuck(0); // the gauge reads 0 from the start, not only after the first stuck activity
     const workerId = `work-${this.d.options.workerNodeId ?? this.d.runtimeId}`;
     this.#sessionOwners.add(this.d.options.workerNodeId ?? workerId);
     this.#loops.push(this.#loop(workerId));
@@ -362,8 +371,13 @@ export class WorkerDispatcher {
     const started = Date.now();
     // A stuck activity holds its slot (nothing can pre-empt it): say so, at each doubling of its run time.
     let slowTimer: NodeJS.Timeout | undefined;
+    let countedStuck = false;
     const reportSlow = (after: number): void => {
       slowTimer = setTimeout(() => {
+        if (!countedStuck) {
+          countedStuck = true;
+          this.#setStuck(1);
+        }
         logger.warn("activity has held its worker slot for a long time and is still running", {
           running_ms: Date.now() - started,
           slots_busy: this.#active.size,
@@ -392,6 +406,7 @@ export class WorkerDispatcher {
       clearTimeout(renew);
       clearInterval(poll);
       clearTimeout(slowTimer);
+      if (countedStuck) this.#setStuck(-1);
       heartbeats.stop();
       this.#active.delete(key(identity));
     }

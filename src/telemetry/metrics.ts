@@ -36,6 +36,8 @@ export class OtelMetrics implements MetricsSink {
     this.#observe(METRIC_NAMES.timerQueueDepth, "Timer messages not yet due");
     this.#observe(METRIC_NAMES.activeOrchestrations, "Orchestration turns running in this runtime");
     this.#observe(METRIC_NAMES.inFlightActivities, "Activities running in this runtime");
+    // Pushed by the runtime (MetricsSink.gauge) whenever it changes; 0 from the runtime's start.
+    this.#observe(METRIC_NAMES.stuckActivities, "Activities running longer than slowActivityWarningMs (each holds a worker slot)");
   }
 
   #attrs(labels: Labels | undefined): Attributes {

@@ -42,9 +42,11 @@ const EXPECTED_KEYS = [
   "providerErrors",
   "turnDurationMs",
   "activityDurationMs",
+  // Ours, beyond duroxide-node's set: a gauge of activities past slowActivityWarningMs.
+  "activitiesStuck",
 ].sort();
 
-test("fresh snapshot has exactly the duroxide-node field names, all zero", () => {
+test("fresh snapshot has exactly the duroxide-node field names (plus activitiesStuck), all zero", () => {
   const snap = new RuntimeMetrics().snapshot();
   assert.deepEqual(Object.keys(snap).sort(), EXPECTED_KEYS);
   for (const [k, v] of Object.entries(snap)) {
@@ -91,7 +93,8 @@ test("each event is counted exactly once", () => {
   m.providerError("ack_orchestration_item", "deadlock");
 
   const s: MetricsSnapshot = m.snapshot();
-  const { turnDurationMs, activityDurationMs, ...counters } = s;
+  const { turnDurationMs, activityDurationMs, activitiesStuck, ...counters } = s;
+  assert.equal(activitiesStuck, 0);
   assert.deepEqual(counters, {
     orchStarts: 6,
     orchCompletions: 1,

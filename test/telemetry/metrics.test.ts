@@ -119,6 +119,38 @@ describe("telemetry: metrics", () => {
     await otel.shutdown();
   });
 
+  it("shows stuck activities (running past slowActivityWarningMs) as a gauge, 0 before and after", async () => {
+    const otel = setupOtel();
+    const provider = await SqliteProvider.inMemory();
+    const rt = new Runtime(provider, { dispatcherPollIntervalMs: 10, telemetry: otel.telemetry, slowActivityWarningMs: 100, logLevel: "error" });
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    rt.registerActivity("Hang", async () => {
+      await held;
+      return 1;
+    });
+    rt.registerActivity("Quick", async () => 1);
+    rt.registerOrchestration("Two", async (ctx: OrchestrationContext) =>
+      ctx.all([ctx.scheduleActivity("Hang", null), ctx.scheduleActivity("Hang", null), ctx.scheduleActivity("Quick", null)]),
+    );
+    await rt.start();
+    assert.deepEqual(gauge(await otel.collect(), "duroxide_activities_stuck"), [0]);
+    await rt.client.startOrchestration("t", "Two", null);
+    for (let i = 0; rt.metricsSnapshot().activitiesStuck !== 2; i++) {
+      assert.ok(i < 200, `two hung activities counted (have ${rt.metricsSnapshot().activitiesStuck})`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const during = await otel.collect();
+    assert.deepEqual(gauge(during, "duroxide_activities_stuck"), [2]);
+    assert.equal(metric(during, "duroxide_activities_stuck").dataPoints[0]!.attributes["runtime_id"], rt.runtimeId);
+    release();
+    assert.equal((await rt.client.waitForOrchestration("t", 10_000)).status, "Completed");
+    assert.deepEqual(gauge(await otel.collect(), "duroxide_activities_stuck"), [0]);
+    assert.equal(rt.metricsSnapshot().activitiesStuck, 0);
+    await rt.shutdown();
+    await otel.shutdown();
+  });
+
   it("counts lock-renewal failures exactly", async () => {
     const otel = setupOtel();
     const inner = await SqliteProvider.inMemory();
