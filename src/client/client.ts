@@ -102,6 +102,7 @@ export class Client {
         version,
         parent: null,
         executionId: 1,
+        queuedAtMs: Date.now(),
         ...(span?.context ? { trace: span.context } : {}),
       });
     } catch (err) {

@@ -26,6 +26,23 @@ export interface DeadLetteredMessage {
 }
 
 /** One line naming a dead-lettered message: its ids, kind and why it could not be read. */
+function notRegisteredMessage(n: NotRegistered, t: PoisonMessageType, attempts: number, max: number): string {
+  const what =
+    t.kind === "Activity"
+      ? `activity '${n.name}' (#${t.activityId} of ${t.instance})`
+      : `orchestration '${n.name}'${n.version ? ` version ${n.version}` : ""} (instance ${t.instance})`;
+  const span = `${n.atLeast ? "at least " : ""}${formatDuration(n.triedForMs)}`;
+  return `poison: ${what} is not registered on any runtime that fetched it; tried ${attempts} time${attempts === 1 ? "" : "s"} over ${span} (maxAttempts ${max})`;
+}
+
+/** 850 ms, 12.5 s, 4 min 3 s. */
+export function formatDuration(ms: number): string {
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1_000).toFixed(1)} s`;
+  const s = Math.round(ms / 1_000);
+  return `${Math.floor(s / 60)} min ${s % 60} s`;
+}
+
 export function describeDeadLetter(m: DeadLetteredMessage): string {
   return `${m.kind ?? "message"} ${m.messageId} could not be read (${m.error}); it is kept as dead letter ${m.deadLetterId}`;
 }
@@ -80,7 +97,20 @@ export type ErrorDetailsData =
       messageType: PoisonMessageType;
       /** JSON of the offending message(s). */
       message: string;
+      /** Set when no runtime that fetched the message had its orchestration or activity registered. */
+      notRegistered?: NotRegistered;
     };
+
+/** Why a message was given up: its handler's name was registered on no runtime that fetched it. */
+export interface NotRegistered {
+  name: string;
+  /** The orchestration version asked for (null: latest); absent for activities. */
+  version?: string | null;
+  /** From the first request (the client's start, the activity's scheduling) to giving up. */
+  triedForMs: number;
+  /** True when the request time was not recorded and `triedForMs` is the retry schedule's sum (a lower bound). */
+  atLeast?: boolean;
+}
 
 /** Structured error information with the reference's accessors. */
 export class ErrorDetails {
@@ -110,8 +140,8 @@ export class ErrorDetails {
   static cancelled(reason: string): ErrorDetails {
     return new ErrorDetails({ category: "application", kind: "Cancelled", message: "", retryable: false, reason });
   }
-  static poison(attemptCount: number, maxAttempts: number, messageType: PoisonMessageType, message: string): ErrorDetails {
-    return new ErrorDetails({ category: "poison", attemptCount, maxAttempts, messageType, message });
+  static poison(attemptCount: number, maxAttempts: number, messageType: PoisonMessageType, message: string, notRegistered?: NotRegistered): ErrorDetails {
+    return new ErrorDetails({ category: "poison", attemptCount, maxAttempts, messageType, message, ...(notRegistered ? { notRegistered } : {}) });
   }
 
   category(): ErrorCategory {
@@ -143,6 +173,7 @@ export class ErrorDetails {
         return d.message;
       case "poison": {
         const t = d.messageType;
+        if (d.notRegistered) return notRegisteredMessage(d.notRegistered, t, d.attemptCount, d.maxAttempts);
         if (t.kind === "Orchestration")
           return `poison: orchestration ${t.instance} exceeded ${d.attemptCount} attempts (max ${d.maxAttempts})`;
         if (t.kind === "Activity")

@@ -19,6 +19,8 @@ export type WorkItem =
       version: string | null;
       parent: ParentLink | null;
       executionId: number;
+      /** When a client asked for the start (ms since epoch); absent for starts from a parent turn. */
+      queuedAtMs?: number;
       /** Context of the span that asked for the start (client call or parent turn). */
       trace?: TraceCarrier;
     }

@@ -24,7 +24,11 @@ export interface RuntimeOptions {
   orchestratorLockTimeoutMs?: number;
   /** Activity lock (default 30 s); renewed while the activity runs. */
   workerLockTimeoutMs?: number;
-  /** Fetches of one message before it is poisoned (default 10). */
+  /**
+   * Fetches of one message before it is poisoned (default 10). A message whose orchestration or
+   * activity no fetching runtime registered is retried after 1 s doubling to 60 s and given up at
+   * the maxAttempts-th fetch (about 4 minutes with the default).
+   */
   maxAttempts?: number;
   /** How long a cancelled activity may keep running before its result is dropped (default 10 s). */
   activityCancellationGracePeriodMs?: number;

@@ -15,7 +15,7 @@ import { InstanceCache } from "./instanceCache.js";
 import { WakeSignal } from "./signal.js";
 import { runFetchLoop } from "./fetchLoop.js";
 import { Slots } from "./slots.js";
-import { retryWithinLease, unregisteredBackoffMs } from "./retrying.js";
+import { retryWithinLease, unregisteredBackoffMs, unregisteredRetrySpanMs } from "./retrying.js";
 
 export interface DispatcherDeps {
   provider: Provider;
@@ -406,6 +406,7 @@ export class OrchestrationDispatcher {
 
   async #unregistered(item: OrchestrationItem, name: string, version: string | null): Promise<void> {
     this.cache.delete(item.instance);
+    if (item.attemptCount >= this.d.options.maxAttempts) return this.#failUnregistered(item, name, version);
     const delay = unregisteredBackoffMs(item.attemptCount);
     this.d.logger.warn("orchestration is not registered here; will retry (and poison after max attempts)", {
       instance_id: item.instance,
@@ -421,6 +422,20 @@ export class OrchestrationDispatcher {
     this.cache.delete(item.instance);
     this.d.logger.error("corrupted history", { instance_id: item.instance, error: message });
     await this.d.provider.abandonOrchestrationItem(item.lockToken, 1_000, false);
+  }
+
+  /** The last allowed fetch found no handler either: fail the instance saying so, and for how long it was tried. */
+  async #failUnregistered(item: OrchestrationItem, name: string, version: string | null): Promise<void> {
+    const { options } = this.d;
+    const queuedAt = item.messages.find((m) => m.type === "StartOrchestration" && m.queuedAtMs !== undefined);
+    const since = queuedAt?.type === "StartOrchestration" ? queuedAt.queuedAtMs : undefined;
+    const notRegistered =
+      since !== undefined
+        ? { name, version, triedForMs: Math.max(0, Date.now() - since) }
+        : { name, version, triedForMs: unregisteredRetrySpanMs(item.attemptCount), atLeast: true };
+    const messageType = { kind: "Orchestration" as const, instance: item.instance, executionId: item.executionId };
+    const details = ErrorDetails.poison(item.attemptCount, options.maxAttempts, messageType, JSON.stringify(item.messages).slice(0, 4_096), notRegistered);
+    await this.#failInstance(item, details, "orchestration is not registered on any runtime that fetched it");
   }
 
   /** Too many attempts: fail the instance with a poison error naming the message. */

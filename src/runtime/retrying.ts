@@ -28,3 +28,10 @@ export async function retryWithinLease<T>(op: () => Promise<T>, deadline: () => 
 export function unregisteredBackoffMs(attempt: number): number {
   return Math.min(1_000 * 2 ** Math.min(Math.max(attempt - 1, 0), 6), 60_000);
 }
+
+/** The least time `attempts` fetches of an unregistered name take: the waits between them. */
+export function unregisteredRetrySpanMs(attempts: number): number {
+  let ms = 0;
+  for (let a = 1; a < attempts; a++) ms += unregisteredBackoffMs(a);
+  return ms;
+}

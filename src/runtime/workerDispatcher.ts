@@ -17,7 +17,7 @@ import { WakeSignal } from "./signal.js";
 import { Slots } from "./slots.js";
 import { Heartbeats } from "./heartbeats.js";
 import { runFetchLoop } from "./fetchLoop.js";
-import { retryWithinLease, unregisteredBackoffMs } from "./retrying.js";
+import { retryWithinLease, unregisteredBackoffMs, unregisteredRetrySpanMs } from "./retrying.js";
 import { errorMessage } from "../orchestration/execution.js";
 
 export interface WorkerDeps {
@@ -239,6 +239,10 @@ export class WorkerDispatcher {
 
     const handler = this.d.registry.resolve(item.name) ?? this.#systemHandler(item.name);
     if (!handler) {
+      if (lease.attemptCount >= options.maxAttempts) {
+        await this.#failUnregistered(lease);
+        return;
+      }
       const delay = unregisteredBackoffMs(lease.attemptCount);
       this.d.logger.warn("activity is not registered here; will retry (and poison after max attempts)", {
         activity_name: item.name,
@@ -479,6 +483,38 @@ export class WorkerDispatcher {
         });
     }
     await this.#ack(lease, completion);
+  }
+
+  /**
+   * The last allowed fetch found no handler either: the activity fails (the orchestration sees a
+   * poison error) saying no runtime that fetched it had it, and for how long it was tried: from its
+   * ActivityScheduled event, or the retry schedule's sum when history cannot be read.
+   */
+  async #failUnregistered(lease: WorkItemLease): Promise<void> {
+    const { provider, options, metrics, logger } = this.d;
+    const item = lease.item;
+    const scheduled = await provider
+      .readExecution(item.instance, item.executionId)
+      .then((h) => h.find((e) => e.eventId === item.id)?.timestampMs)
+      .catch(() => undefined);
+    const notRegistered =
+      scheduled !== undefined
+        ? { name: item.name, triedForMs: Math.max(0, options.clock.now() - scheduled) }
+        : { name: item.name, triedForMs: unregisteredRetrySpanMs(lease.attemptCount), atLeast: true };
+    const details = ErrorDetails.poison(
+      lease.attemptCount,
+      options.maxAttempts,
+      { kind: "Activity", instance: item.instance, executionId: item.executionId, activityName: item.name, activityId: item.id },
+      JSON.stringify(item),
+      notRegistered,
+    );
+    metrics.activityPoisoned(item.name);
+    logger.error("activity is not registered on any runtime that fetched it; failing it", {
+      activity_name: item.name,
+      instance_id: item.instance,
+      error: details.displayMessage(),
+    });
+    await this.#ack(lease, { type: "ActivityFailed", instance: item.instance, executionId: item.executionId, id: item.id, details: details.data });
   }
 
   /**

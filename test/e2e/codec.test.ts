@@ -147,7 +147,7 @@ describe("payload codec", () => {
             await rt.client.startOrchestration("p1", "UsesMissing", `input ${SECRET}`);
             const r = await rt.client.waitForOrchestration("p1", 20_000);
             assert.equal(r.status, "Failed");
-            assert.match(r.error ?? "", /^poison: activity NotRegisteredAnywhere/);
+            assert.match(r.error ?? "", /^poison: activity 'NotRegisteredAnywhere' .* is not registered on any runtime that fetched it/);
             const st = await provider.getStatus("p1");
             assert.ok(st?.failure?.category === "poison" && st.failure.message.includes(SECRET), "the reader decodes the quote");
           } finally {
