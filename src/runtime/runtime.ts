@@ -93,6 +93,11 @@ export class Runtime {
     return this.#orchestrations.resolve(name, version ?? null);
   }
 
+  /** The determinism guard this runtime runs orchestration code under (replay tools use the same). */
+  get determinism(): "guard" | "strict" | "off" {
+    return this.#options.determinism;
+  }
+
   /**
    * Register typed definitions (defineActivity / defineOrchestration), e.g.
    * `runtime.register(charge, ship, processOrder)`. An orchestration registers at its version.

@@ -13,13 +13,20 @@ export type ReplayHandlers = Runtime | Readonly<Record<string, OrchestrationHand
 export interface ReplayOptions {
   /** Which executions of a continue-as-new chain to replay (default "all"). */
   executions?: "all" | "current";
-  /** The determinism guard the code ran under (default "guard", the runtime's default). */
+  /**
+   * The determinism guard the code ran under. Default: the runtime's own mode when `handlers` is a
+   * Runtime, else "guard" (the runtime's default).
+   */
   determinism?: "guard" | "strict" | "off";
 }
 
+function isRuntime(handlers: ReplayHandlers): handlers is Runtime {
+  return typeof (handlers as Runtime).registeredOrchestration === "function";
+}
+
 function resolve(handlers: ReplayHandlers, name: string, version: string): OrchestrationHandler {
-  if (typeof (handlers as Runtime).registeredOrchestration === "function") {
-    const r = (handlers as Runtime).registeredOrchestration(name, version);
+  if (isRuntime(handlers)) {
+    const r = handlers.registeredOrchestration(name, version);
     if (!r) throw new OrchestrationNotRegisteredError(name, version);
     return r.handler;
   }
@@ -82,8 +89,9 @@ export async function replayHistory(history: HistoryExport | HistoryEvent[] | st
   const kv = new Map<string, KvEntry>();
   const executions = [...doc.executions].sort((a, b) => a.executionId - b.executionId);
   const last = executions[executions.length - 1];
+  const determinism = options.determinism ?? (isRuntime(handlers) ? handlers.determinism : "guard");
   for (const x of executions) {
-    if (options.executions !== "current" || x === last) await replayExecution(doc.instance.instanceId, x, handlers, kv, options.determinism ?? "guard");
+    if (options.executions !== "current" || x === last) await replayExecution(doc.instance.instanceId, x, handlers, kv, determinism);
     foldKv(kv, x.events);
   }
 }

@@ -122,6 +122,37 @@ describe("history documents", () => {
   });
 });
 
+describe("replayHistory and the determinism mode", () => {
+  it("given a Runtime, replays under that runtime's mode; an explicit option still wins", async () => {
+    // crypto.randomUUID() is refused under "guard" and "strict" but allowed with determinism "off".
+    const usesUuid = async (ctx: OrchestrationContext) => {
+      const tag = crypto.randomUUID().length;
+      return ctx.scheduleActivity<number>("Add", { n: tag, by: 1 });
+    };
+    const p = await SqliteProvider.inMemory();
+    const off = new Runtime(p, { logLevel: "error", dispatcherPollIntervalMs: 10, determinism: "off" });
+    off.registerActivity("Add", async (_ctx, x: { n: number; by: number }) => x.n + x.by);
+    off.registerOrchestration("Uuid", usesUuid);
+    await off.start();
+    try {
+      assert.equal(off.determinism, "off");
+      await off.client.startOrchestration("u-1", "Uuid", null);
+      assert.equal((await off.client.waitForOrchestration("u-1", 10_000)).output, 37);
+      const doc = await off.client.exportHistory("u-1");
+      await replayHistory(doc, off);
+      await assert.rejects(replayHistory(doc, off, { determinism: "guard" }), /randomUUID/);
+      const guarded = new Runtime(p, { logLevel: "error" });
+      guarded.registerOrchestration("Uuid", usesUuid);
+      assert.equal(guarded.determinism, "guard");
+      await assert.rejects(replayHistory(doc, guarded), /randomUUID/);
+      await assert.rejects(replayHistory(doc, { Uuid: usesUuid }), /randomUUID/, "a handler map keeps the default, guard");
+    } finally {
+      await off.shutdown();
+      await p.close();
+    }
+  });
+});
+
 /** The orchestration of the fixture: counts to 2 through continue-as-new, with KV and an activity. */
 async function counter(ctx: OrchestrationContext, n: number): Promise<number> {
   const v = await ctx.scheduleActivity<number>("Add", { n, by: 1 });
