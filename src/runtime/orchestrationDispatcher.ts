@@ -1,13 +1,14 @@
 // Orchestration dispatcher: fetch a locked instance, run one turn of the replay engine, ack it.
 import type { OrchestrationItem, Provider } from "../providers/provider.js";
 import { OrchestrationExecution, type TurnResult } from "../orchestration/execution.js";
-import { isTerminalEvent, type HistoryEvent } from "../model/events.js";
+import { activate, rejectDuplicateStarts, turnStart, type TurnBegin } from "../orchestration/engine.js";
+import type { HistoryEvent } from "../model/events.js";
 import { newEvent, parentOf, startedKind } from "../model/eventFactory.js";
 import { ErrorDetails, ProviderError, type ErrorDetailsData } from "../model/errors.js";
 import type { ParentLink, WorkItem, WorkItemOf } from "../model/workItems.js";
 import type { Logger } from "../observability/logger.js";
 import type { RuntimeMetrics } from "../observability/metrics.js";
-import type { SpanIds, TelemetryHooks, TurnInfo, TurnTelemetry } from "../observability/hooks.js";
+import type { SpanIds, TelemetryHooks, TurnTelemetry } from "../observability/hooks.js";
 import type { TraceCarrier } from "../model/trace.js";
 import type { OrchestrationRegistry } from "./registry.js";
 import type { ResolvedOptions } from "./options.js";
@@ -163,7 +164,7 @@ export class OrchestrationDispatcher {
   }
 
   /** Begins the turn's telemetry (no hooks: nothing). */
-  #beginTurn(trace: TurnTrace, execution: OrchestrationExecution, workerId: string, which: Pick<TurnInfo, "newExecution" | "execution">): void {
+  #beginTurn(trace: TurnTrace, execution: OrchestrationExecution, workerId: string, which: TurnBegin): void {
     const hooks = this.d.telemetry;
     if (!hooks) return;
     trace.tel = hooks.turnStarted({
@@ -200,72 +201,35 @@ export class OrchestrationDispatcher {
     }
     if (cached && item.historyAfterEventId === 0) cached = undefined; // provider sent full history: state moved on elsewhere
 
-    const history = item.history;
-    const last: HistoryEvent | undefined = history[history.length - 1];
-    const messages = item.messages;
-    const canItem = messages.find((m): m is WorkItemOf<"ContinueAsNew"> => m.type === "ContinueAsNew");
-    const startItem = messages.find((m): m is WorkItemOf<"StartOrchestration"> => m.type === "StartOrchestration");
-
-    let execution: OrchestrationExecution;
-    /** Messages for the engine (it ignores starts); the start that began this turn is not one. */
-    let deliver: WorkItem[] = messages;
+    // The turn itself: one call into the engine.
     const startedAt = Date.now();
-    /** Set when this turn begins an execution; counted only once the turn is stored. */
-    let began: { name: string; version: string; initiatedBy: "client" | "continueAsNew" } | null = null;
-
-    if (cached) {
-      execution = cached;
-      this.#beginTurn(trace, execution, workerId, { execution: execution.traceContext });
-    } else if (last && isTerminalEvent(last) && !(last.type === "OrchestrationContinuedAsNew" && canItem)) {
-      // Finished: nothing to run. Duplicate starts from a parent learn that the id is taken.
-      await this.#ack(item, this.#rejectDuplicateStarts(messages, instance), null);
-      return;
-    } else if (history.length === 0 || (last && last.type === "OrchestrationContinuedAsNew")) {
-      const start: StartLike | undefined = history.length === 0 ? startItem : canItem;
-      if (!start) {
-        // Messages for an execution that has not started: nothing can consume them.
-        await this.#ack(item, [], null);
+    const outcome = await activate({
+      instance,
+      executionId: item.executionId,
+      history: item.history,
+      messages: item.messages,
+      cached,
+      resolve: (name, version) => this.d.registry.resolve(name, version),
+      create: (x) => this.#newExecution(x.instance, x.executionId, x.name, x.version, x.handler, item),
+      onBegin: (execution, begin) => {
+        this.#beginTurn(trace, execution, workerId, begin);
+        return trace.tel?.executionContext;
+      },
+    });
+    switch (outcome.kind) {
+      case "nothing":
+        // A finished execution, or messages for one that never started: they are consumed.
+        await this.#ack(item, outcome.orchestratorItems, null);
         return;
-      }
-      const resolved = this.d.registry.resolve(start.orchestration, start.version);
-      if (!resolved) return this.#unregistered(item, start.orchestration, start.version);
-      const executionId = history.length === 0 ? item.executionId : item.executionId + 1;
-      execution = this.#newExecution(instance, executionId, start.orchestration, resolved.version, resolved.handler, item);
-      const initiatedBy = start.type === "ContinueAsNew" ? "continueAsNew" : start.parent ? "parent" : "client";
-      this.#beginTurn(trace, execution, workerId, { newExecution: { parent: start.trace, input: start.input, initiatedBy } });
-      const executionContext = trace.tel?.executionContext;
-      await execution.start({
-        input: start.input,
-        parent: start.parent,
-        ...(executionContext ? { traceContext: executionContext } : {}),
-        ...(start.type === "ContinueAsNew"
-          ? { carryForwardEvents: start.carryForwardEvents, initialCustomStatus: start.initialCustomStatus }
-          : {}),
-      });
-      began = {
-        name: start.orchestration,
-        version: resolved.version,
-        initiatedBy: start.type === "ContinueAsNew" ? "continueAsNew" : "client",
-      };
-      deliver = messages.filter((m) => m !== start && m.type !== "ContinueAsNew");
-    } else {
-      const started = history[0];
-      if (!started || started.type !== "OrchestrationStarted") {
-        await this.#failCorrupt(item, "first event must be OrchestrationStarted");
-        return;
-      }
-      const resolved = this.d.registry.resolve(started.name, started.version);
-      if (!resolved) return this.#unregistered(item, started.name, started.version);
-      execution = this.#newExecution(instance, item.executionId, started.name, resolved.version, resolved.handler, item);
-      this.#beginTurn(trace, execution, workerId, { execution: started.trace });
-      await execution.replay(history);
+      case "unregistered":
+        return this.#unregistered(item, outcome.name, outcome.version);
+      case "corrupt":
+        return this.#failCorrupt(item, outcome.message);
+      case "ran":
+        break;
     }
-
-    await execution.applyMessages(deliver);
-    const result = execution.finishTurn();
+    const { execution, result, began } = outcome;
     if (result.status === "Failed" && result.failure?.category === "configuration" && (await this.#suspend(item, result.failure))) return;
-    // Parents that started a child under an id already in use learn that it failed.
-    result.orchestratorItems.push(...this.#rejectDuplicateStarts(deliver, instance));
     const workContext = trace.tel?.workContext;
     if (workContext) {
       stampTrace(result.workerItems, workContext);
@@ -329,21 +293,6 @@ export class OrchestrationDispatcher {
       },
     });
     return execution;
-  }
-
-  /** A start with a parent for an id that already runs or ran: tell the parent it failed. */
-  #rejectDuplicateStarts(messages: WorkItem[], instance: string): WorkItem[] {
-    const out: WorkItem[] = [];
-    for (const m of messages) {
-      if (m.type === "StartOrchestration" && m.parent) {
-        out.push({
-          type: "SubOrchFailed",
-          ...m.parent,
-          details: ErrorDetails.orchestrationFailed(`sub-orchestration instance '${instance}' already exists`).data,
-        });
-      }
-    }
-    return out;
   }
 
   /** Ack with retries on transient errors. Returns false when the turn could not be stored. */
@@ -481,12 +430,13 @@ export class OrchestrationDispatcher {
       }
     }
     const now = options.clock.now();
-    const start = item.messages.find((m): m is StartLike => m.type === "StartOrchestration" || m.type === "ContinueAsNew");
-    const last: HistoryEvent | undefined = history[history.length - 1];
-    if (historyError === null && last && isTerminalEvent(last) && !(last.type === "OrchestrationContinuedAsNew" && start?.type === "ContinueAsNew")) {
+    // What the turn would have done, by the engine's one rule (unknown when history is unreadable).
+    const what = historyError === null ? turnStart(history, item.executionId, item.messages) : null;
+    const start = what?.kind === "begin" ? what.start : item.messages.find((m): m is StartLike => m.type === "StartOrchestration" || m.type === "ContinueAsNew");
+    if (what?.kind === "finished") {
       // Finished already: nothing to fail. Duplicate starts from a parent learn that the id is taken.
       this.d.logger.warn(`${logMessage}; the instance had already finished`, { instance_id: item.instance, error: details.displayMessage() });
-      await this.#ack(item, this.#rejectDuplicateStarts(item.messages, item.instance), null);
+      await this.#ack(item, rejectDuplicateStarts(item.messages, item.instance), null);
       return;
     }
     const delta: HistoryEvent[] = [];
@@ -502,8 +452,9 @@ export class OrchestrationDispatcher {
       const known = await this.#unreadableHistoryFacts(item);
       parent = known.parent;
       delta.push(newEvent(at(known.lastEventId + 1), failed));
-    } else if (history.length === 0 || history[history.length - 1]!.type === "OrchestrationContinuedAsNew") {
-      if (history.length > 0) executionId += 1;
+    } else if (what?.kind === "begin" || what?.kind === "idle") {
+      // No execution is running: the failure is a new execution's whole history.
+      if (what.kind === "begin") executionId = what.executionId;
       name = start?.orchestration ?? name;
       delta.push(newEvent(at(1), startedKind({ name, version, input: start?.input ?? "null", parent })));
       delta.push(newEvent(at(2), failed));

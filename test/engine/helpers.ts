@@ -1,7 +1,8 @@
 // Helpers to drive the replay engine with synthetic histories.
 import { OrchestrationExecution, type TraceSink, type TurnResult, type StartInfo } from "../../src/orchestration/execution.js";
 import type { OrchestrationHandler } from "../../src/orchestration/handler.js";
-import { DUROXIDE_VERSION, type EventKind, type HistoryEvent } from "../../src/model/events.js";
+import type { EventKind, HistoryEvent } from "../../src/model/events.js";
+import { newEvent } from "../../src/model/eventFactory.js";
 import type { WorkItem } from "../../src/model/workItems.js";
 import { ErrorDetails, type ErrorDetailsData } from "../../src/model/errors.js";
 import type { KvEntry } from "../../src/providers/provider.js";
@@ -194,15 +195,7 @@ export class History {
 
   add(kind: EventKind, sourceEventId: number | null = null, timestampMs = 500): number {
     const eventId = this.events.length + 1;
-    this.events.push({
-      eventId,
-      sourceEventId,
-      instanceId: this.instance,
-      executionId: this.executionId,
-      timestampMs,
-      duroxideVersion: DUROXIDE_VERSION,
-      ...(kind as EventKind),
-    } as HistoryEvent);
+    this.events.push(newEvent({ instanceId: this.instance, executionId: this.executionId, eventId, sourceEventId, timestampMs }, kind));
     return eventId;
   }
   started(input: unknown, extra: Partial<Extract<EventKind, { type: "OrchestrationStarted" }>> = {}): number {
