@@ -38,6 +38,7 @@ import { type Ending, endingOfResult, laterEnding, terminationOf } from "./endin
 import { TurnOutput, type TurnResult } from "./turnOutput.js";
 import { workFor } from "./workFor.js";
 import { callerLocation } from "./sourceLocation.js";
+import { DecisionCursor } from "./decisionCursor.js";
 import {
   engineRandomUUID,
   engineSetImmediate,
@@ -120,11 +121,7 @@ export class OrchestrationExecution {
   #turnActive = false;
   #dirty = false;
 
-  // Replay matching state.
-  #persistedDecisions: HistoryEvent[] = [];
-  #decisionsEmitted = 0;
-  #pendingNew: Decision[] = [];
-  #tagChecks: Decision[] = [];
+  #decisions = new DecisionCursor();
 
   #out = new TurnOutput();
   #schedules = new ScheduleTable();
@@ -268,7 +265,7 @@ export class OrchestrationExecution {
     const tail: HistoryEvent[] = [];
     for (let i = stoppedAt + 1; i < body.length; i++) {
       const e = body[i]!;
-      if (isDecisionEvent(e) && ordinal < this.#decisionsEmitted) {
+      if (isDecisionEvent(e) && ordinal < this.#decisions.made) {
         ordinal++;
         continue;
       }
@@ -279,9 +276,9 @@ export class OrchestrationExecution {
         );
       tail.push(e);
     }
-    if (ordinal < this.#decisionsEmitted)
+    if (ordinal < this.#decisions.made)
       return ErrorDetails.nondeterminism(
-        `the orchestration code made ${this.#decisionsEmitted - ordinal} more decision(s) than its history shows before it ended`,
+        `the orchestration code made ${this.#decisions.made - ordinal} more decision(s) than its history shows before it ended`,
         this.orchestrationName,
       );
     const ending = this.finishTurn().delta;
@@ -315,7 +312,7 @@ export class OrchestrationExecution {
         this.#schedules.noteEvent(e);
       }
       this.#nextEventId = history.length > 0 ? history[history.length - 1]!.eventId + 1 : 1;
-      this.#persistedDecisions = history.filter((e) => isDecisionEvent(e));
+      this.#decisions.load(history);
       if (history.length === 0) throw new Divergence("corrupted history: empty");
       const first = history[0]!;
       if (first.type !== "OrchestrationStarted")
@@ -327,7 +324,7 @@ export class OrchestrationExecution {
         const e = history[i]!;
         at = i;
         if (isDecisionEvent(e)) {
-          if (decisionOrdinal >= this.#decisionsEmitted) {
+          if (decisionOrdinal >= this.#decisions.made) {
             throw new Divergence(
               `history has ${describeEvent(e)} at event ${e.eventId}, but the orchestration code did not do that`,
             );
@@ -345,8 +342,9 @@ export class OrchestrationExecution {
           `the orchestration finished during replay, but its history (${history.length} events) shows it still running`,
         );
       }
-      if (!this.#ending && this.#decisionsEmitted < this.#persistedDecisions.length) {
-        const e = this.#persistedDecisions[this.#decisionsEmitted]!;
+      const unmatched = this.#decisions.next;
+      if (!this.#ending && unmatched) {
+        const e = unmatched;
         throw new Divergence(
           `history has ${describeEvent(e)} at event ${e.eventId}, but the orchestration code did not do that`,
         );
@@ -554,10 +552,9 @@ export class OrchestrationExecution {
   #decide(body: DecisionBody, future?: DurableFuture<unknown>): Decision {
     this.#checkInTurn(body);
     const d: Decision = future ? { body, future } : { body };
-    if (this.#decisionsEmitted >= this.#persistedDecisions.length) this.#checkHistoryRoom(body);
-    const ordinal = this.#decisionsEmitted++;
-    if (ordinal < this.#persistedDecisions.length) {
-      const e = this.#persistedDecisions[ordinal]!;
+    if (!this.#decisions.next) this.#checkHistoryRoom(body);
+    const e = this.#decisions.take();
+    if (e) {
       if (!decisionMatches(body, e)) {
         const err = new Divergence(
           `history has ${describeEvent(e)} at event ${e.eventId}, but the orchestration code tried to ${describeDecision(body)}`,
@@ -567,14 +564,11 @@ export class OrchestrationExecution {
         throw err;
       }
       this.#bind(d, e);
-      if (body.type === "ActivityScheduled") {
-        d.verifyTag = true;
-        this.#tagChecks.push(d);
-      }
+      if (body.type === "ActivityScheduled") this.#decisions.checkTagLater(d);
     } else if (this.#live) {
       this.#record(d);
     } else {
-      this.#pendingNew.push(d);
+      this.#decisions.defer(d);
     }
     return d;
   }
@@ -641,11 +635,7 @@ export class OrchestrationExecution {
   #goLive(): void {
     this.#live = true;
     // Every persisted decision has been matched; new decisions start after them.
-    this.#decisionsEmitted -= this.#persistedDecisions.length;
-    this.#persistedDecisions = [];
-    const pending = this.#pendingNew;
-    this.#pendingNew = [];
-    for (const d of pending) this.#record(d);
+    for (const d of this.#decisions.goLive()) this.#record(d);
   }
 
   /** A new decision whose payload would take the history past its limit throws at the call. */
@@ -745,17 +735,13 @@ export class OrchestrationExecution {
       this.#dirty = false;
       await new Promise<void>((r) => engineSetImmediate(r));
     }
-    if (this.#tagChecks.length > 0) {
-      const checks = this.#tagChecks;
-      this.#tagChecks = [];
-      for (const d of checks) {
-        const e = d.event as Extract<HistoryEvent, { type: "ActivityScheduled" }>;
-        const b = d.body as Extract<DecisionBody, { type: "ActivityScheduled" }>;
-        if ((e.tag ?? undefined) !== (b.tag ?? undefined))
-          throw new Divergence(
-            `history has ${describeEvent(e)} at event ${e.eventId}, but the orchestration code tried to ${describeDecision(b)}`,
-          );
-      }
+    for (const d of this.#decisions.takeTagChecks()) {
+      const e = d.event as Extract<HistoryEvent, { type: "ActivityScheduled" }>;
+      const b = d.body as Extract<DecisionBody, { type: "ActivityScheduled" }>;
+      if ((e.tag ?? undefined) !== (b.tag ?? undefined))
+        throw new Divergence(
+          `history has ${describeEvent(e)} at event ${e.eventId}, but the orchestration code tried to ${describeDecision(b)}`,
+        );
     }
   }
 
@@ -862,9 +848,8 @@ export class OrchestrationExecution {
   #patch(patchId: string, mode: "patched" | "deprecated"): boolean {
     const body: DecisionBody = { type: "PatchMarker", patchId };
     this.#checkInTurn(body);
-    const ordinal = this.#decisionsEmitted;
-    if (ordinal < this.#persistedDecisions.length) {
-      const e = this.#persistedDecisions[ordinal]!;
+    const e = this.#decisions.next;
+    if (e) {
       if (e.type === "PatchMarker" && e.patchId === patchId) {
         this.#decide(body);
         return true;
