@@ -88,6 +88,13 @@ class Divergence extends Error {
   }
 }
 
+/** The code stopped short of its history: named by the last call it made into the context, when known. */
+function stoppedShort(message: string, lastCall: string | null): Divergence {
+  return lastCall
+    ? new Divergence(`${message}; it stopped after its last call into the orchestration context`, lastCall)
+    : new Divergence(message);
+}
+
 /** Events the engine appends itself when an execution ends (before the terminal event). */
 const FINALIZE_TYPES: ReadonlySet<string> = new Set([
   "ActivityCancelRequested",
@@ -140,7 +147,14 @@ export class OrchestrationExecution {
   #customStatus: string | null = null;
   #kv = new Map<string, KvEntry>();
 
+  /** What built this execution: a diagnostic re-run (`#lastCallOfReplay`) starts from the same. */
+  readonly #init: ExecutionInit;
+  /** Diagnostic re-runs only: record where the code calls into the context (costs a stack each). */
+  #probe = false;
+  #lastCall: string | null = null;
+
   constructor(init: ExecutionInit) {
+    this.#init = init;
     this.instance = init.instance;
     this.executionId = init.executionId;
     this.orchestrationName = init.orchestrationName;
@@ -253,11 +267,13 @@ export class OrchestrationExecution {
     const stoppedAt = await this.#replay(body, true);
     const broken = this.#broken();
     if (broken && broken.category() === "configuration") return broken;
-    if (!this.#ending)
-      return ErrorDetails.nondeterminism(
+    if (!this.#ending) {
+      const d = stoppedShort(
         `history shows the execution ended with ${last.type} at event ${last.eventId}, but the orchestration code is still waiting`,
-        this.orchestrationName,
+        await this.#lastCallOfReplay(body, true),
       );
+      return ErrorDetails.nondeterminism(d.message, this.orchestrationName, d.location);
+    }
     // What follows the event that ended the code: its remaining matched decisions, then the
     // engine's own end-of-execution events, which a fresh end must reproduce exactly.
     let ordinal = 0;
@@ -269,11 +285,13 @@ export class OrchestrationExecution {
         ordinal++;
         continue;
       }
-      if (!FINALIZE_TYPES.has(e.type))
-        return ErrorDetails.nondeterminism(
+      if (!FINALIZE_TYPES.has(e.type)) {
+        const d = stoppedShort(
           `the orchestration code finished after event ${history[stoppedAt]!.eventId}, but its history continues with ${describeEvent(e)} at event ${e.eventId}`,
-          this.orchestrationName,
+          await this.#lastCallOfReplay(body, true),
         );
+        return ErrorDetails.nondeterminism(d.message, this.orchestrationName, d.location);
+      }
       tail.push(e);
     }
     if (ordinal < this.#decisions.made)
@@ -292,6 +310,24 @@ export class OrchestrationExecution {
         this.orchestrationName,
       );
     return null;
+  }
+
+  /**
+   * Where the code stopped, for an error that says it made fewer decisions than its history: the
+   * replay runs again on a fresh execution that records the source line of each call into the
+   * context (so the normal path never captures a stack) and the last one is returned. Replay is
+   * deterministic, so the second run stops where the first did. Null when the code made no call.
+   */
+  async #lastCallOfReplay(history: HistoryEvent[], allowEnd: boolean): Promise<string | null> {
+    if (this.#probe) return null;
+    try {
+      const probe = new OrchestrationExecution(this.#init);
+      probe.#probe = true;
+      await probe.#replay(history, allowEnd);
+      return probe.#lastCall;
+    } catch {
+      return null; // a diagnostic only: never turn a precise error into another one
+    }
   }
 
   /** Returns the index of the history event after which the code stopped (or the last index). */
@@ -325,8 +361,9 @@ export class OrchestrationExecution {
         at = i;
         if (isDecisionEvent(e)) {
           if (decisionOrdinal >= this.#decisions.made) {
-            throw new Divergence(
+            throw stoppedShort(
               `history has ${describeEvent(e)} at event ${e.eventId}, but the orchestration code did not do that`,
+              await this.#lastCallOfReplay(history, allowEnd),
             );
           }
           decisionOrdinal++;
@@ -338,15 +375,17 @@ export class OrchestrationExecution {
       if (allowEnd && this.#ending) return at;
       const k = this.#ending?.kind;
       if (k === "completed" || k === "failed" || k === "continuedAsNew") {
-        throw new Divergence(
+        throw stoppedShort(
           `the orchestration finished during replay, but its history (${history.length} events) shows it still running`,
+          await this.#lastCallOfReplay(history, allowEnd),
         );
       }
       const unmatched = this.#decisions.next;
       if (!this.#ending && unmatched) {
         const e = unmatched;
-        throw new Divergence(
+        throw stoppedShort(
           `history has ${describeEvent(e)} at event ${e.eventId}, but the orchestration code did not do that`,
+          await this.#lastCallOfReplay(history, allowEnd),
         );
       }
       this.#goLive();
@@ -551,6 +590,7 @@ export class OrchestrationExecution {
   /** Record a decision the code just made. Returns the decision (bound if possible). */
   #decide(body: DecisionBody, future?: DurableFuture<unknown>): Decision {
     this.#checkInTurn(body);
+    if (this.#probe) this.#lastCall = callerLocation();
     const d: Decision = future ? { body, future } : { body };
     if (!this.#decisions.next) this.#checkHistoryRoom(body);
     const e = this.#decisions.take();

@@ -31,6 +31,28 @@ const changed = async (ctx: OrchestrationContext, n: number) => {
   ctx.setCustomStatus(`at ${b}`);
   return b;
 };
+/** Stops making the decisions its history shows: it returns after the first activity. */
+const stopsEarly = async (ctx: OrchestrationContext, n: number) => {
+  const a = await ctx.scheduleActivity<number>("Add", { n, by: 1 }); // STOPS-AFTER
+  return a;
+};
+/** Waits on a plain promise after its first activity, so it never subscribes to the event. */
+const waitsForever = async (ctx: OrchestrationContext) => {
+  await ctx.scheduleActivity("Add", { n: 1, by: 1 }); // WAITS-AFTER
+  return new Promise<never>(() => undefined);
+};
+
+/** Asserts that `err` is a NondeterminismError whose location is the line of `marker` in this file. */
+function assertNamesLine(err: unknown, marker: string): void {
+  assert.ok(err instanceof NondeterminismError, String(err));
+  assert.ok(err.location, `location is set: ${err.message}`);
+  const m = /^(.*):(\d+):(\d+)$/.exec(err.location.replace(/^file:\/\//, ""));
+  assert.ok(m, err.location);
+  assert.equal(m[1], thisFile);
+  assert.equal(Number(m[2]), lineOf(marker), err.message);
+  assert.ok(err.message.includes(err.location), err.message);
+}
+
 const changedOutput = async (ctx: OrchestrationContext, n: number) => {
   const b = await original(ctx, n);
   return b + 1;
@@ -79,6 +101,11 @@ for (const kind of PROVIDERS) {
         assert.match(err.message, /Multiply/);
         assert.ok(err.message.includes(err.location!), err.message);
 
+        // Code that stops short of its history names the line of its last call into the context.
+        const early = await replayHistory(doc, { Calc: stopsEarly }).then(() => assert.fail("replayed"), (e: unknown) => e);
+        assertNamesLine(early, "// STOPS-AFTER");
+        assert.match((early as Error).message, /history continues with/);
+
         // A different ending is a divergence too.
         await assert.rejects(replayHistory(doc, { Calc: changedOutput }), (e: unknown) => e instanceof NondeterminismError && /ends with OrchestrationCompleted/.test(e.message));
         await assert.rejects(replayHistory(doc, { Other: original }), OrchestrationNotRegisteredError);
@@ -91,6 +118,9 @@ for (const kind of PROVIDERS) {
         assert.equal(running.instance.status, "Running");
         await replayHistory(running, h.runtime);
         assert.deepEqual(await h.client.readHistory("waits-1"), before);
+        const stuck = await replayHistory(running, { Waits: waitsForever }).then(() => assert.fail("replayed"), (e: unknown) => e);
+        assertNamesLine(stuck, "// WAITS-AFTER");
+        assert.match((stuck as Error).message, /did not do that; it stopped after its last call/);
       } finally {
         await h.close();
       }
