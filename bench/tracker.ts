@@ -20,7 +20,8 @@ export class CompletionTracker {
   constructor(provider: Provider, client: Client) {
     this.#client = client;
     this.#unsubscribe = provider.subscribe((n) => {
-      if (n.kind === "instanceChanged" && this.#pending.has(n.instance)) {
+      // Only acks that change the status can complete an instance (absent `changes`: anything may have).
+      if (n.kind === "instanceChanged" && (n.changes === undefined || n.changes.status) && this.#pending.has(n.instance)) {
         this.#dirty.add(n.instance);
         if (!this.#flushScheduled) {
           this.#flushScheduled = true;
