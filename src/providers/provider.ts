@@ -41,6 +41,12 @@ export interface OrchestrationItem {
   attemptCount: number;
   /** The instance is suspended on a nondeterminism error (the next stored turn clears it). */
   suspended?: boolean;
+  /**
+   * False when, as this fetch saw the queue, no other instance was ready to fetch: the caller may
+   * wait for a notification (or its poll) instead of fetching again at once. Absent: unknown.
+   * Never false while another ready instance was visible to the fetch.
+   */
+  moreReady?: boolean;
 }
 
 /** How far the caller already holds an execution's history in memory. */
@@ -109,6 +115,8 @@ export interface WorkItemLease {
   heartbeatDetails?: string | null;
   /** True when the previous lease lapsed (expired without an ack or abandon): its holder was lost. */
   lapsed?: boolean;
+  /** As `OrchestrationItem.moreReady`: false when no other item this caller may fetch was ready. */
+  moreReady?: boolean;
 }
 
 export interface StoredStatus {

@@ -1,5 +1,6 @@
 // The dispatch loop both dispatchers share: one fetcher feeds up to `slots.size` handlers at a
-// time, sleeps on the wake signal when the queue is empty, and backs off on provider errors.
+// time, sleeps on the wake signal when the queue is empty (or the last fetch said it drained it),
+// and backs off on provider errors.
 import type { Slots } from "./slots.js";
 import type { WakeSignal } from "./signal.js";
 import { sleep } from "./signal.js";
@@ -18,6 +19,12 @@ export interface FetchLoop<T> {
   onHandleError(item: T, err: unknown): Promise<void>;
   /** Runs after handle (or its error handler), before the slot is released. */
   done?(item: T): void;
+  /**
+   * True when the fetch that returned `item` saw nothing more ready: the loop then sleeps on the
+   * wake signal (or its poll) instead of making a fetch that would come back empty. Wake-ups that
+   * arrive meanwhile are remembered by the signal, so none is lost.
+   */
+  drained?(item: T): boolean;
 }
 
 export async function runFetchLoop<T>(loop: FetchLoop<T>): Promise<void> {
@@ -58,6 +65,7 @@ export async function runFetchLoop<T>(loop: FetchLoop<T>): Promise<void> {
         loop.done?.(it);
         loop.slots.release();
       });
+    if (loop.drained?.(it)) await loop.wake.wait(loop.pollIntervalMs);
   }
   await loop.slots.drained();
 }

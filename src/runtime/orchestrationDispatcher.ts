@@ -139,6 +139,7 @@ export class OrchestrationDispatcher {
       done: () => {
         this.#inFlight--;
       },
+      drained: (item) => item.moreReady === false,
     });
   }
 

@@ -195,6 +195,7 @@ export class WorkerDispatcher {
         const sid = lease.item.sessionId ?? null;
         if (sid !== null) this.#releaseSession(sid);
       },
+      drained: (lease) => lease.moreReady === false,
     });
   }
 

@@ -21,6 +21,8 @@ export interface ConformanceOptions {
   lockTimeoutMs?: number;
   /** Lock timeout for tests that wait for expiry (ms). */
   shortLockMs?: number;
+  /** The provider sets `moreReady` on every fetch: check the hint exactly (default: only that it is never wrongly false). */
+  drainHints?: boolean;
 }
 
 /** What each category of the suite is registered with. */

@@ -18,6 +18,7 @@ import { registerNotifications } from "./notifications.js";
 import { registerAdminQueries } from "./adminQueries.js";
 import { runManagementConformance } from "./management.js";
 import { registerHeartbeats } from "./heartbeats.js";
+import { registerDrainHints } from "./drainHints.js";
 
 export type { ConformanceOptions, ProviderFactory } from "./harness.js";
 
@@ -38,6 +39,7 @@ export function runProviderConformance(name: string, factory: ProviderFactory, o
     registerNotifications(ctx);
     registerAdminQueries(ctx);
     registerHeartbeats(ctx);
+    registerDrainHints(ctx, options.drainHints === true);
   });
   runManagementConformance(name, factory);
 }

@@ -370,6 +370,7 @@ export class PostgresProvider implements Provider {
       r_msg_attempts: number[];
       r_event_ids: (string | number)[] | null;
       r_events: string[] | null;
+      r_more: boolean | null;
     }>(`SELECT * FROM ${t.schema}.dx_fetch_orch($1, $2, $3, $4, $5)`, [now, token, now + lockTimeoutMs, this.lockPrefix, INLINE_HISTORY_MAX]);
     const row = res.rows[0];
     if (row === undefined) return { kind: "none" };
@@ -495,6 +496,7 @@ export class PostgresProvider implements Provider {
         lockToken: token,
         attemptCount,
         ...(deadLettered.length > 0 ? { deadLettered } : {}),
+        moreReady: row.r_more !== false,
       },
     };
   }
@@ -1009,6 +1011,7 @@ export class PostgresProvider implements Provider {
       r_session_id: string | null;
       r_heartbeat_details: string | null;
       r_lapsed: boolean;
+      r_more: boolean | null;
     }>(
       `SELECT * FROM ${this.t.schema}.dx_lease_work($1, $2, $3, $4, $5, $6, $7)`,
       [
@@ -1039,6 +1042,7 @@ export class PostgresProvider implements Provider {
       attemptCount: row.r_attempt_count,
       heartbeatDetails: row.r_heartbeat_details,
       lapsed: row.r_lapsed === true,
+      moreReady: row.r_more !== false,
     };
   }
 

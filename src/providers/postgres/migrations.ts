@@ -650,6 +650,136 @@ ALTER TABLE ${t.instances} ADD COLUMN IF NOT EXISTS suspended_execution BIGINT;
 ALTER TABLE ${t.instances} ADD COLUMN IF NOT EXISTS suspended_last_event BIGINT;
 `,
   },
+  {
+    version: 8,
+    description: "fetches report whether more is ready (r_more), so a fetch loop that drained the queue waits for a wake-up instead of fetching again",
+    sql: (t) => `
+-- As in migrations 3 and 5, plus r_more: whether something else was ready when the fetch took its
+-- item. False lets the caller sleep until a wake-up instead of making a fetch that comes back
+-- empty. (OUT columns change, so drop and create; older processes' SELECT * ignore the new column.)
+DROP FUNCTION IF EXISTS ${t.schema}.dx_fetch_orch(BIGINT, TEXT, BIGINT, TEXT, INTEGER);
+CREATE FUNCTION ${t.schema}.dx_fetch_orch(p_now BIGINT, p_token TEXT, p_until BIGINT, p_prefix TEXT, p_hist_max INTEGER,
+  OUT r_instance TEXT, OUT r_exec BIGINT, OUT r_name TEXT, OUT r_version TEXT, OUT r_max_event BIGINT, OUT r_kv JSON,
+  OUT r_msg_ids BIGINT[], OUT r_msg_items TEXT[], OUT r_msg_attempts INTEGER[], OUT r_event_ids BIGINT[], OUT r_events TEXT[], OUT r_more BOOLEAN)
+RETURNS SETOF RECORD LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_excluded TEXT[] := '{}';
+  v_got BOOLEAN;
+  v_n INTEGER;
+BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
+  FOR v_round IN 1..64 LOOP
+    SELECT x.instance_id, pg_try_advisory_xact_lock(hashtextextended(p_prefix || x.instance_id, 0)) INTO r_instance, v_got
+    FROM (SELECT q.instance_id FROM ${t.orchestratorQueue} q
+          WHERE q.visible_at <= p_now AND NOT (q.instance_id = ANY(v_excluded))
+            AND NOT EXISTS (SELECT 1 FROM ${t.instanceLocks} l WHERE l.instance_id = q.instance_id AND l.locked_until > p_now)
+          ORDER BY q.visible_at, q.id LIMIT 1
+          FOR UPDATE OF q SKIP LOCKED) x;
+    IF NOT FOUND THEN RETURN; END IF;
+    -- Another process is fetching, acking or abandoning this instance right now.
+    IF NOT v_got THEN v_excluded := v_excluded || r_instance; CONTINUE; END IF;
+    INSERT INTO ${t.instanceLocks} AS il (instance_id, lock_token, locked_until, locked_at) VALUES (r_instance, p_token, p_until, p_now)
+    ON CONFLICT (instance_id) DO UPDATE SET lock_token = EXCLUDED.lock_token,
+      locked_until = EXCLUDED.locked_until, locked_at = EXCLUDED.locked_at
+    WHERE il.locked_until <= p_now;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    IF v_n = 0 THEN v_excluded := v_excluded || r_instance; CONTINUE; END IF;
+    WITH u AS (
+      UPDATE ${t.orchestratorQueue} SET lock_token = p_token, attempt_count = attempt_count + 1
+      WHERE instance_id = r_instance AND visible_at <= p_now
+      RETURNING id, work_item, attempt_count
+    )
+    SELECT array_agg(u.id ORDER BY u.id), array_agg(u.work_item ORDER BY u.id), array_agg(u.attempt_count ORDER BY u.id)
+      INTO r_msg_ids, r_msg_items, r_msg_attempts FROM u;
+    IF r_msg_ids IS NULL THEN
+      DELETE FROM ${t.instanceLocks} WHERE instance_id = r_instance AND lock_token = p_token;
+      v_excluded := v_excluded || r_instance;
+      CONTINUE;
+    END IF;
+    SELECT i.current_execution_id, i.orchestration_name, i.orchestration_version INTO r_exec, r_name, r_version
+    FROM ${t.instances} i WHERE i.instance_id = r_instance;
+    SELECT json_agg(json_build_array(k.key, k.value, k.last_updated_at_ms)) INTO r_kv FROM ${t.kvStore} k WHERE k.instance_id = r_instance;
+    IF r_exec IS NOT NULL THEN
+      SELECT array_agg(h.event_id ORDER BY h.event_id), array_agg(h.event_data ORDER BY h.event_id), count(*)
+        INTO r_event_ids, r_events, v_n
+      FROM (SELECT event_id, event_data FROM ${t.history} WHERE instance_id = r_instance AND execution_id = r_exec
+            ORDER BY event_id LIMIT p_hist_max + 1) h;
+      IF v_n > p_hist_max THEN
+        r_event_ids := NULL;
+        r_events := NULL;
+        SELECT MAX(event_id) INTO r_max_event FROM ${t.history} WHERE instance_id = r_instance AND execution_id = r_exec;
+      ELSE
+        r_max_event := r_event_ids[v_n];
+        IF v_n = 0 THEN r_event_ids := '{}'; r_events := '{}'; END IF;
+      END IF;
+    END IF;
+    -- Read with this instance's lock in place: is another instance ready? (Rows other fetchers hold
+    -- count too, so this may say yes wrongly, never no wrongly.)
+    r_more := EXISTS (SELECT 1 FROM ${t.orchestratorQueue} q
+      WHERE q.visible_at <= p_now AND q.instance_id <> r_instance
+        AND NOT EXISTS (SELECT 1 FROM ${t.instanceLocks} l WHERE l.instance_id = q.instance_id AND l.locked_until > p_now));
+    RETURN NEXT;
+    RETURN;
+  END LOOP;
+  RETURN;
+END
+$fn$;
+
+DROP FUNCTION IF EXISTS ${t.schema}.dx_lease_work(BIGINT, TEXT, BIGINT, INTEGER, TEXT[], TEXT, BIGINT);
+CREATE FUNCTION ${t.schema}.dx_lease_work(p_now BIGINT, p_token TEXT, p_until BIGINT, p_tag_mode INTEGER, p_tags TEXT[],
+  p_owner TEXT, p_session_until BIGINT,
+  OUT r_id BIGINT, OUT r_work_item TEXT, OUT r_attempt_count INTEGER, OUT r_session_id TEXT,
+  OUT r_heartbeat_details TEXT, OUT r_lapsed BOOLEAN, OUT r_more BOOLEAN)
+RETURNS SETOF RECORD LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_n BIGINT;
+  v_until BIGINT;
+  v_hb BIGINT;
+BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
+  SELECT w.id, w.session_id, w.work_item, w.heartbeat_details, w.lock_token IS NOT NULL
+    INTO r_id, r_session_id, r_work_item, r_heartbeat_details, r_lapsed
+  FROM ${t.workerQueue} w
+  WHERE w.visible_at <= p_now AND (w.lock_token IS NULL OR w.locked_until <= p_now)
+    AND CASE p_tag_mode WHEN 0 THEN w.tag IS NULL WHEN 1 THEN w.tag = ANY(p_tags)
+                        WHEN 2 THEN (w.tag IS NULL OR w.tag = ANY(p_tags)) ELSE TRUE END
+    AND (w.session_id IS NULL OR (p_owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${t.sessions} s
+          WHERE s.session_id = w.session_id AND s.locked_until > p_now AND s.worker_id <> p_owner)))
+  ORDER BY w.id LIMIT 1
+  FOR UPDATE SKIP LOCKED;
+  IF NOT FOUND THEN RETURN; END IF;
+  IF r_session_id IS NOT NULL THEN
+    INSERT INTO ${t.sessions} AS s (session_id, worker_id, locked_until, last_activity_at) VALUES (r_session_id, p_owner, p_session_until, p_now)
+    ON CONFLICT (session_id) DO UPDATE SET worker_id = EXCLUDED.worker_id,
+      locked_until = CASE WHEN s.locked_until > p_now THEN GREATEST(s.locked_until, EXCLUDED.locked_until) ELSE EXCLUDED.locked_until END,
+      last_activity_at = EXCLUDED.last_activity_at
+    WHERE s.worker_id = EXCLUDED.worker_id OR s.locked_until <= p_now;
+    GET DIAGNOSTICS v_n = ROW_COUNT;
+    IF v_n <> 1 THEN RETURN; END IF;
+  END IF;
+  v_until := p_until;
+  IF strpos(r_work_item, '"heartbeatTimeoutMs"') > 0 THEN
+    BEGIN
+      v_hb := (r_work_item::jsonb ->> 'heartbeatTimeoutMs')::bigint;
+    EXCEPTION WHEN others THEN
+      v_hb := NULL; -- a damaged item: the runtime dead-letters it after this fetch
+    END;
+    IF v_hb IS NOT NULL AND v_hb > 0 THEN v_until := p_now + v_hb; END IF;
+  END IF;
+  UPDATE ${t.workerQueue} SET lock_token = p_token, locked_until = v_until, attempt_count = attempt_count + 1
+  WHERE id = r_id RETURNING attempt_count INTO r_attempt_count;
+  -- Is another item this caller may take ready? (May say yes wrongly, never no wrongly.)
+  r_more := EXISTS (SELECT 1 FROM ${t.workerQueue} w
+    WHERE w.id <> r_id AND w.visible_at <= p_now AND (w.lock_token IS NULL OR w.locked_until <= p_now)
+      AND CASE p_tag_mode WHEN 0 THEN w.tag IS NULL WHEN 1 THEN w.tag = ANY(p_tags)
+                          WHEN 2 THEN (w.tag IS NULL OR w.tag = ANY(p_tags)) ELSE TRUE END
+      AND (w.session_id IS NULL OR (p_owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${t.sessions} s
+            WHERE s.session_id = w.session_id AND s.locked_until > p_now AND s.worker_id <> p_owner))));
+  RETURN NEXT;
+END
+$fn$;
+`,
+  },
 ];
 
 /**

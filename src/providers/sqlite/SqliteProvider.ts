@@ -398,6 +398,8 @@ export class SqliteProvider implements Provider {
           attemptCount: maxAttempt + 1,
           suspended: inst?.suspension != null,
           ...(deadLettered.length > 0 ? { deadLettered } : {}),
+          // Read after this instance's lock is in: another instance ready now?
+          moreReady: this.stmt(ORCH_CANDIDATE_SQL).get(visibleNow, now) !== undefined,
         },
       };
     }
@@ -746,6 +748,8 @@ export class SqliteProvider implements Provider {
         heartbeatDetails: row.heartbeat_details,
         // Still carrying a token: the previous lease expired unreleased (its holder was lost).
         lapsed: row.lock_token !== null,
+        // Read after this item's lock is in: another item ready now?
+        moreReady: select.get(params) !== undefined,
       };
     }
     return null;
