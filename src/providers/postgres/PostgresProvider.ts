@@ -10,7 +10,8 @@
 //     and keeps them from deadlocking on queue rows;
 //   - worker queue: FOR UPDATE SKIP LOCKED on the item row, plus the session upsert rules;
 //   - every multi-statement write is ONE transaction; the hot paths (orchestrator fetch and ack,
-//     worker fetch, createInstance) are plpgsql functions (migration 3), one round trip each;
+//     worker fetch and ack, createInstance) are plpgsql functions, one round trip each; the
+//     orchestrator ack sends its whole plan (providers/ackPlan.ts) as one JSONB value (dx_ack_plan);
 //   - wake-ups are NOTIFYed right after the commit (NotifyBatcher: coalesced, never inside the
 //     write, where PostgreSQL would serialise every notifying commit behind one lock held through
 //     its WAL flush), so other processes hear about committed writes only.
@@ -37,7 +38,7 @@ import type {
   StoredStatus,
   WorkItemLease,
 } from "../provider.js";
-import { planAck } from "../ackPlan.js";
+import { planAck, type AckPlan } from "../ackPlan.js";
 import { PostgresAdmin } from "./admin.js";
 import { decodeEvent, decodeFailure, decodeWorkItem, encodeEvent, encodeFailure, encodeWorkItem, num, setEntry } from "./codec.js";
 import { isConnectionError, pgCode, toProviderError, UNIQUE_VIOLATION } from "./errors.js";
@@ -91,6 +92,36 @@ const TYPES: pg.CustomTypesConfig = {
   }) as pg.CustomTypesConfig["getTypeParser"],
 };
 
+/**
+ * The ack plan as the JSONB argument of `dx_ack_plan` (migration 9): scalars by name, rows as
+ * positional arrays (see the function for their columns); `cs` is present only when the custom
+ * status changes (its value may be null).
+ */
+function encodePlan(ack: OrchestrationAck, plan: AckPlan): string {
+  const md = ack.metadata;
+  const hasStatus = md.status !== undefined;
+  return JSON.stringify({
+    name: md.orchestrationName,
+    version: md.orchestrationVersion,
+    exec: ack.executionId,
+    parent: md.parentInstanceId ?? null,
+    ...(plan.customStatus !== null ? { cs: plan.customStatus.value } : {}),
+    status: md.status ?? null,
+    output: hasStatus ? (md.output ?? null) : null,
+    failure: hasStatus ? encodeFailure(md.failure) : null,
+    terminal: plan.terminal,
+    changesInstance: plan.changesInstance,
+    events: ack.historyDelta.map((e) => [e.eventId, e.type, encodeEvent(e)]),
+    kvClearAt: plan.kvClearAllAt,
+    kv: plan.kvWrites.map((w) => [w.key, w.value, w.at]),
+    worker: ack.workerItems.map((i) => {
+      const a = i.type === "ActivityExecute" ? i : null;
+      return [encodeWorkItem(i), a?.instance ?? null, a?.executionId ?? null, a?.id ?? null, a?.sessionId ?? null, a?.tag ?? null];
+    }),
+    cancel: ack.cancelledActivities.map((c) => [c.instance, c.executionId, c.activityId]),
+    orch: plan.orchestratorItems.map((o) => [targetInstance(o.item), encodeWorkItem(o.item), o.item.type, o.visibleAt]),
+  });
+}
 
 export class PostgresProvider implements Provider {
   readonly name = "postgres";
@@ -565,261 +596,45 @@ export class PostgresProvider implements Provider {
     return instance;
   }
 
-  async ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<void> {
-    // Withdrawing activities reports what was actually withdrawn, so it takes the statement-by-
-    // statement path; every other ack is one call of dx_ack_orch.
-    if (ack.cancelledActivities.length > 0) {
-      const next = await this.run("ackOrchestrationItem", () => this.tx((c, notes) => this.ackOrchInTx(c, notes, lockToken, ack)));
-      this.pendingWake(next);
-      return;
-    }
-    await this.run("ackOrchestrationItem", () => this.ackOrchInOneCall(lockToken, ack));
-  }
-
   /**
-   * The whole ack in one autocommitted call of `dx_ack_orch` (migration 3): the same checks and
-   * writes as `ackOrchInTx`, in the same order, under the same advisory and row locks.
+   * The whole ack in one autocommitted call of `dx_ack_plan` (migration 9): the ack plan as one
+   * JSONB value; the function validates the lock under the instance's advisory lock, applies the
+   * turn, withdraws cancelled activities and reports which it withdrew.
    */
-  private async ackOrchInOneCall(lockToken: string, ack: OrchestrationAck): Promise<void> {
+  async ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<void> {
     const op = "ackOrchestrationItem";
-    const now = Date.now();
-    const md = ack.metadata;
-    const exec = ack.executionId;
-    const delta = ack.historyDelta;
-    const plan = planAck(ack, now);
-    const { terminal, kvWrites } = plan;
-    const customStatusSeen = plan.customStatus !== null;
-    const customStatus = plan.customStatus?.value ?? null;
-    const clearAllAt = plan.kvClearAllAt;
-    const notes: ProviderNotification[] = [];
-    if (ack.workerItems.length > 0) notes.push({ kind: "worker" });
-    const items = ack.orchestratorItems;
-    const visible = plan.orchestratorItems.map((o) => o.visibleAt);
-    for (const v of plan.wakeTimes) notes.push({ kind: "orchestrator", visibleAtMs: v });
-    const changes = plan.changes;
-    const w = ack.workerItems;
-    const wa = w.map((i) => (i.type === "ActivityExecute" ? i : null));
-    let res: pg.QueryResult<{ r_code: number; r_instance: string | null; r_next_visible: number | null }>;
-    try {
-      res = await this.pool.query<{ r_code: number; r_instance: string | null; r_next_visible: number | null }>(
-        `SELECT * FROM ${this.t.schema}.dx_ack_orch($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-           $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)`,
-        [
+    await this.run(op, async () => {
+      const now = Date.now();
+      const plan = planAck(ack, now);
+      let res: pg.QueryResult<{ r_code: number; r_instance: string | null; r_next_visible: number | null; r_cancelled: [string, number, number][] | null }>;
+      try {
+        res = await this.pool.query(`SELECT * FROM ${this.t.schema}.dx_ack_plan($1, $2, $3, $4)`, [
           lockToken,
           now,
           this.lockPrefix,
-          md.orchestrationName,
-          md.orchestrationVersion,
-          exec,
-          md.parentInstanceId ?? null,
-          customStatusSeen,
-          customStatus,
-          md.status ?? null,
-          md.status !== undefined ? (md.output ?? null) : null,
-          md.status !== undefined ? encodeFailure(md.failure) : null,
-          terminal ? now : null,
-          terminal,
-          delta.map((e) => e.eventId),
-          delta.map((e) => e.type),
-          delta.map((e) => encodeEvent(e)),
-          clearAllAt,
-          kvWrites.map((w) => w.key),
-          kvWrites.map((w) => w.value),
-          kvWrites.map((w) => w.at),
-          w.map((i) => encodeWorkItem(i)),
-          wa.map((x) => x?.instance ?? null),
-          wa.map((x) => x?.executionId ?? null),
-          wa.map((x) => x?.id ?? null),
-          wa.map((x) => x?.sessionId ?? null),
-          wa.map((x) => x?.tag ?? null),
-          items.map((i) => targetInstance(i)),
-          items.map((i) => encodeWorkItem(i)),
-          items.map((i) => i.type),
-          visible,
-        ],
-      );
-    } catch (err) {
-      if (pgCode(err) === UNIQUE_VIOLATION) {
-        const detail = err instanceof Error && "detail" in err ? String((err as { detail: unknown }).detail ?? "") : "";
-        throw new ProviderError(op, `duplicate event id for execution ${exec}${detail ? ` (${detail})` : ""}`, false);
-      }
-      throw err;
-    }
-    const r = res.rows[0];
-    if (r === undefined || r.r_code === 1 || r.r_instance === null) throw new ProviderError(op, "invalid lock token (instance lock not held)", false);
-    if (r.r_code === 2) throw new ProviderError(op, "instance lock expired", false);
-    notes.push({ kind: "instanceChanged", instance: r.r_instance, changes });
-    this.pendingWake(r.r_next_visible);
-    this.notifyCommitted(notes);
-  }
-
-  /** Returns the earliest visible_at of the instance's messages outside this turn (see pendingWake). */
-  private async ackOrchInTx(c: PoolClient, notes: TxNotes, lockToken: string, ack: OrchestrationAck): Promise<number | null> {
-    const op = "ackOrchestrationItem";
-    const t = this.t;
-    const now = Date.now();
-    const instance = await this.requireOrchLock(c, op, lockToken, now, false);
-    const md = ack.metadata;
-    const exec = ack.executionId;
-    const delta = ack.historyDelta;
-
-    const plan = planAck(ack, now);
-    const { terminal, kvWrites } = plan;
-    const customStatusSeen = plan.customStatus !== null;
-    const customStatus = plan.customStatus?.value ?? null;
-    const clearAllAt = plan.kvClearAllAt;
-
-    // One statement: delete the batch (and, when the execution ends, its queued timers); create or update the instance row (the parent is set
-    // once, at creation; current_execution_id only grows; custom status +1 if the delta has one);
-    // insert the execution row, or update its status when the metadata carries one.
-    const execConflict =
-      md.status !== undefined
-        ? `DO UPDATE SET status = EXCLUDED.status, output = EXCLUDED.output, failure = EXCLUDED.failure, completed_at = EXCLUDED.completed_at`
-        : "DO NOTHING";
-    await c.query(
-      `WITH dq AS (
-         DELETE FROM ${t.orchestratorQueue} WHERE lock_token = $1 OR ($14::boolean AND instance_id = $2 AND item_type = 'TimerFired') RETURNING 1
-       ), ui AS (
-         INSERT INTO ${t.instances} (instance_id, orchestration_name, orchestration_version, current_execution_id,
-           custom_status, custom_status_version, parent_instance_id, created_at, updated_at, status)
-         VALUES ($2, $3, $4, $5, CASE WHEN $7::boolean THEN $8::text END, CASE WHEN $7::boolean THEN 1 ELSE 0 END, $6, $9, $9, $10)
-         ON CONFLICT (instance_id) DO UPDATE SET orchestration_name = EXCLUDED.orchestration_name,
-           orchestration_version = EXCLUDED.orchestration_version,
-           updated_at = CASE WHEN $15::boolean THEN EXCLUDED.updated_at ELSE ${t.instances}.updated_at END,
-           status = ${
-             md.status !== undefined
-               ? "EXCLUDED.status"
-               : `CASE WHEN EXCLUDED.current_execution_id > ${t.instances}.current_execution_id THEN 'Running' ELSE ${t.instances}.status END`
-           },
-           current_execution_id = GREATEST(${t.instances}.current_execution_id, EXCLUDED.current_execution_id),
-           custom_status = CASE WHEN $7::boolean THEN EXCLUDED.custom_status ELSE ${t.instances}.custom_status END,
-           custom_status_version = ${t.instances}.custom_status_version + CASE WHEN $7::boolean THEN 1 ELSE 0 END
-         RETURNING 1
-       ), ue AS (
-         INSERT INTO ${t.executions} (instance_id, execution_id, status, output, failure, started_at, completed_at)
-         VALUES ($2, $5, $10, $11, $12, $9, $13)
-         ON CONFLICT (instance_id, execution_id) ${execConflict}
-         RETURNING 1
-       )
-       SELECT (SELECT count(*) FROM dq)::int AS d`,
-      [
-        lockToken,
-        instance,
-        md.orchestrationName,
-        md.orchestrationVersion,
-        exec,
-        md.parentInstanceId ?? null,
-        customStatusSeen,
-        customStatus,
-        now,
-        md.status ?? "Running",
-        md.status !== undefined ? (md.output ?? null) : null,
-        md.status !== undefined ? encodeFailure(md.failure) : null,
-        terminal ? now : null,
-        terminal,
-        plan.changesInstance,
-      ],
-    );
-
-    // Append the delta exactly as given.
-    if (delta.length > 0) {
-      try {
-        await c.query(
-          `INSERT INTO ${t.history} (instance_id, execution_id, event_id, event_type, event_data, created_at)
-           SELECT $1, $2, u.event_id, u.event_type, u.event_data, $3
-           FROM unnest($4::bigint[], $5::text[], $6::text[]) WITH ORDINALITY AS u(event_id, event_type, event_data, ord)
-           ORDER BY u.ord`,
-          [instance, exec, now, delta.map((e) => e.eventId), delta.map((e) => e.type), delta.map((e) => encodeEvent(e))],
-        );
+          encodePlan(ack, plan),
+        ]);
       } catch (err) {
         if (pgCode(err) === UNIQUE_VIOLATION) {
           const detail = err instanceof Error && "detail" in err ? String((err as { detail: unknown }).detail ?? "") : "";
-          throw new ProviderError(op, `duplicate event id for ${instance} execution ${exec}${detail ? ` (${detail})` : ""}`, false);
+          throw new ProviderError(op, `duplicate event id for execution ${ack.executionId}${detail ? ` (${detail})` : ""}`, false);
         }
         throw err;
       }
-    }
-
-    // KV materialisation into kv_delta; merged into kv_store when the execution ends.
-    if (clearAllAt !== null) {
-      await c.query(
-        `WITH d AS (UPDATE ${t.kvDelta} SET value = NULL, last_updated_at_ms = $2 WHERE instance_id = $1 RETURNING key)
-         INSERT INTO ${t.kvDelta} (instance_id, key, value, last_updated_at_ms)
-         SELECT instance_id, key, NULL, $2 FROM ${t.kvStore} WHERE instance_id = $1 AND key NOT IN (SELECT key FROM d)
-         ON CONFLICT (instance_id, key) DO UPDATE SET value = NULL, last_updated_at_ms = EXCLUDED.last_updated_at_ms`,
-        [instance, clearAllAt],
-      );
-    }
-    if (kvWrites.length > 0) {
-      await c.query(
-        `INSERT INTO ${t.kvDelta} (instance_id, key, value, last_updated_at_ms)
-         SELECT $1, u.key, u.value, u.at FROM unnest($2::text[], $3::text[], $4::bigint[]) AS u(key, value, at)
-         ON CONFLICT (instance_id, key) DO UPDATE SET value = EXCLUDED.value, last_updated_at_ms = EXCLUDED.last_updated_at_ms`,
-        [instance, kvWrites.map((w) => w.key), kvWrites.map((w) => w.value), kvWrites.map((w) => w.at)],
-      );
-    }
-    if (terminal) {
-      await c.query(
-        `INSERT INTO ${t.kvStore} (instance_id, key, value, last_updated_at_ms)
-         SELECT instance_id, key, value, last_updated_at_ms FROM ${t.kvDelta} WHERE instance_id = $1 AND value IS NOT NULL
-         ON CONFLICT (instance_id, key) DO UPDATE SET value = EXCLUDED.value, last_updated_at_ms = EXCLUDED.last_updated_at_ms`,
-        [instance],
-      );
-      await c.query(
-        `WITH d AS (DELETE FROM ${t.kvDelta} WHERE instance_id = $1 RETURNING key, value)
-         DELETE FROM ${t.kvStore} s USING d WHERE s.instance_id = $1 AND s.key = d.key AND d.value IS NULL`,
-        [instance],
-      );
-    }
-
-    // Worker items first, then withdraw cancelled activities (schedule + cancel nets to nothing).
-    if (ack.workerItems.length > 0) {
-      await this.insertWorkerItems(c, ack.workerItems, now);
-      notes.push({ kind: "worker" });
-    }
-    let cancelled: ActivityIdentity[] = [];
-    if (ack.cancelledActivities.length > 0) {
-      const ca = ack.cancelledActivities;
-      const del = await c.query<{ instance_id: string; execution_id: number; activity_id: number }>(
-        `DELETE FROM ${t.workerQueue} w USING unnest($1::text[], $2::bigint[], $3::bigint[]) AS u(i, e, a)
-         WHERE w.instance_id = u.i AND w.execution_id = u.e AND w.activity_id = u.a
-         RETURNING w.instance_id, w.execution_id, w.activity_id`,
-        [ca.map((a) => a.instance), ca.map((a) => a.executionId), ca.map((a) => a.activityId)],
-      );
-      cancelled = del.rows.map((r) => ({ instance: r.instance_id, executionId: num(r.execution_id), activityId: num(r.activity_id) }));
-    }
-
-    // Last statement: orchestrator items (routed by target instance; timers visible at their fire
-    // time) and lock release; the NOTIFYs follow the commit.
-    const items = ack.orchestratorItems;
-    const visible = plan.orchestratorItems.map((o) => o.visibleAt);
-    for (const v of plan.wakeTimes) notes.push({ kind: "orchestrator", visibleAtMs: v });
-    notes.push({ kind: "instanceChanged", instance, changes: plan.changes });
-    if (cancelled.length > 0) notes.push({ kind: "activitiesCancelled", activities: cancelled });
-    const values: unknown[] = [
-      lockToken,
-      now,
-      items.map((i) => targetInstance(i)),
-      items.map((i) => encodeWorkItem(i)),
-      items.map((i) => i.type),
-      visible,
-      instance,
-    ];
-    const last = await c.query<{ next: number | null }>(
-      `WITH oi AS (
-         INSERT INTO ${t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
-         SELECT u.instance_id, u.work_item, u.item_type, u.visible_at, 0, $2
-         FROM unnest($3::text[], $4::text[], $5::text[], $6::bigint[]) WITH ORDINALITY AS u(instance_id, work_item, item_type, visible_at, ord)
-         ORDER BY u.ord
-         RETURNING 1
-       ), dl AS (
-         DELETE FROM ${t.instanceLocks} WHERE lock_token = $1 RETURNING 1
-       )
-       SELECT (SELECT count(*) FROM oi)::int AS o, (SELECT count(*) FROM dl)::int AS l,
-         (SELECT MIN(visible_at) FROM ${t.orchestratorQueue} WHERE instance_id = $7 AND lock_token IS NULL) AS next`,
-      values,
-    );
-    return last.rows[0]?.next ?? null;
+      const r = res.rows[0];
+      if (r === undefined || r.r_code === 1 || r.r_instance === null) throw new ProviderError(op, "invalid lock token (instance lock not held)", false);
+      if (r.r_code === 2) throw new ProviderError(op, "instance lock expired", false);
+      const notes: ProviderNotification[] = [];
+      if (ack.workerItems.length > 0) notes.push({ kind: "worker" });
+      for (const v of plan.wakeTimes) notes.push({ kind: "orchestrator", visibleAtMs: v });
+      notes.push({ kind: "instanceChanged", instance: r.r_instance, changes: plan.changes });
+      if (r.r_cancelled !== null && r.r_cancelled.length > 0) {
+        const activities = r.r_cancelled.map(([instance, executionId, activityId]) => ({ instance, executionId: num(executionId), activityId: num(activityId) }));
+        notes.push({ kind: "activitiesCancelled", activities });
+      }
+      this.pendingWake(r.r_next_visible);
+      this.notifyCommitted(notes);
+    });
   }
 
   /**

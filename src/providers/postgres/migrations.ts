@@ -780,6 +780,126 @@ END
 $fn$;
 `,
   },
+  {
+    version: 9,
+    description: "one ack function taking the ack plan as JSONB (dx_ack_plan), cancelled activities included",
+    sql: (t) => `
+-- The orchestrator ack in one call, for every ack: the plan (providers/ackPlan.ts, encoded by
+-- PostgresProvider.encodePlan) comes as one JSONB value instead of 31 positional arrays, and the
+-- activities the turn withdraws are deleted here too, after the turn's own worker items are
+-- inserted (schedule + cancel nets to nothing); r_cancelled lists those actually withdrawn.
+-- Checks, writes, their order and the locks taken are those of dx_ack_orch (migration 6), which
+-- stays for processes still running the older code. r_code: 0 done, 1 lock token unknown, 2 lock
+-- expired (nothing is changed then).
+CREATE FUNCTION ${t.schema}.dx_ack_plan(p_token TEXT, p_now BIGINT, p_prefix TEXT, p_plan JSONB,
+  OUT r_code INTEGER, OUT r_instance TEXT, OUT r_next_visible BIGINT, OUT r_cancelled JSONB)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_until BIGINT;
+  v_exec BIGINT := (p_plan->>'exec')::bigint;
+  v_status TEXT := p_plan->>'status';
+  v_cs_seen BOOLEAN := p_plan ? 'cs';
+  v_terminal BOOLEAN := COALESCE((p_plan->>'terminal')::boolean, FALSE);
+  v_kv_clear_at BIGINT := (p_plan->>'kvClearAt')::bigint;
+BEGIN
+  SELECT l.instance_id INTO r_instance FROM ${t.instanceLocks} l WHERE l.lock_token = p_token;
+  IF NOT FOUND THEN r_code := 1; RETURN; END IF;
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_prefix || r_instance, 0));
+  SELECT l.locked_until INTO v_until FROM ${t.instanceLocks} l WHERE l.instance_id = r_instance AND l.lock_token = p_token FOR UPDATE;
+  IF NOT FOUND THEN r_code := 1; RETURN; END IF;
+  IF v_until <= p_now THEN r_code := 2; RETURN; END IF;
+
+  DELETE FROM ${t.orchestratorQueue} WHERE lock_token = p_token;
+  IF v_terminal THEN
+    DELETE FROM ${t.orchestratorQueue} WHERE instance_id = r_instance AND item_type = 'TimerFired';
+  END IF;
+  INSERT INTO ${t.instances} AS i (instance_id, orchestration_name, orchestration_version, current_execution_id,
+    custom_status, custom_status_version, parent_instance_id, created_at, updated_at, status)
+  VALUES (r_instance, p_plan->>'name', p_plan->>'version', v_exec, CASE WHEN v_cs_seen THEN p_plan->>'cs' END,
+    CASE WHEN v_cs_seen THEN 1 ELSE 0 END, p_plan->>'parent', p_now, p_now, COALESCE(v_status, 'Running'))
+  ON CONFLICT (instance_id) DO UPDATE SET orchestration_name = EXCLUDED.orchestration_name,
+    orchestration_version = EXCLUDED.orchestration_version,
+    updated_at = CASE WHEN COALESCE((p_plan->>'changesInstance')::boolean, FALSE) THEN EXCLUDED.updated_at ELSE i.updated_at END,
+    status = CASE WHEN v_status IS NOT NULL THEN EXCLUDED.status
+                  WHEN EXCLUDED.current_execution_id > i.current_execution_id THEN 'Running' ELSE i.status END,
+    current_execution_id = GREATEST(i.current_execution_id, EXCLUDED.current_execution_id),
+    custom_status = CASE WHEN v_cs_seen THEN EXCLUDED.custom_status ELSE i.custom_status END,
+    custom_status_version = i.custom_status_version + CASE WHEN v_cs_seen THEN 1 ELSE 0 END;
+  IF v_status IS NOT NULL THEN
+    INSERT INTO ${t.executions} (instance_id, execution_id, status, output, failure, started_at, completed_at)
+    VALUES (r_instance, v_exec, v_status, p_plan->>'output', p_plan->>'failure', p_now, CASE WHEN v_terminal THEN p_now END)
+    ON CONFLICT (instance_id, execution_id) DO UPDATE SET status = EXCLUDED.status, output = EXCLUDED.output,
+      failure = EXCLUDED.failure, completed_at = EXCLUDED.completed_at;
+  ELSE
+    INSERT INTO ${t.executions} (instance_id, execution_id, status, output, failure, started_at, completed_at)
+    VALUES (r_instance, v_exec, 'Running', NULL, NULL, p_now, NULL)
+    ON CONFLICT (instance_id, execution_id) DO NOTHING;
+  END IF;
+
+  -- History: [[event_id, event_type, event_data], ...], appended exactly as given.
+  IF jsonb_array_length(p_plan->'events') > 0 THEN
+    INSERT INTO ${t.history} (instance_id, execution_id, event_id, event_type, event_data, created_at)
+    SELECT r_instance, v_exec, (u.e->>0)::bigint, u.e->>1, u.e->>2, p_now
+    FROM jsonb_array_elements(p_plan->'events') WITH ORDINALITY AS u(e, ord)
+    ORDER BY u.ord;
+  END IF;
+
+  IF v_kv_clear_at IS NOT NULL THEN
+    WITH d AS (UPDATE ${t.kvDelta} SET value = NULL, last_updated_at_ms = v_kv_clear_at WHERE instance_id = r_instance RETURNING key)
+    INSERT INTO ${t.kvDelta} (instance_id, key, value, last_updated_at_ms)
+    SELECT s.instance_id, s.key, NULL, v_kv_clear_at FROM ${t.kvStore} s WHERE s.instance_id = r_instance AND s.key NOT IN (SELECT key FROM d)
+    ON CONFLICT (instance_id, key) DO UPDATE SET value = NULL, last_updated_at_ms = EXCLUDED.last_updated_at_ms;
+  END IF;
+  -- KV writes: [[key, value or null, at], ...] (one per key, see planAck).
+  IF jsonb_array_length(p_plan->'kv') > 0 THEN
+    INSERT INTO ${t.kvDelta} (instance_id, key, value, last_updated_at_ms)
+    SELECT r_instance, u.e->>0, u.e->>1, (u.e->>2)::bigint FROM jsonb_array_elements(p_plan->'kv') AS u(e)
+    ON CONFLICT (instance_id, key) DO UPDATE SET value = EXCLUDED.value, last_updated_at_ms = EXCLUDED.last_updated_at_ms;
+  END IF;
+  IF v_terminal AND EXISTS (SELECT 1 FROM ${t.kvDelta} WHERE instance_id = r_instance) THEN
+    INSERT INTO ${t.kvStore} (instance_id, key, value, last_updated_at_ms)
+    SELECT d.instance_id, d.key, d.value, d.last_updated_at_ms FROM ${t.kvDelta} d WHERE d.instance_id = r_instance AND d.value IS NOT NULL
+    ON CONFLICT (instance_id, key) DO UPDATE SET value = EXCLUDED.value, last_updated_at_ms = EXCLUDED.last_updated_at_ms;
+    WITH d AS (DELETE FROM ${t.kvDelta} WHERE instance_id = r_instance RETURNING key, value)
+    DELETE FROM ${t.kvStore} s USING d WHERE s.instance_id = r_instance AND s.key = d.key AND d.value IS NULL;
+  END IF;
+
+  -- Worker items: [[work_item, instance, execution_id, activity_id, session_id, tag, lock_token, locked_until], ...].
+  -- With a lock token the item is leased to the acking process in this same transaction (its
+  -- first attempt), so that process runs it without a fetch; its lock expires like any lease.
+  IF jsonb_array_length(p_plan->'worker') > 0 THEN
+    INSERT INTO ${t.workerQueue} (work_item, visible_at, attempt_count, instance_id, execution_id, activity_id, session_id, tag, created_at,
+      lock_token, locked_until)
+    SELECT u.e->>0, p_now, CASE WHEN u.e->>6 IS NULL THEN 0 ELSE 1 END, u.e->>1, (u.e->>2)::bigint, (u.e->>3)::bigint, u.e->>4, u.e->>5, p_now,
+      u.e->>6, (u.e->>7)::bigint
+    FROM jsonb_array_elements(p_plan->'worker') WITH ORDINALITY AS u(e, ord)
+    ORDER BY u.ord;
+  END IF;
+  -- Withdrawn activities: [[instance, execution_id, activity_id], ...]; reports those deleted.
+  IF jsonb_array_length(p_plan->'cancel') > 0 THEN
+    WITH d AS (
+      DELETE FROM ${t.workerQueue} w USING jsonb_array_elements(p_plan->'cancel') AS u(e)
+      WHERE w.instance_id = u.e->>0 AND w.execution_id = (u.e->>1)::bigint AND w.activity_id = (u.e->>2)::bigint
+      RETURNING w.instance_id, w.execution_id, w.activity_id
+    )
+    SELECT jsonb_agg(jsonb_build_array(d.instance_id, d.execution_id, d.activity_id)) INTO r_cancelled FROM d;
+  END IF;
+  -- Orchestrator items: [[target instance, work_item, item_type, visible_at], ...].
+  IF jsonb_array_length(p_plan->'orch') > 0 THEN
+    INSERT INTO ${t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
+    SELECT u.e->>0, u.e->>1, u.e->>2, (u.e->>3)::bigint, 0, p_now
+    FROM jsonb_array_elements(p_plan->'orch') WITH ORDINALITY AS u(e, ord)
+    ORDER BY u.ord;
+  END IF;
+  DELETE FROM ${t.instanceLocks} WHERE lock_token = p_token;
+  -- Messages that arrived during the turn: their senders saw the instance locked and sent no
+  -- wake-up (dx_ack_work), so the caller wakes its own fetch loop for them.
+  SELECT MIN(q.visible_at) INTO r_next_visible FROM ${t.orchestratorQueue} q WHERE q.instance_id = r_instance AND q.lock_token IS NULL;
+  r_code := 0;
+END
+$fn$;
+`,
+  },
 ];
 
 /**
