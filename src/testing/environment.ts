@@ -116,6 +116,10 @@ export class TestEnvironment {
     else if (store === "file") {
       tempDir = mkdtempSync(join(tmpdir(), "duroxide-test-"));
       provider = await SqliteProvider.open(`sqlite:${join(tempDir, "store.db")}`, { clock, checkpointIntervalMs: 0 });
+    } else if (typeof store === "string" && /^postgres(ql)?:/i.test(store)) {
+      // PostgreSQL's fetch functions compare message visibility and lock expiry with one "now", so
+      // a virtual clock would either never fire timers or expire running locks when it jumps.
+      throw new InvalidArgumentError("TestEnvironment runs on SQLite only: the PostgreSQL store has no clock seam (its visibility and lock times are one value)");
     } else if (typeof store === "string" && store.length > 0) {
       provider = await SqliteProvider.open(store.startsWith("sqlite:") ? store : `sqlite:${store}`, { clock });
     } else throw new InvalidArgumentError(`TestEnvironment store must be "memory", "file" or a sqlite URL`);

@@ -2,7 +2,7 @@
 // client timeouts, and real time for activities.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { TimeoutError, type OrchestrationContext } from "../../src/index.js";
+import { InvalidArgumentError, TimeoutError, type OrchestrationContext } from "../../src/index.js";
 import { TestEnvironment } from "../../src/testing/index.js";
 
 const DAY = 24 * 3600_000;
@@ -40,6 +40,11 @@ describe("TestEnvironment time skipping", () => {
     } finally {
       await env.close();
     }
+  });
+
+  it("a PostgreSQL URL is refused with a clear error (no clock seam there)", async () => {
+    for (const url of ["postgres://postgres@127.0.0.1:5432/test", "postgresql://x/y"])
+      await assert.rejects(TestEnvironment.create({ store: url }), (e: unknown) => e instanceof InvalidArgumentError && /SQLite only/.test(e.message));
   });
 
   it("retries with exponential backoff and an attempt timeout skip too", async () => {
