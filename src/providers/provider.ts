@@ -28,10 +28,11 @@ export interface OrchestrationItem {
   /** Messages locked with this item, in arrival order. */
   messages: WorkItem[];
   /**
-   * Messages of this instance that this fetch could not read and moved to the dead letters (absent
-   * or empty: none). Reported once, by the fetch that moved them, so the runtime can end the
-   * instance in this turn's ack; an item is returned for them even when no readable message is
-   * left, as long as the instance exists.
+   * Messages of this instance that could not be read and were moved to the dead letters (absent
+   * or empty: none), so the runtime can end the instance in this turn's ack. While the instance
+   * exists they are reported by every fetch until a turn is acked (a process that dies in between
+   * must not leave the instance running), and an item is returned for them even when no readable
+   * message is left.
    */
   deadLettered?: DeadLetteredMessage[];
   /** KV state of previous executions (the current execution's writes are replayed from code). */

@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import Database from "better-sqlite3";
 import pg from "pg";
-import { InvalidArgumentError, SqliteProvider, type OrchestrationContext, type PostgresProvider, type Provider } from "../../src/index.js";
+import { InvalidArgumentError, Runtime, SqliteProvider, type OrchestrationContext, type PostgresProvider, type Provider } from "../../src/index.js";
 import { quoteIdent } from "../../src/providers/postgres/schemaName.js";
 import { harness, PG_URL, PROVIDERS } from "./harness.js";
 
@@ -39,6 +39,39 @@ async function untilRunning(client: { getStatus(id: string): Promise<{ status: s
 }
 
 for (const kind of PROVIDERS) {
+  describe(`dead-lettered message (${kind}): a process dies between the fetch that found it and its ack`, () => {
+    it("the next runtime still ends the instance, and the dead letter is not duplicated", { timeout: 60_000 }, async () => {
+      const waits = (rt: Runtime) => rt.registerOrchestration("Waits", async (ctx: OrchestrationContext) => ctx.waitForEvent("go"));
+      const h = await harness(waits, {}, kind);
+      try {
+        await h.client.startOrchestration("crash-1", "Waits", null);
+        await untilRunning(h.client, "crash-1");
+        await h.runtime.shutdown(200);
+        await queueUnreadable(h.provider, "crash-1", "ExternalRaised");
+        // The "dying process": fetches (the message moves to the dead letters), never acks.
+        const item = await h.provider.fetchOrchestrationItem(300);
+        assert.equal(item?.instance, "crash-1");
+        assert.equal(item.deadLettered?.length, 1);
+        assert.equal((await h.client.getStatus("crash-1")).status, "Running");
+
+        const next = new Runtime(h.provider, { dispatcherPollIntervalMs: 20, logLevel: "error" });
+        waits(next);
+        await next.start();
+        try {
+          const r = await h.client.waitForOrchestration("crash-1", 30_000);
+          assert.equal(r.status, "Failed");
+          const dead = await h.client.listDeadLetters();
+          assert.equal(dead.length, 1, "one dead letter, however often it was reported");
+          assert.match(String(r.error), new RegExp(`ExternalRaised ${item.deadLettered![0]!.messageId} could not be read .*dead letter ${dead[0]!.id}\\b`));
+        } finally {
+          await next.shutdown(200);
+        }
+      } finally {
+        await h.close();
+      }
+    });
+  });
+
   for (const cacheSize of [undefined, 0]) {
     const how = cacheSize === 0 ? "history replayed" : "live state cached";
     describe(`dead-lettered message (${kind}, ${how})`, () => {

@@ -109,8 +109,15 @@ export function registerHistoryLoading({ test, LOCK, factory }: SuiteContext): v
           assert.ok(row, "the reported dead letter id is the stored one");
           assert.equal(row.instanceId, "a");
         }
-        await p.ackOrchestrationItem(item.lockToken, ack(1));
-        // Reported once: the store does not report it again, but keeps it.
+        // Until a turn is acked (a process may die between fetch and ack), every fetch reports it
+        // again, the same dead letter (not a second copy).
+        await p.abandonOrchestrationItem(item.lockToken);
+        const again = await p.fetchOrchestrationItem(LOCK);
+        assert.ok(again);
+        assert.deepEqual(again.deadLettered, item.deadLettered);
+        assert.deepEqual(again.messages, [external("a", "first")]);
+        await p.ackOrchestrationItem(again.lockToken, ack(1));
+        // Acked: no longer reported, still kept.
         await p.enqueueForOrchestrator(external("a", "third"));
         const next = await p.fetchOrchestrationItem(LOCK);
         assert.equal(next?.deadLettered?.length ?? 0, 0);

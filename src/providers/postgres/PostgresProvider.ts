@@ -42,6 +42,7 @@ import { planAck, type AckPlan } from "../ackPlan.js";
 import { PostgresAdmin } from "./admin.js";
 import { decodeEvent, decodeFailure, decodeWorkItem, encodeEvent, encodeFailure, encodeWorkItem, num, setEntry } from "./codec.js";
 import { isConnectionError, pgCode, toProviderError, UNIQUE_VIOLATION } from "./errors.js";
+import { DEAD_LETTER_NOTICE_TYPE, decodeDeadLetterNotice, encodeDeadLetterNotice } from "../deadLetterNotice.js";
 import { migrate } from "./migrations.js";
 import { encodeNotifications, NotifyBatcher, PgListener } from "./notifier.js";
 import { preparedStatementClient } from "./preparedClient.js";
@@ -408,12 +409,18 @@ export class PostgresProvider implements Provider {
     const instance = row.r_instance;
 
     const messages: WorkItem[] = [];
+    const deadLettered: DeadLetteredMessage[] = [];
     const unreadable: { id: number; payload: string; error: string }[] = [];
     let attemptCount = 0;
     for (let i = 0; i < row.r_msg_items.length; i++) {
       const a = row.r_msg_attempts[i] ?? 0;
       if (a > attemptCount) attemptCount = a;
       const payload = row.r_msg_items[i] ?? "";
+      const notice = decodeDeadLetterNotice(payload);
+      if (notice !== null) {
+        deadLettered.push(notice);
+        continue;
+      }
       const decoded = decodeWorkItem(payload);
       if (!decoded.ok) {
         unreadable.push({ id: num(row.r_msg_ids[i]), payload, error: decoded.error });
@@ -423,7 +430,6 @@ export class PostgresProvider implements Provider {
     }
     const currentExecutionId = row.r_exec;
     const orphaned = currentExecutionId === null && !messages.some((m) => m.type === "StartOrchestration" || m.type === "ContinueAsNew");
-    const deadLettered: DeadLetteredMessage[] = [];
     if (unreadable.length > 0 || messages.length === 0 || orphaned) {
       const go = await this.tx(async (c) => {
         if (unreadable.length > 0) {
@@ -434,13 +440,34 @@ export class PostgresProvider implements Provider {
           );
           const kindOf = new Map(kinds.rows.map((r) => [num(r.id), r.item_type]));
           for (const u of unreadable) {
-            const deadLetterId = await this.deadLetter(c, "orchestrator", u.id, instance, u.payload, u.error);
-            deadLettered.push({ deadLetterId, messageId: u.id, kind: kindOf.get(u.id) ?? null, error: u.error });
+            const kind = kindOf.get(u.id) ?? null;
+            if (currentExecutionId === null) {
+              // No instance yet (a start in this batch may create one): moved, reported this once.
+              const deadLetterId = await this.deadLetter(c, "orchestrator", u.id, instance, u.payload, u.error);
+              deadLettered.push({ deadLetterId, messageId: u.id, kind, error: u.error });
+              continue;
+            }
+            // Kept as a dead letter; the row stays as a notice until a turn of its instance is acked.
+            const r = await c.query<{ id: string | number }>(
+              `INSERT INTO ${t.deadLetters} (queue, original_id, instance_id, payload, error, created_at)
+               VALUES ('orchestrator', $1, $2, $3, $4, $5) RETURNING id`,
+              [u.id, instance, u.payload, u.error, Date.now()],
+            );
+            const m: DeadLetteredMessage = { deadLetterId: num(r.rows[0]?.id ?? 0), messageId: u.id, kind, error: u.error };
+            await c.query(`UPDATE ${t.orchestratorQueue} SET work_item = $2, item_type = $3 WHERE id = $1`, [
+              u.id,
+              encodeDeadLetterNotice(m),
+              DEAD_LETTER_NOTICE_TYPE,
+            ]);
+            deadLettered.push(m);
           }
         }
         // Everything was unreadable and has been moved aside; the runtime still hears of it when
         // the instance exists (it ends the instance).
         if (messages.length === 0 && (deadLettered.length === 0 || currentExecutionId === null)) {
+          // Notices of an instance that no longer exists have nothing left to end.
+          if (currentExecutionId === null)
+            await c.query(`DELETE FROM ${t.orchestratorQueue} WHERE lock_token = $1 AND item_type = $2`, [token, DEAD_LETTER_NOTICE_TYPE]);
           await c.query(`DELETE FROM ${t.instanceLocks} WHERE instance_id = $1 AND lock_token = $2`, [instance, token]);
           return false;
         }

@@ -38,6 +38,7 @@ import { isConstraintError, toProviderError } from "./errors.js";
 import { migrate } from "./schema.js";
 import { parseSqliteUrl } from "./url.js";
 import { REAL_CLOCK, type Clock } from "../../model/clock.js";
+import { DEAD_LETTER_NOTICE_TYPE, decodeDeadLetterNotice, encodeDeadLetterNotice } from "../deadLetterNotice.js";
 
 export interface SqliteProviderOptions {
   /**
@@ -305,25 +306,41 @@ export class SqliteProvider implements Provider {
         for (const r of stuck) this.deadLetter("orchestrator", r.id, instance, r.work_item, "instance id is not valid UTF-8 (written before ids were validated); it cannot be processed");
         continue;
       }
+      const inst = this.stmt(
+        "SELECT orchestration_name, orchestration_version, current_execution_id, suspension FROM instances WHERE instance_id = ?",
+      ).get(instance) as InstanceRow | undefined;
+
       const messages: WorkItem[] = [];
       const deadLettered: DeadLetteredMessage[] = [];
       let maxAttempt = 0;
       for (const row of rows) {
         if (row.attempt_count > maxAttempt) maxAttempt = row.attempt_count;
+        const notice = decodeDeadLetterNotice(row.work_item);
+        if (notice !== null) {
+          deadLettered.push(notice);
+          continue;
+        }
         const decoded = decodeWorkItem(row.work_item);
         if (!decoded.ok) {
-          const deadLetterId = this.deadLetter("orchestrator", row.id, instance, row.work_item, decoded.error);
-          deadLettered.push({ deadLetterId, messageId: row.id, kind: row.item_type, error: decoded.error });
+          if (inst === undefined) {
+            // No instance yet (a start in this batch may create one): moved, reported this once.
+            const deadLetterId = this.deadLetter("orchestrator", row.id, instance, row.work_item, decoded.error);
+            deadLettered.push({ deadLetterId, messageId: row.id, kind: row.item_type, error: decoded.error });
+            continue;
+          }
+          // Kept as a dead letter; the row stays as a notice until a turn of its instance is acked.
+          const r = this.stmt(
+            "INSERT INTO dead_letters (queue, original_id, instance_id, payload, error, created_at) VALUES ('orchestrator', ?, ?, ?, ?, ?)",
+          ).run(row.id, instance, row.work_item, decoded.error, Date.now());
+          const m: DeadLetteredMessage = { deadLetterId: Number(r.lastInsertRowid), messageId: row.id, kind: row.item_type, error: decoded.error };
+          this.stmt("UPDATE orchestrator_queue SET work_item = ?, item_type = ? WHERE id = ?").run(encodeDeadLetterNotice(m), DEAD_LETTER_NOTICE_TYPE, row.id);
+          deadLettered.push(m);
           continue;
         }
         messages.push(decoded.value);
       }
-      // Nothing was queued here (everything read was a lone-surrogate id's): look again.
+      // Everything was unreadable and the instance does not exist: nothing to report; look again.
       if (messages.length === 0 && deadLettered.length === 0) continue;
-
-      const inst = this.stmt(
-        "SELECT orchestration_name, orchestration_version, current_execution_id, suspension FROM instances WHERE instance_id = ?",
-      ).get(instance) as InstanceRow | undefined;
 
       if (inst === undefined && !messages.some((m) => m.type === "StartOrchestration" || m.type === "ContinueAsNew")) {
         // No instance and nothing in this batch can create one.
