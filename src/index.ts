@@ -51,7 +51,7 @@ export type {
 export { Logger, FileLogWriter, formatRecord, parseLogLevel, parseLogFormat, METRIC_NAMES, RuntimeMetrics } from "./observability/index.js";
 export type { LogRecord, LogSink, LogLevel, LogFormat, TracingOptions, HistogramSummary } from "./observability/index.js";
 /** Telemetry hooks (implemented by `duroxide-ts/telemetry`) and the pino-compatible logger option. */
-export type { ClientOptions } from "./client/client.js";
+export type { ClientOptions, StartOptions } from "./client/client.js";
 export type { TraceCarrier } from "./model/trace.js";
 export type {
   ActivityAttemptInfo,

@@ -24,6 +24,7 @@ import type { ExecutionStatus, InstanceState, OrchestrationStatus } from "../mod
 import { decodeJson, encodeJson } from "../model/json.js";
 import {
   ErrorDetails,
+  InstanceAlreadyExistsError,
   InstanceNotFoundError,
   InvalidArgumentError,
   ManagementNotSupportedError,
@@ -45,6 +46,22 @@ const requireId = checkIdentifier;
 function publicStatus(s: ExecutionStatus): OrchestrationStatus["status"] {
   // Between executions of a continue-as-new chain the instance is running.
   return s === "ContinuedAsNew" ? "Running" : s;
+}
+
+/** Options of a start call. */
+export interface StartOptions {
+  /**
+   * What a start for an id that already exists (or whose start is queued) does: `"ignore"`
+   * (default) resolves and leaves the existing instance as it is; `"fail"` rejects with
+   * InstanceAlreadyExistsError.
+   */
+  ifExists?: "ignore" | "fail";
+}
+
+function startIfExists(options: StartOptions | undefined): "ignore" | "fail" {
+  const v = options?.ifExists ?? "ignore";
+  if (v !== "ignore" && v !== "fail") throw new InvalidArgumentError(`ifExists must be "ignore" or "fail", got ${JSON.stringify(v)}`);
+  return v;
 }
 
 export interface ClientOptions {
@@ -75,20 +92,25 @@ export class Client {
   // ------------------------------------------------------------------ starting and signalling
 
   /**
-   * Start a new instance. Rejects with InstanceAlreadyExistsError if `instanceId` exists or its
-   * start is already queued. Resolves once the start is durably queued.
+   * Start a new instance; resolves once the start is durably queued. The instance id is the
+   * idempotency key: if `instanceId` already exists (or its start is queued) the call resolves
+   * and the existing instance is left exactly as it is, as in duroxide-node, so a retried
+   * request or a rerun script starts nothing twice. Pass `{ ifExists: "fail" }` to get
+   * InstanceAlreadyExistsError instead.
    */
-  async startOrchestration(instanceId: string, orchestrationName: string, input?: unknown): Promise<void> {
-    await this.#start(instanceId, orchestrationName, input, null);
+  async startOrchestration(instanceId: string, orchestrationName: string, input?: unknown, options?: StartOptions): Promise<void> {
+    await this.#start(instanceId, orchestrationName, input, null, options);
   }
 
-  async startOrchestrationVersioned(instanceId: string, orchestrationName: string, input: unknown, version: string): Promise<void> {
+  /** {@link startOrchestration} pinned to a registered handler version (semver `x.y.z`). */
+  async startOrchestrationVersioned(instanceId: string, orchestrationName: string, input: unknown, version: string, options?: StartOptions): Promise<void> {
     if (typeof version !== "string" || !parseSemver(version))
       throw new InvalidArgumentError(`version must be semver (x.y.z), got ${JSON.stringify(version)}`);
-    await this.#start(instanceId, orchestrationName, input, version);
+    await this.#start(instanceId, orchestrationName, input, version, options);
   }
 
-  async #start(instanceId: string, name: string, input: unknown, version: string | null): Promise<void> {
+  async #start(instanceId: string, name: string, input: unknown, version: string | null, options: StartOptions | undefined): Promise<void> {
+    const ifExists = startIfExists(options);
     requireId("instanceId", instanceId);
     requireId("orchestrationName", name);
     const encoded = encodeJson(input, "orchestration input");
@@ -106,6 +128,10 @@ export class Client {
         ...(span?.context ? { trace: span.context } : {}),
       });
     } catch (err) {
+      if (err instanceof InstanceAlreadyExistsError && ifExists === "ignore") {
+        span?.end();
+        return;
+      }
       span?.end(err);
       throw err;
     }
@@ -249,10 +275,10 @@ export class Client {
    * Start a typed orchestration at the handle's version. The input is checked against the
    * definition (and its schema) first: a bad one throws ValidationError and nothing is stored.
    */
-  async start<R extends AnyOrchestrationRef>(orchestration: R, instanceId: string, input: InputOf<R>): Promise<void> {
+  async start<R extends AnyOrchestrationRef>(orchestration: R, instanceId: string, input: InputOf<R>, options?: StartOptions): Promise<void> {
     const ref = requireOrchestrationRef(orchestration);
     const value = ref.checkInput(input);
-    await this.#start(instanceId, ref.name, value, ref.version ?? null);
+    await this.#start(instanceId, ref.name, value, ref.version ?? null, options);
   }
 
   /**

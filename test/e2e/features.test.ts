@@ -4,6 +4,7 @@ import {
   ActivityFailedError,
   InstanceAlreadyExistsError,
   InstanceNotFoundError,
+  InvalidArgumentError,
   TimeoutError,
   type OrchestrationContext,
 } from "../../src/index.js";
@@ -263,7 +264,13 @@ describe(`[${kind}] client contract`, () => {
     }, {}, kind);
     try {
       await h.client.startOrchestration("dup", "Wait");
-      await assert.rejects(h.client.startOrchestration("dup", "Wait"), InstanceAlreadyExistsError);
+      // The id is the idempotency key: a second start resolves (duroxide-node) unless asked to fail.
+      await h.client.startOrchestration("dup", "Other", "different input");
+      await assert.rejects(h.client.startOrchestration("dup", "Wait", null, { ifExists: "fail" }), InstanceAlreadyExistsError);
+      await assert.rejects(
+        h.client.startOrchestration("dup", "Wait", null, { ifExists: "sometimes" as "fail" }),
+        (e: unknown) => e instanceof InvalidArgumentError && /ifExists/.test((e as Error).message),
+      );
       await assert.rejects(h.client.raiseEvent("nope", "x", 1), InstanceNotFoundError);
       await assert.rejects(h.client.cancelInstance("nope"), InstanceNotFoundError);
       await assert.rejects(h.client.waitForOrchestration("dup", 50), (e: unknown) => e instanceof TimeoutError && (e as Error).message === "Operation timed out");
@@ -271,8 +278,15 @@ describe(`[${kind}] client contract`, () => {
       assert.deepEqual(await h.client.getStatus("missing"), { status: "NotFound", customStatusVersion: 0 });
       await h.client.raiseEvent("dup", "x", { v: 1 });
       assert.deepEqual(await h.client.waitForOrchestrationTyped<{ v: number }>("dup", 5_000), { v: 1 });
-      await assert.rejects(h.client.startOrchestration("dup", "Wait"), InstanceAlreadyExistsError);
-      assert.equal((await h.client.getStatus("dup")).output, '{"v":1}');
+      await h.client.startOrchestration("dup", "Wait", "again");
+      await assert.rejects(h.client.startOrchestrationVersioned("dup", "Wait", null, "1.0.0", { ifExists: "fail" }), InstanceAlreadyExistsError);
+      const s = await h.client.getStatus("dup");
+      assert.equal(s.output, '{"v":1}');
+      assert.equal(s.status, "Completed");
+      // The ignored starts changed nothing: one execution, started with the first start's input.
+      const info = await h.client.getInstanceInfo("dup");
+      assert.equal(info.orchestrationName, "Wait");
+      assert.equal(info.currentExecutionId, 1);
     } finally {
       await h.close();
     }

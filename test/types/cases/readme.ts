@@ -1,5 +1,5 @@
 // The README quick start (typed form), compiled as written.
-import { InstanceAlreadyExistsError, Runtime, SqliteProvider, defineActivity, defineOrchestration } from "../../../src/index.js";
+import { Runtime, SqliteProvider, defineActivity, defineOrchestration } from "../../../src/index.js";
 
 export async function quickStart(): Promise<void> {
   const greet = defineActivity("Greet", async (_ctx, name: string) => `Hello, ${name}!`);
@@ -17,11 +17,7 @@ export async function quickStart(): Promise<void> {
   await runtime.start();
 
   const client = runtime.client;
-  try {
-    await client.start(hello, "hello-1", "World");
-  } catch (err) {
-    if (!(err instanceof InstanceAlreadyExistsError)) throw err; // a rerun: hello-1 is stored already
-  }
+  await client.start(hello, "hello-1", "World");
   const greeting: string = await client.result(hello, "hello-1", 30_000);
   console.log(greeting);
 
