@@ -157,15 +157,18 @@ export function decodeCursor(cursor: string): { createdAt: number; instanceId: s
   throw new InvalidArgumentError(`invalid cursor ${JSON.stringify(cursor)}`);
 }
 
-/** Validates and normalises page options (shared by both providers). */
-export function normalizePageOptions(o: ListInstancesOptions = {}): {
+/** Page options as a store's query takes them: checked, with nulls for "no filter". */
+export interface InstancePageQuery {
   status: ExecutionStatus | null;
   name: string | null;
   after: number | null;
   before: number | null;
   cursor: { createdAt: number; instanceId: string } | null;
   limit: number;
-} {
+}
+
+/** Validates and normalises page options (shared by both providers). */
+export function normalizePageOptions(o: ListInstancesOptions = {}): InstancePageQuery {
   const limit = o.limit ?? DEFAULT_PAGE_LIMIT;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_LIMIT)
     throw new InvalidArgumentError(`limit must be an integer in 1..${MAX_PAGE_LIMIT}, got ${String(limit)}`);

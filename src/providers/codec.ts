@@ -57,3 +57,15 @@ export function decodeFailure(text: string | null): ErrorDetailsData | null {
     return null;
   }
 }
+
+/** Integer columns: pg gives BIGINT and COUNT as strings unless parsed, SQLite as numbers; accept both. */
+export function num(v: unknown): number {
+  if (typeof v === "number") return v;
+  if (typeof v === "string") return Number(v);
+  if (typeof v === "bigint") return Number(v);
+  return 0;
+}
+
+export function numOrNull(v: unknown): number | null {
+  return v === null || v === undefined ? null : num(v);
+}
