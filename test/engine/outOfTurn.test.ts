@@ -6,10 +6,14 @@ import type { OrchestrationContext } from "../../src/orchestration/context.js";
 import { activityDone, failureText, firstTurn, lastEvent, nextTurn } from "./helpers.js";
 
 test("out of turn: a decision made after a real setTimeout fails the next turn with a clear determinism error", async () => {
+  // A non-durable promise the test settles between turns (a real timer could fire inside a slow
+  // turn on a loaded machine and make the test flaky).
+  let wake!: () => void;
+  const nonDurable = new Promise<void>((r) => (wake = r));
   const orch = async (ctx: OrchestrationContext) => {
     const keep = ctx.scheduleActivity("Keep", null); // open durable work keeps the turn 'Running'
     await ctx.scheduleActivity("A", null);
-    await new Promise((r) => setTimeout(r, 5));
+    await nonDurable;
     await ctx.scheduleActivity("B", null);
     return keep;
   };
@@ -17,7 +21,8 @@ test("out of turn: a decision made after a real setTimeout fails the next turn w
   const r2 = await nextTurn(x, [activityDone(3, "a")]);
   assert.equal(r2.status, "Running");
   assert.deepEqual(r2.workerItems, []);
-  await sleep(30); // the code wakes up between turns
+  wake(); // the code wakes up between turns
+  await sleep(5);
   const r3 = await nextTurn(x, []);
   assert.equal(r3.status, "Failed");
   assert.equal(r3.failure?.category, "configuration");
@@ -31,15 +36,18 @@ test("out of turn: a decision made after a real setTimeout fails the next turn w
 });
 
 test("out of turn: finishing after a real setTimeout fails the next turn", async () => {
+  let wake!: () => void;
+  const nonDurable = new Promise<void>((r) => (wake = r));
   const orch = async (ctx: OrchestrationContext) => {
     ctx.scheduleActivity("Keep", null);
     await ctx.scheduleActivity("A", null);
-    await sleep(5);
+    await nonDurable;
     return "late";
   };
   const { x } = await firstTurn(orch, null);
   await nextTurn(x, [activityDone(3, "a")]);
-  await sleep(30);
+  wake();
+  await sleep(5);
   const r3 = await nextTurn(x, [activityDone(2, "keep")]);
   assert.equal(r3.status, "Failed");
   assert.equal(r3.failure?.category, "configuration");
