@@ -3,30 +3,12 @@
 // (SubOrchestrationFailed) instead of waiting forever.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import Database from "better-sqlite3";
-import pg from "pg";
-import { SqliteProvider, type OrchestrationContext, type PostgresProvider, type Provider } from "../../src/index.js";
-import { quoteIdent } from "../../src/providers/postgres/schemaName.js";
-import { harness, PG_URL, PROVIDERS } from "./harness.js";
+import { type OrchestrationContext, type Provider } from "../../src/index.js";
+import { harness, PROVIDERS } from "./harness.js";
+import { rawWrite } from "./rawStore.js";
 
 async function corruptEvent(provider: Provider, instance: string, eventId: number): Promise<void> {
-  if (provider instanceof SqliteProvider) {
-    const db = new Database(provider.location);
-    try {
-      db.prepare("UPDATE history SET event_data = '{broken' WHERE instance_id = ? AND event_id = ?").run(instance, eventId);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    const schema = quoteIdent((provider as PostgresProvider).schema);
-    await c.query(`UPDATE ${schema}.history SET event_data = '{broken' WHERE instance_id = $1 AND event_id = $2`, [instance, eventId]);
-  } finally {
-    await c.end();
-  }
+  await rawWrite(provider, "UPDATE history SET event_data = '{broken' WHERE instance_id = $1 AND event_id = $2", [instance, eventId]);
 }
 
 for (const kind of PROVIDERS) {

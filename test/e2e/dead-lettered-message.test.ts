@@ -3,32 +3,17 @@
 // its parent hears of it, and the dead letter stays listed (nothing stored is lost).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import Database from "better-sqlite3";
-import pg from "pg";
-import { InvalidArgumentError, Runtime, SqliteProvider, type OrchestrationContext, type PostgresProvider, type Provider } from "../../src/index.js";
-import { quoteIdent } from "../../src/providers/postgres/schemaName.js";
-import { harness, PG_URL, PROVIDERS } from "./harness.js";
+import { InvalidArgumentError, Runtime, type OrchestrationContext, type Provider } from "../../src/index.js";
+import { harness, PROVIDERS } from "./harness.js";
+import { rawWrite } from "./rawStore.js";
 
 /** Queues an unreadable message for `instance` straight into the store, as a damaged row would be. */
 async function queueUnreadable(provider: Provider, instance: string, itemType: string): Promise<void> {
-  const row = [instance, '{"type":"ExternalRaised","broken', itemType, Date.now(), Date.now()];
-  if (provider instanceof SqliteProvider) {
-    const db = new Database(provider.location);
-    try {
-      db.prepare("INSERT INTO orchestrator_queue (instance_id, work_item, item_type, visible_at, created_at) VALUES (?, ?, ?, ?, ?)").run(...row);
-    } finally {
-      db.close();
-    }
-    return;
-  }
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  try {
-    const schema = quoteIdent((provider as PostgresProvider).schema);
-    await c.query(`INSERT INTO ${schema}.orchestrator_queue (instance_id, work_item, item_type, visible_at, created_at) VALUES ($1, $2, $3, $4, $5)`, row);
-  } finally {
-    await c.end();
-  }
+  await rawWrite(
+    provider,
+    "INSERT INTO orchestrator_queue (instance_id, work_item, item_type, visible_at, created_at) VALUES ($1, $2, $3, $4, $5)",
+    [instance, '{"type":"ExternalRaised","broken', itemType, Date.now(), Date.now()],
+  );
 }
 
 async function untilRunning(client: { getStatus(id: string): Promise<{ status: string }> }, id: string): Promise<void> {

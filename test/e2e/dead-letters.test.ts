@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { InvalidArgumentError, type OrchestrationContext } from "../../src/index.js";
 import { encodeWorkItem } from "../../src/providers/codec.js";
 import { harness, PROVIDERS } from "./harness.js";
-import { plantDeadLetter } from "./plantDeadLetter.js";
+import { plantDeadLetter } from "./rawStore.js";
 
 for (const kind of PROVIDERS) {
   describe(`dead letters (${kind})`, () => {

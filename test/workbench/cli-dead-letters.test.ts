@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { Runtime, type OrchestrationContext } from "../../src/index.js";
 import { encodeWorkItem } from "../../src/providers/codec.js";
-import { plantDeadLetter } from "../e2e/plantDeadLetter.js";
+import { plantDeadLetter } from "../e2e/rawStore.js";
 import { duroxide, parseJson } from "./cliRunner.js";
 import { emptyStore, STORE_KINDS, type TestStore } from "./stores.js";
 
