@@ -143,6 +143,15 @@ describe("postgres provider units", () => {
     assert.deepEqual(back, many);
   });
 
+  it("sends no cross-process instanceChanged for an ack that changed nothing a waiter waits on", () => {
+    const none = { status: false, customStatus: false, kv: false };
+    assert.deepEqual(encodeNotifications([{ kind: "instanceChanged", instance: "a", changes: none }]), []);
+    for (const changes of [{ ...none, status: true }, { ...none, customStatus: true }, { ...none, kv: true }]) {
+      const [body] = encodeNotifications([{ kind: "instanceChanged", instance: "a", changes }]);
+      assert.deepEqual(decodeNotification(body!), { kind: "instanceChanged", instance: "a", changes });
+    }
+  });
+
   it("classifies pg errors", () => {
     const mk = (code: string): Error => Object.assign(new Error(`e${code}`), { code });
     const retryable = (e: unknown): boolean => (toProviderError("op", e) as ProviderError).retryable;
@@ -506,11 +515,12 @@ if (skipReason !== false && process.env["CI"] === "true") {
       await writer.ackOrchestrationItem(
         item!.lockToken,
         ack({
-          historyDelta: [startedEv("n1")],
-          orchestratorItems: [{ type: "TimerFired", instance: "n1", executionId: 1, id: 2, fireAtMs: Date.now() + 60_000 }],
+          // A custom status: an ack that changes nothing a waiter waits on sends no instanceChanged.
+          historyDelta: [startedEv("n1"), ev("n1", 1, 2, { type: "CustomStatusUpdated", status: "s" })],
+          orchestratorItems: [{ type: "TimerFired", instance: "n1", executionId: 1, id: 3, fireAtMs: Date.now() + 60_000 }],
         }),
       );
-      assert.ok(await waitFor(() => seen.some((n) => n.kind === "instanceChanged" && n.instance === "n1")));
+      assert.ok(await waitFor(() => seen.some((n) => n.kind === "instanceChanged" && n.instance === "n1" && n.changes?.customStatus === true)));
       assert.ok(await waitFor(() => seen.some((n) => n.kind === "orchestrator" && n.visibleAtMs > Date.now() + 30_000)), "timer wake-up time");
 
       // A provider does not hear its own NOTIFYs twice over the network: local delivery is direct.

@@ -34,7 +34,10 @@ export function encodeNotifications(notes: readonly ProviderNotification[]): str
         out.push("w");
         break;
       case "instanceChanged":
-        // An id too long for a payload just goes without a cross-process wake-up.
+        // An ack that changed nothing a waiter can wait on (status, custom status, KV) wakes no
+        // one: it is not sent (most turns of a running instance). An id too long for a payload
+        // just goes without a cross-process wake-up.
+        if (n.changes !== undefined && !n.changes.status && !n.changes.customStatus && !n.changes.kv) break;
         if (Buffer.byteLength(n.instance) < MAX_INSTANCE_BYTES) out.push(instanceChangedPrefix(n.changes) + n.instance);
         break;
       case "activitiesCancelled": {
