@@ -9,6 +9,7 @@ import { PayloadCodecError } from "../model/errors.js";
 import { PAYLOAD_FIELDS } from "../model/payload.js";
 import type { ExecutionInfo, InstanceInfo, ProviderAdmin } from "../providers/admin.js";
 import type {
+  AckResult,
   EnqueueOptions,
   FetchOrchestrationOptions,
   FetchWorkOptions,
@@ -123,9 +124,9 @@ class CodecProvider implements Provider {
       return { ...item, history: [], historyError: err.message };
     }
   }
-  ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<void> {
+  async ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<AckResult | void> {
     const m = ack.metadata;
-    return this.#inner.ackOrchestrationItem(lockToken, {
+    const r = await this.#inner.ackOrchestrationItem(lockToken, {
       ...ack,
       historyDelta: ack.historyDelta.map((e) => mapPayloads(e, this.#enc)),
       workerItems: ack.workerItems.map(this.#encItem),
@@ -136,6 +137,8 @@ class CodecProvider implements Provider {
         ...(m.failure ? { failure: mapFailure(m.failure, this.#enc) } : {}),
       },
     });
+    // Leased items are this ack's own worker items: hand back the caller's (decoded) ones.
+    return r ? { leases: r.leases.map((l) => ({ ...l, item: this.#decItem(l.item) as WorkItemLease["item"] })) } : r;
   }
   abandonOrchestrationItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void> {
     return this.#inner.abandonOrchestrationItem(lockToken, delayMs, ignoreAttempt);

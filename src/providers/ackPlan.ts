@@ -9,7 +9,8 @@
 //  - what changed, for the `instanceChanged` notification.
 import type { ExecutionStatus } from "../model/status.js";
 import type { WorkItem } from "../model/workItems.js";
-import { changesOfAck, type InstanceChanges, type OrchestrationAck } from "./provider.js";
+import { randomUUID } from "node:crypto";
+import { changesOfAck, type InstanceChanges, type OrchestrationAck, type WorkItemLease } from "./provider.js";
 
 /** Execution statuses that end an execution (KV merges, `completed_at` is set). */
 export const TERMINAL_STATUSES: ReadonlySet<ExecutionStatus> = new Set<ExecutionStatus>(["Completed", "Failed", "ContinuedAsNew"]);
@@ -76,4 +77,19 @@ export function planAck(ack: OrchestrationAck, now: number): AckPlan {
     wakeTimes: [...new Set(orchestratorItems.map((o) => o.visibleAt))],
     changes: changesOfAck(ack),
   };
+}
+
+/**
+ * The leases an ack hands its caller (`OrchestrationAck.leaseWorkerItems`), by worker item index,
+ * in the order asked: each with a new lock token, attempt 1. Indexes that are out of range or not
+ * an `ActivityExecute` are skipped. The store writes each item locked with its token.
+ */
+export function leasesOf(ack: OrchestrationAck): Map<number, WorkItemLease> {
+  const out = new Map<number, WorkItemLease>();
+  for (const k of ack.leaseWorkerItems?.indexes ?? []) {
+    const item = ack.workerItems[k];
+    if (item === undefined || item.type !== "ActivityExecute" || out.has(k)) continue;
+    out.set(k, { item, lockToken: randomUUID(), attemptCount: 1, heartbeatDetails: null, lapsed: false });
+  }
+  return out;
 }

@@ -88,6 +88,20 @@ export interface OrchestrationAck {
   metadata: ExecutionMetadata;
   /** Activities withdrawn from the worker queue (applied after `workerItems` are inserted). */
   cancelledActivities: ActivityIdentity[];
+  /**
+   * Optional: lease these of `workerItems` (indexes, each an `ActivityExecute`) to the acking
+   * process in the ack's own write, so it runs them without a fetch. Each gets its own lock token,
+   * attempt 1, and a lock that expires after `lockTimeoutMs` like any lease; they are returned in
+   * `AckResult.leases`, in the order given. A provider that ignores this returns no leases and the
+   * items are fetched as usual.
+   */
+  leaseWorkerItems?: { indexes: number[]; lockTimeoutMs: number };
+}
+
+/** What an orchestrator ack hands back. */
+export interface AckResult {
+  /** The worker items leased to the caller (see `OrchestrationAck.leaseWorkerItems`). */
+  leases: WorkItemLease[];
 }
 
 export type TagFilter =
@@ -190,7 +204,8 @@ export interface Provider {
 
   // ---- orchestrator queue ----
   fetchOrchestrationItem(lockTimeoutMs: number, options?: FetchOrchestrationOptions): Promise<OrchestrationItem | null>;
-  ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<void>;
+  /** Applies the ack atomically; returns the worker items it leased to the caller, if asked to. */
+  ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<AckResult | void>;
   abandonOrchestrationItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void>;
   renewOrchestrationItemLock(lockToken: string, extendMs: number): Promise<void>;
   enqueueForOrchestrator(item: WorkItem, options?: EnqueueOptions): Promise<void>;

@@ -52,20 +52,29 @@ export async function runFetchLoop<T>(loop: FetchLoop<T>): Promise<void> {
       continue;
     }
     const it = item;
-    if (loop.admit && !(await loop.admit(it))) {
-      loop.slots.release();
-      continue;
-    }
-    // Not awaited: the loop goes on fetching while slots are free.
-    void loop
-      .handle(it)
-      .catch((err: unknown) => loop.onHandleError(it, err))
-      .catch(() => undefined)
-      .finally(() => {
-        loop.done?.(it);
-        loop.slots.release();
-      });
+    await dispatchItem(loop, it);
     if (loop.drained?.(it)) await loop.wake.wait(loop.pollIntervalMs);
   }
   await loop.slots.drained();
+}
+
+/**
+ * Runs one item that already holds a slot (fetched by the loop, or handed over without a fetch):
+ * admit, then handle in the background; the slot is released when it is done. Resolves once the
+ * item is admitted (or given back).
+ */
+export async function dispatchItem<T>(loop: FetchLoop<T>, it: T): Promise<void> {
+  if (loop.admit && !(await loop.admit(it))) {
+    loop.slots.release();
+    return;
+  }
+  // Not awaited: the loop goes on fetching while slots are free.
+  void loop
+    .handle(it)
+    .catch((err: unknown) => loop.onHandleError(it, err))
+    .catch(() => undefined)
+    .finally(() => {
+      loop.done?.(it);
+      loop.slots.release();
+    });
 }

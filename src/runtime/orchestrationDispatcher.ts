@@ -1,5 +1,6 @@
 // Orchestration dispatcher: fetch a locked instance, run one turn of the replay engine, ack it.
-import type { OrchestrationItem, Provider } from "../providers/provider.js";
+import type { AckResult, OrchestrationAck, OrchestrationItem, Provider } from "../providers/provider.js";
+import type { WorkerDispatcher } from "./workerDispatcher.js";
 import { OrchestrationExecution, type TurnResult } from "../orchestration/execution.js";
 import { activate, rejectDuplicateStarts, turnStart, type TurnBegin } from "../orchestration/engine.js";
 import type { HistoryEvent } from "../model/events.js";
@@ -26,7 +27,12 @@ export interface DispatcherDeps {
   metrics: RuntimeMetrics;
   runtimeId: string;
   telemetry?: TelemetryHooks | undefined;
+  /** This process's worker: new activities it accepts are leased to it by the ack itself. */
+  localWorker?: LocalWorker | null;
 }
+
+/** What the dispatcher needs of the local worker to hand it activities without a fetch. */
+export type LocalWorker = Pick<WorkerDispatcher, "reserve" | "unreserve" | "accepts" | "runLeased">;
 
 type StartLike = WorkItemOf<"StartOrchestration"> | WorkItemOf<"ContinueAsNew">;
 
@@ -301,7 +307,7 @@ export class OrchestrationDispatcher {
     const { provider, logger } = this.d;
     const r = turn?.result;
     const x = turn?.execution;
-    const ack = {
+    const ack: OrchestrationAck = {
       executionId: x ? x.executionId : item.executionId,
       historyDelta: r?.delta ?? [],
       workerItems: r?.workerItems ?? [],
@@ -314,10 +320,20 @@ export class OrchestrationDispatcher {
         ...(x ? { parentInstanceId: x.parentInstance } : {}),
       },
     };
+    const reserved = this.#leaseToLocalWorker(ack);
     try {
-      await this.#retryWithinLease(item, "ack_orchestration_item", () => provider.ackOrchestrationItem(item.lockToken, ack));
+      let result: AckResult | void = undefined;
+      let askedAt = 0;
+      let askedAtMs = 0;
+      await this.#retryWithinLease(item, "ack_orchestration_item", async () => {
+        askedAt = performance.now();
+        askedAtMs = Date.now();
+        result = await provider.ackOrchestrationItem(item.lockToken, ack);
+      });
+      this.#handOver(reserved, (result as AckResult | void)?.leases ?? [], askedAt, askedAtMs);
       return true;
     } catch (err) {
+      this.d.localWorker?.unreserve(reserved);
       this.d.metrics.providerError("ack_orchestration_item");
       logger.warn("ack_orchestration_item failed; the turn will run again", { instance_id: item.instance, error: String(err) });
       if (!(err instanceof ProviderError) || err.retryable) {
@@ -325,6 +341,36 @@ export class OrchestrationDispatcher {
       }
       return false;
     }
+  }
+
+  /**
+   * Asks the ack to lease the turn's new activities that this process's worker accepts, up to the
+   * worker's free slots (reserved now): they are written locked to this process in the ack's own
+   * transaction and run without a fetch. Returns how many slots were reserved.
+   */
+  #leaseToLocalWorker(ack: OrchestrationAck): number {
+    const worker = this.d.localWorker;
+    if (!worker || ack.workerItems.length === 0) return 0;
+    const withdrawn = new Set(ack.cancelledActivities.map((c) => `${c.instance}\u0000${c.executionId}\u0000${c.activityId}`));
+    const indexes: number[] = [];
+    ack.workerItems.forEach((w, k) => {
+      if (w.type === "ActivityExecute" && worker.accepts(w) && !withdrawn.has(`${w.instance}\u0000${w.executionId}\u0000${w.id}`)) indexes.push(k);
+    });
+    const reserved = indexes.length > 0 ? worker.reserve(indexes.length) : 0;
+    if (reserved > 0) ack.leaseWorkerItems = { indexes: indexes.slice(0, reserved), lockTimeoutMs: this.d.options.workerLockTimeoutMs };
+    return reserved;
+  }
+
+  /**
+   * Runs the leased activities once the turn's own bookkeeping (commit, cache) is done — it runs
+   * in the microtasks right after the ack — and gives back the slots not used.
+   */
+  #handOver(reserved: number, leases: AckResult["leases"], askedAt: number, askedAtMs: number): void {
+    const worker = this.d.localWorker;
+    if (!worker || reserved === 0) return;
+    const used = leases.slice(0, reserved);
+    worker.unreserve(reserved - used.length);
+    if (used.length > 0) setImmediate(() => worker.runLeased(used, askedAt, askedAtMs));
   }
 
   /** A turn's ack rides out a store outage for as long as the instance lock holds (renewals go on meanwhile). */
@@ -468,16 +514,16 @@ export class OrchestrationDispatcher {
     this.d.metrics.orchestrationPoisoned(name);
     this.d.metrics.orchestrationFailed(name, "poison");
     this.d.logger.error(logMessage, { instance_id: item.instance, attempts: item.attemptCount, error: details.displayMessage() });
-    await this.#retryWithinLease(item, "ack_orchestration_item", () =>
-        provider.ackOrchestrationItem(item.lockToken, {
+    await this.#retryWithinLease(item, "ack_orchestration_item", async () => {
+        await provider.ackOrchestrationItem(item.lockToken, {
           executionId,
           historyDelta: delta,
           workerItems: [],
           orchestratorItems,
           cancelledActivities: [],
           metadata: { orchestrationName: name, orchestrationVersion: version, status: "Failed", failure: details.data, output: null },
-        }),
-    ).catch(async (err) => {
+        });
+    }).catch(async (err) => {
       this.d.logger.error("could not record the instance's failure", { instance_id: item.instance, error: String(err) });
       await provider.abandonOrchestrationItem(item.lockToken, 1_000, false).catch(() => undefined);
     });

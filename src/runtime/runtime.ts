@@ -129,9 +129,13 @@ export class Runtime {
       telemetry: this.#telemetry,
     };
     // A concurrency of 0 leaves that side out: a worker-only or an orchestrator-only runtime.
-    const orch = this.#options.orchestrationConcurrency > 0 ? new OrchestrationDispatcher({ ...deps, registry: this.#orchestrations }) : null;
     const worker =
       this.#options.workerConcurrency > 0 ? new WorkerDispatcher({ ...deps, registry: this.#activities, client: () => this.client }) : null;
+    // The orchestrator hands new activities to this process's worker straight from its ack.
+    const orch =
+      this.#options.orchestrationConcurrency > 0
+        ? new OrchestrationDispatcher({ ...deps, registry: this.#orchestrations, localWorker: worker })
+        : null;
     this.#orch = orch;
     this.#worker = worker;
     this.#unsubscribe = this.#provider.subscribe((n) => {

@@ -19,6 +19,13 @@ export class Slots {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
+  /** Takes up to `n` free slots without waiting; returns how many it took. */
+  tryAcquire(n: number): number {
+    const k = Math.max(0, Math.min(n, this.#free));
+    this.#free -= k;
+    return k;
+  }
+
   release(): void {
     const w = this.#waiters.shift();
     if (w) w();

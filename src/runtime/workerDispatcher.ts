@@ -1,10 +1,10 @@
 // Worker dispatcher: fetch an activity, run its handler with an ActivityContext, ack the result.
 // Cancellation (the orchestration ended, or the activity lost a race) reaches the handler through
 // its AbortSignal: at once by in-process notification, else by a short poll or a failed renewal.
-import type { Provider, WorkItemLease } from "../providers/provider.js";
+import type { Provider, TagFilter, WorkItemLease } from "../providers/provider.js";
 import { ErrorDetails, HeartbeatTimeoutError, ProviderError, identityOfThrown } from "../model/errors.js";
 import { decodeJson, encodeJson } from "../model/json.js";
-import type { ActivityIdentity, WorkItem } from "../model/workItems.js";
+import type { ActivityExecuteItem, ActivityIdentity, WorkItem } from "../model/workItems.js";
 import type { Logger } from "../observability/logger.js";
 import type { RuntimeMetrics } from "../observability/metrics.js";
 import type { ActivityOutcome, ActivityTelemetry, TelemetryHooks } from "../observability/hooks.js";
@@ -16,7 +16,7 @@ import type { ResolvedOptions } from "./options.js";
 import { WakeSignal } from "./signal.js";
 import { Slots } from "./slots.js";
 import { Heartbeats } from "./heartbeats.js";
-import { runFetchLoop } from "./fetchLoop.js";
+import { dispatchItem, runFetchLoop, type FetchLoop } from "./fetchLoop.js";
 import { retryWithinLease, unregisteredBackoffMs, unregisteredRetrySpanMs } from "./retrying.js";
 import { errorMessage } from "../orchestration/execution.js";
 
@@ -42,6 +42,22 @@ interface Running {
    */
   cancel: (reason: "withdrawn" | "shutdown" | "lost") => void;
   reason: "withdrawn" | "shutdown" | "lost" | null;
+}
+
+/** Whether a worker with this tag filter fetches an item with this tag (null: no tag). */
+function tagAccepted(filter: TagFilter, tag: string | null): boolean {
+  switch (filter.kind) {
+    case "defaultOnly":
+      return tag === null;
+    case "tags":
+      return tag !== null && filter.tags.includes(tag);
+    case "defaultAnd":
+      return tag === null || filter.tags.includes(tag);
+    case "any":
+      return true;
+    case "none":
+      return false;
+  }
 }
 
 function key(a: ActivityIdentity): string {
@@ -146,10 +162,60 @@ export class WorkerDispatcher {
     this.#loops = [];
   }
 
+  /** The fetch loop's configuration, kept so that activities handed over by an ack run the same way. */
+  #loopConfig: FetchLoop<WorkItemLease> | null = null;
+
+  /**
+   * Reserves up to `n` slots for activities an orchestrator ack will lease to this process
+   * (`OrchestrationAck.leaseWorkerItems`); give back what is not used with `unreserve`.
+   */
+  reserve(n: number): number {
+    return this.#running && this.#loopConfig !== null ? this.#slots.tryAcquire(n) : 0;
+  }
+
+  unreserve(n: number): void {
+    for (let i = 0; i < n; i++) this.#slots.release();
+  }
+
+  /**
+   * Whether an item may be leased to this worker straight from the ack: it is one this worker
+   * would fetch (tag filter) and needs no fetch-time rule (no session to claim, no heartbeat lease).
+   */
+  accepts(item: ActivityExecuteItem): boolean {
+    if (item.sessionId != null || item.heartbeatTimeoutMs !== undefined) return false;
+    return tagAccepted(this.d.options.tagFilter, item.tag ?? null);
+  }
+
+  /**
+   * Runs activities leased to this process by an ack, each in a slot reserved for it. `askedAt`
+   * (performance.now()) and `askedAtMs` (Date.now()) are when that ack was sent: the leases' locks
+   * were taken no earlier, so a late answer is caught like a late fetch (see #leaseStillHeld).
+   */
+  runLeased(leases: readonly WorkItemLease[], askedAt: number, askedAtMs: number): void {
+    const loop = this.#loopConfig;
+    for (const lease of leases) {
+      if (loop === null || !this.#running) {
+        // Stopped meanwhile: give the item back to the queue at once.
+        this.#slots.release();
+        void this.d.provider.abandonWorkItem(lease.lockToken, 0, true).catch(() => undefined);
+        continue;
+      }
+      this.#track(lease, askedAt, askedAtMs);
+      void dispatchItem(loop, lease);
+    }
+  }
+
+  /** Records when a lease was asked for (its lock holds at least until then + its lock timeout). */
+  #track(lease: WorkItemLease, askedAt: number, askedAtMs: number): void {
+    this.#askedAt.set(lease, askedAt);
+    // A heartbeating item is leased for its heartbeat timeout (see fetchWorkItem).
+    this.#leaseUntil.set(lease, askedAtMs + (lease.item.heartbeatTimeoutMs ?? this.d.options.workerLockTimeoutMs));
+  }
+
   /** One fetch loop feeds up to `workerConcurrency` activities at a time. */
   #loop(workerId: string): Promise<void> {
     const { provider, options, metrics, logger } = this.d;
-    return runFetchLoop<WorkItemLease>({
+    const loop: FetchLoop<WorkItemLease> = {
       slots: this.#slots,
       wake: this.wake,
       pollIntervalMs: options.pollIntervalMs,
@@ -164,11 +230,7 @@ export class WorkerDispatcher {
             ? {}
             : { session: { ownerId: options.workerNodeId ?? workerId, lockTimeoutMs: options.sessionLockTimeoutMs } }),
         });
-        if (lease) {
-          this.#askedAt.set(lease, askedAt);
-          // A heartbeating item is leased for its heartbeat timeout (see fetchWorkItem).
-          this.#leaseUntil.set(lease, askedAtMs + (lease.item.heartbeatTimeoutMs ?? options.workerLockTimeoutMs));
-        }
+        if (lease) this.#track(lease, askedAt, askedAtMs);
         return lease;
       },
       onFetchError: (err) => {
@@ -196,7 +258,9 @@ export class WorkerDispatcher {
         if (sid !== null) this.#releaseSession(sid);
       },
       drained: (lease) => lease.moreReady === false,
-    });
+    };
+    this.#loopConfig = loop;
+    return runFetchLoop(loop);
   }
 
   async #execute(lease: WorkItemLease, workerId: string): Promise<void> {

@@ -16,6 +16,7 @@ import type {
   FetchWorkOptions,
   NotificationListener,
   OrchestrationAck,
+  AckResult,
   OrchestrationItem,
   Provider,
   StoredStatus,
@@ -229,7 +230,7 @@ export class FaultyProvider implements Provider {
   fetchOrchestrationItem(lockTimeoutMs: number, options?: FetchOrchestrationOptions): Promise<OrchestrationItem | null> {
     return this.#call("fetchOrchestrationItem", () => this.inner.fetchOrchestrationItem(lockTimeoutMs, options));
   }
-  ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<void> {
+  ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<AckResult | void> {
     return this.#call(
       "ackOrchestrationItem",
       () => this.inner.ackOrchestrationItem(lockToken, ack),

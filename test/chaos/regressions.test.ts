@@ -4,15 +4,29 @@ import assert from "node:assert/strict";
 import { PROVIDERS } from "../e2e/harness.js";
 import { SharedStore, until } from "../e2e/multi.js";
 import type { Provider, Runtime } from "../../src/index.js";
-import type { WorkItemLease } from "../../src/providers/provider.js";
+import type { AckResult, WorkItemLease } from "../../src/providers/provider.js";
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** A provider whose first activity lease reaches the caller `delayMs` after the store granted it. */
+/**
+ * The first activity lease answers `delayMs` late, whether it comes from a fetch or straight from
+ * the orchestrator's ack (`leaseWorkerItems`).
+ */
 function slowFirstLease(inner: Provider, delayMs: number, onGranted: () => void): Provider {
   let first = true;
   return new Proxy(inner, {
     get(target, prop, receiver) {
+      if (prop === "ackOrchestrationItem")
+        return async (...args: Parameters<Provider["ackOrchestrationItem"]>): Promise<AckResult | void> => {
+          const result = await target.ackOrchestrationItem(...args);
+          if (result && result.leases.length > 0 && first) {
+            first = false;
+            onGranted();
+            await sleep(delayMs);
+          }
+          return result;
+        };
       if (prop === "fetchWorkItem")
         return async (...args: Parameters<Provider["fetchWorkItem"]>): Promise<WorkItemLease | null> => {
           const lease = await target.fetchWorkItem(...args);
@@ -114,13 +128,15 @@ for (const kind of PROVIDERS) {
         const client = await store.client();
         await client.startOrchestration("i3", "One", "z");
         await until(() => granted, 5_000, "runtime A to be granted the lease");
-        // Runtime B takes the item once A's lock lapsed, runs it and records the completion.
+        // Runtime B (or A's own fetch loop) takes the item once the lock lapsed, runs it and records the completion.
         const b = await store.node(setup("B"), opts);
         const r = await client.waitForOrchestration("i3", 5_000);
         assert.equal(r.status, "Completed", r.error ?? "");
         assert.equal(r.output, "done:z");
         await sleep(800); // A's late lease has arrived by now
-        assert.deepEqual(runs, ["B:z"], "the completed activity ran again on the late lease");
+        // Once: by B, or by A's own fetch after the lapse when the late lease came with A's ack
+        // (A's fetch loop is then free, as it was not the one kept waiting).
+        assert.equal(runs.length, 1, `the completed activity ran again on the late lease: ${runs.join(", ")}`);
         await a.stop();
         await b.stop();
       } finally {

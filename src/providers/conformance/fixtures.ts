@@ -79,6 +79,7 @@ export function ack(executionId: number, parts: Partial<Omit<OrchestrationAck, "
     orchestratorItems: parts.orchestratorItems ?? [],
     cancelledActivities: parts.cancelledActivities ?? [],
     metadata: { orchestrationName: ORCH_NAME, orchestrationVersion: ORCH_VERSION, ...parts.metadata },
+    ...(parts.leaseWorkerItems ? { leaseWorkerItems: parts.leaseWorkerItems } : {}),
   };
 }
 

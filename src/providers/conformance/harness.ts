@@ -23,6 +23,8 @@ export interface ConformanceOptions {
   shortLockMs?: number;
   /** The provider sets `moreReady` on every fetch: check the hint exactly (default: only that it is never wrongly false). */
   drainHints?: boolean;
+  /** The provider leases worker items to the acking process when asked (`leaseWorkerItems`): check it exactly. */
+  ackLeases?: boolean;
 }
 
 /** What each category of the suite is registered with. */

@@ -19,6 +19,7 @@ import { registerAdminQueries } from "./adminQueries.js";
 import { runManagementConformance } from "./management.js";
 import { registerHeartbeats } from "./heartbeats.js";
 import { registerDrainHints } from "./drainHints.js";
+import { registerAckLeases } from "./ackLeases.js";
 
 export type { ConformanceOptions, ProviderFactory } from "./harness.js";
 
@@ -40,6 +41,7 @@ export function runProviderConformance(name: string, factory: ProviderFactory, o
     registerAdminQueries(ctx);
     registerHeartbeats(ctx);
     registerDrainHints(ctx, options.drainHints === true);
+    registerAckLeases(ctx, options.ackLeases === true);
   });
   runManagementConformance(name, factory);
 }

@@ -37,8 +37,9 @@ import type {
   ProviderNotification,
   StoredStatus,
   WorkItemLease,
+  AckResult,
 } from "../provider.js";
-import { planAck, type AckPlan } from "../ackPlan.js";
+import { leasesOf, planAck, type AckPlan } from "../ackPlan.js";
 import { PostgresAdmin } from "./admin.js";
 import { decodeEvent, decodeFailure, decodeWorkItem, encodeEvent, encodeFailure, encodeWorkItem, num, setEntry } from "./codec.js";
 import { isConnectionError, pgCode, toProviderError, UNIQUE_VIOLATION } from "./errors.js";
@@ -98,7 +99,7 @@ const TYPES: pg.CustomTypesConfig = {
  * positional arrays (see the function for their columns); `cs` is present only when the custom
  * status changes (its value may be null).
  */
-function encodePlan(ack: OrchestrationAck, plan: AckPlan): string {
+function encodePlan(ack: OrchestrationAck, plan: AckPlan, leased: ReadonlyMap<number, WorkItemLease>, leasedUntil: number): string {
   const md = ack.metadata;
   const hasStatus = md.status !== undefined;
   return JSON.stringify({
@@ -115,9 +116,11 @@ function encodePlan(ack: OrchestrationAck, plan: AckPlan): string {
     events: ack.historyDelta.map((e) => [e.eventId, e.type, encodeEvent(e)]),
     kvClearAt: plan.kvClearAllAt,
     kv: plan.kvWrites.map((w) => [w.key, w.value, w.at]),
-    worker: ack.workerItems.map((i) => {
+    worker: ack.workerItems.map((i, k) => {
       const a = i.type === "ActivityExecute" ? i : null;
-      return [encodeWorkItem(i), a?.instance ?? null, a?.executionId ?? null, a?.id ?? null, a?.sessionId ?? null, a?.tag ?? null];
+      const lease = leased.get(k);
+      const row = [encodeWorkItem(i), a?.instance ?? null, a?.executionId ?? null, a?.id ?? null, a?.sessionId ?? null, a?.tag ?? null];
+      return lease ? [...row, lease.lockToken, leasedUntil] : row;
     }),
     cancel: ack.cancelledActivities.map((c) => [c.instance, c.executionId, c.activityId]),
     orch: plan.orchestratorItems.map((o) => [targetInstance(o.item), encodeWorkItem(o.item), o.item.type, o.visibleAt]),
@@ -628,18 +631,19 @@ export class PostgresProvider implements Provider {
    * JSONB value; the function validates the lock under the instance's advisory lock, applies the
    * turn, withdraws cancelled activities and reports which it withdrew.
    */
-  async ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<void> {
+  async ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<AckResult> {
     const op = "ackOrchestrationItem";
-    await this.run(op, async () => {
+    return this.run(op, async () => {
       const now = Date.now();
       const plan = planAck(ack, now);
+      const leased = leasesOf(ack);
       let res: pg.QueryResult<{ r_code: number; r_instance: string | null; r_next_visible: number | null; r_cancelled: [string, number, number][] | null }>;
       try {
         res = await this.pool.query(`SELECT * FROM ${this.t.schema}.dx_ack_plan($1, $2, $3, $4)`, [
           lockToken,
           now,
           this.lockPrefix,
-          encodePlan(ack, plan),
+          encodePlan(ack, plan, leased, now + (ack.leaseWorkerItems?.lockTimeoutMs ?? 0)),
         ]);
       } catch (err) {
         if (pgCode(err) === UNIQUE_VIOLATION) {
@@ -652,7 +656,8 @@ export class PostgresProvider implements Provider {
       if (r === undefined || r.r_code === 1 || r.r_instance === null) throw new ProviderError(op, "invalid lock token (instance lock not held)", false);
       if (r.r_code === 2) throw new ProviderError(op, "instance lock expired", false);
       const notes: ProviderNotification[] = [];
-      if (ack.workerItems.length > 0) notes.push({ kind: "worker" });
+      // Items leased to the caller need nobody woken.
+      if (ack.workerItems.length > leased.size) notes.push({ kind: "worker" });
       for (const v of plan.wakeTimes) notes.push({ kind: "orchestrator", visibleAtMs: v });
       notes.push({ kind: "instanceChanged", instance: r.r_instance, changes: plan.changes });
       if (r.r_cancelled !== null && r.r_cancelled.length > 0) {
@@ -661,6 +666,7 @@ export class PostgresProvider implements Provider {
       }
       this.pendingWake(r.r_next_visible);
       this.notifyCommitted(notes);
+      return { leases: [...leased.values()] };
     });
   }
 

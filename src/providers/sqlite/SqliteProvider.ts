@@ -17,6 +17,7 @@ import type { ExecutionStatus } from "../../model/status.js";
 import { targetInstance, type ActivityIdentity, type WorkItem } from "../../model/workItems.js";
 import type { ProviderAdmin } from "../admin.js";
 import type {
+  AckResult,
   EnqueueOptions,
   FetchOrchestrationOptions,
   FetchWorkOptions,
@@ -31,7 +32,7 @@ import type {
   WorkItemLease,
   PendingWork,
 } from "../provider.js";
-import { planAck, TERMINAL_STATUSES } from "../ackPlan.js";
+import { leasesOf, planAck, TERMINAL_STATUSES } from "../ackPlan.js";
 import { SqliteAdmin } from "./admin.js";
 import { decodeEvent, decodeFailure, decodeWorkItem, encodeEvent, encodeFailure, encodeWorkItem } from "./codec.js";
 import { isConstraintError, toProviderError } from "./errors.js";
@@ -132,7 +133,7 @@ export class SqliteProvider implements Provider {
 
   // Transaction wrappers, built once.
   private readonly txFetchOrch: (lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined) => FetchResult;
-  private readonly txAckOrch: (lockToken: string, ack: OrchestrationAck) => ProviderNotification[];
+  private readonly txAckOrch: (lockToken: string, ack: OrchestrationAck, leased: ReadonlyMap<number, WorkItemLease>) => ProviderNotification[];
   private readonly txAbandonOrch: (lockToken: string, delayMs: number, ignoreAttempt: boolean) => void;
   private readonly txSuspendOrch: (lockToken: string, error: ErrorDetailsData, delayMs: number) => void;
   private readonly txEnqueueOrch: (item: WorkItem, options: EnqueueOptions) => number;
@@ -152,7 +153,7 @@ export class SqliteProvider implements Provider {
       return (...args: A) => t.immediate(...args);
     };
     this.txFetchOrch = imm((lockTimeoutMs, options) => this.fetchOrchInTx(lockTimeoutMs, options));
-    this.txAckOrch = imm((lockToken, ack) => this.ackOrchInTx(lockToken, ack));
+    this.txAckOrch = imm((lockToken, ack, leased) => this.ackOrchInTx(lockToken, ack, leased));
     this.txAbandonOrch = imm((lockToken, delayMs, ignoreAttempt) => this.abandonOrchInTx(lockToken, delayMs, ignoreAttempt));
     this.txSuspendOrch = imm((lockToken, error, delayMs) => {
       // The messages wait (no attempt counted: a suspension never poisons), the instance shows why.
@@ -455,12 +456,14 @@ export class SqliteProvider implements Provider {
     return lock.instance_id;
   }
 
-  async ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<void> {
-    const notes = this.run("ackOrchestrationItem", () => this.txAckOrch(lockToken, ack));
+  async ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<AckResult> {
+    const leased = leasesOf(ack);
+    const notes = this.run("ackOrchestrationItem", () => this.txAckOrch(lockToken, ack, leased));
     this.emit(notes);
+    return { leases: [...leased.values()] };
   }
 
-  private ackOrchInTx(lockToken: string, ack: OrchestrationAck): ProviderNotification[] {
+  private ackOrchInTx(lockToken: string, ack: OrchestrationAck, leased: ReadonlyMap<number, WorkItemLease>): ProviderNotification[] {
     const op = "ackOrchestrationItem";
     const instance = this.requireOrchLock(op, lockToken, Date.now(), false);
     const now = this.clock.now();
@@ -555,8 +558,10 @@ export class SqliteProvider implements Provider {
     const notes: ProviderNotification[] = [];
     // The worker queue runs on real time (activities are real work), whatever the clock says.
     const realNow = Date.now();
-    for (const w of ack.workerItems) this.insertWorkerItem(w, realNow);
-    if (ack.workerItems.length > 0) notes.push({ kind: "worker" });
+    const leaseUntil = realNow + (ack.leaseWorkerItems?.lockTimeoutMs ?? 0);
+    ack.workerItems.forEach((w, k) => this.insertWorkerItem(w, realNow, leased.get(k)?.lockToken, leaseUntil));
+    // Items leased to the caller need nobody woken.
+    if (ack.workerItems.length > leased.size) notes.push({ kind: "worker" });
 
     const cancelled: ActivityIdentity[] = [];
     const delWorker = this.stmt("DELETE FROM worker_queue WHERE instance_id = ? AND execution_id = ? AND activity_id = ?");
@@ -581,20 +586,25 @@ export class SqliteProvider implements Provider {
     return visibleAt;
   }
 
-  private insertWorkerItem(item: WorkItem, now: number): void {
+  /** With a lock token the item is inserted leased (attempt 1, locked until `lockedUntil`). */
+  private insertWorkerItem(item: WorkItem, now: number, lockToken?: string, lockedUntil?: number): void {
     const a = item.type === "ActivityExecute" ? item : null;
     this.stmt(
-      `INSERT INTO worker_queue (work_item, visible_at, attempt_count, instance_id, execution_id, activity_id, session_id, tag, created_at)
-       VALUES (?, ?, 0, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO worker_queue (work_item, visible_at, attempt_count, instance_id, execution_id, activity_id, session_id, tag, created_at,
+         lock_token, locked_until)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ).run(
       encodeWorkItem(item),
       now,
+      lockToken === undefined ? 0 : 1,
       a?.instance ?? null,
       a?.executionId ?? null,
       a?.id ?? null,
       a?.sessionId ?? null,
       a?.tag ?? null,
       now,
+      lockToken ?? null,
+      lockToken === undefined ? null : (lockedUntil ?? null),
     );
   }
 
