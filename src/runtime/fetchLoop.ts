@@ -5,6 +5,18 @@ import type { Slots } from "./slots.js";
 import type { WakeSignal } from "./signal.js";
 import { sleep } from "./signal.js";
 
+/**
+ * How long an idle fetch loop sleeps between fetches. With notifications that reach across
+ * processes, every write that makes work ready wakes the loop, so polling only has to catch what
+ * no one announces: a lock that expired because its holder was lost. It then runs every quarter
+ * of the lock timeout (at most 500 ms), so that work is taken up within 1.25 lock timeouts (plus
+ * at most 500 ms); never more often than `pollIntervalMs`.
+ */
+export function idlePollMs(pollIntervalMs: number, notifiesAcrossProcesses: boolean, lockTimeoutMs: number): number {
+  if (!notifiesAcrossProcesses) return pollIntervalMs;
+  return Math.max(pollIntervalMs, Math.min(500, Math.floor(lockTimeoutMs / 4)));
+}
+
 export interface FetchLoop<T> {
   slots: Slots;
   wake: WakeSignal;

@@ -18,7 +18,11 @@ export interface RuntimeOptions {
   orchestrationConcurrency?: number;
   /** Activities run at once (default 8); 0: an orchestrator-only runtime (runs turns, no activities). */
   workerConcurrency?: number;
-  /** Idle poll interval; in-process work wakes dispatchers at once regardless (default 100 ms). */
+  /**
+   * Idle poll interval; in-process work wakes dispatchers at once regardless (default 100 ms). With
+   * a store whose notifications reach across processes (PostgreSQL), an idle dispatcher polls only
+   * as a safety net for expired locks: every quarter of its lock timeout, at most every 500 ms.
+   */
   dispatcherPollIntervalMs?: number;
   /** Orchestration instance lock (default 5 s); renewed while a turn runs. */
   orchestratorLockTimeoutMs?: number;

@@ -15,7 +15,7 @@ import type { OrchestrationRegistry } from "./registry.js";
 import type { ResolvedOptions } from "./options.js";
 import { InstanceCache } from "./instanceCache.js";
 import { WakeSignal } from "./signal.js";
-import { runFetchLoop } from "./fetchLoop.js";
+import { idlePollMs, runFetchLoop } from "./fetchLoop.js";
 import { Slots } from "./slots.js";
 import { retryWithinLease, unregisteredBackoffMs, unregisteredRetrySpanMs } from "./retrying.js";
 
@@ -118,7 +118,7 @@ export class OrchestrationDispatcher {
     return runFetchLoop<OrchestrationItem>({
       slots: this.#slots,
       wake: this.wake,
-      pollIntervalMs: options.pollIntervalMs,
+      pollIntervalMs: idlePollMs(options.pollIntervalMs, provider.notifiesAcrossProcesses === true, options.orchestratorLockTimeoutMs),
       isRunning: () => this.#running,
       fetch: async () => {
         const asked = Date.now();

@@ -16,7 +16,7 @@ import type { ResolvedOptions } from "./options.js";
 import { WakeSignal } from "./signal.js";
 import { Slots } from "./slots.js";
 import { Heartbeats } from "./heartbeats.js";
-import { dispatchItem, runFetchLoop, type FetchLoop } from "./fetchLoop.js";
+import { dispatchItem, idlePollMs, runFetchLoop, type FetchLoop } from "./fetchLoop.js";
 import { retryWithinLease, unregisteredBackoffMs, unregisteredRetrySpanMs } from "./retrying.js";
 import { errorMessage } from "../orchestration/execution.js";
 
@@ -218,7 +218,7 @@ export class WorkerDispatcher {
     const loop: FetchLoop<WorkItemLease> = {
       slots: this.#slots,
       wake: this.wake,
-      pollIntervalMs: options.pollIntervalMs,
+      pollIntervalMs: idlePollMs(options.pollIntervalMs, provider.notifiesAcrossProcesses === true, options.workerLockTimeoutMs),
       isRunning: () => this.#running,
       // At session capacity, fetch only items without a session (or of sessions already running here).
       fetch: async () => {
