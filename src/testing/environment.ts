@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { Runtime } from "../runtime/runtime.js";
 import type { RuntimeOptions } from "../runtime/options.js";
 import { Client } from "../client/client.js";
-import { SqliteProvider } from "../providers/sqlite/SqliteProvider.js";
+import { SqliteProvider } from "../providers/sqlite/sqliteProvider.js";
 import type { OrchestrationStatus } from "../model/status.js";
 import { InvalidArgumentError } from "../model/errors.js";
 import { VirtualClock } from "./clock.js";

@@ -1,4 +1,4 @@
-export { PostgresProvider, type PostgresProviderOptions } from "./PostgresProvider.js";
+export { PostgresProvider, type PostgresProviderOptions } from "./postgresProvider.js";
 export { PostgresAdmin } from "./admin.js";
 export { PG_MIGRATIONS } from "./migrations.js";
 export { validateSchemaName, channelName, DEFAULT_SCHEMA } from "./schemaName.js";

@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import type pg from "pg";
 import { pgDriver } from "./driver.js";
-import { PostgresProvider, type PostgresProviderOptions } from "./PostgresProvider.js";
+import { PostgresProvider, type PostgresProviderOptions } from "./postgresProvider.js";
 import { quoteIdent, validateSchemaName } from "./schemaName.js";
 
 /** Resolves to null when the server answers `SELECT 1`; otherwise to the reason it did not. */
