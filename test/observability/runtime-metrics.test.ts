@@ -21,6 +21,7 @@ interface Probe {
 /**
  * Wraps a provider to count what the dispatchers fetch, to fail the first `failWorkFetches`
  * worker fetches, and to make items of instance "poison" / activity "PoisonAct" look over-attempted.
+ * It takes no leases from acks (allowed by the contract), so activities are always fetched.
  */
 function probe(inner: Provider, failWorkFetches: number): Probe {
   const state: Probe = { provider: inner, orchFetched: 0, workFetched: 0 };
@@ -35,6 +36,14 @@ function probe(inner: Provider, failWorkFetches: number): Probe {
             if (item.instance === "poison") item.attemptCount = 99;
           }
           return item;
+        };
+      }
+      if (key === "ackOrchestrationItem") {
+        // Model a store that leases nothing from acks, so every activity goes through the
+        // counted (and fault-injected) fetchWorkItem path below.
+        return (token: string, ack: Parameters<Provider["ackOrchestrationItem"]>[1]) => {
+          const { leaseWorkerItems: _ignored, ...rest } = ack;
+          return target.ackOrchestrationItem(token, rest);
         };
       }
       if (key === "fetchWorkItem") {
