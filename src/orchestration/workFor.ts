@@ -40,32 +40,21 @@ export function workFor(e: HistoryEvent, x: ExecutionIdentity): Work | null {
         item: { type: "TimerFired", instance: x.instance, executionId: x.executionId, id: e.eventId, fireAtMs: e.fireAtMs },
       };
     case "SubOrchestrationScheduled":
-      return {
-        queue: "orchestrator",
-        item: {
-          type: "StartOrchestration",
-          instance: e.instance,
-          orchestration: e.name,
-          input: e.input,
-          version: e.version ?? null,
-          parent: { parentInstance: x.instance, parentId: e.eventId, parentExecutionId: x.executionId },
-          executionId: 1,
-        },
-      };
+      return startOf(e, { parentInstance: x.instance, parentId: e.eventId, parentExecutionId: x.executionId });
     case "OrchestrationChained":
-      return {
-        queue: "orchestrator",
-        item: {
-          type: "StartOrchestration",
-          instance: e.instance,
-          orchestration: e.name,
-          input: e.input,
-          version: e.version ?? null,
-          parent: null,
-          executionId: 1,
-        },
-      };
+      return startOf(e, null); // detached: no parent hears of it
     default:
       return null;
   }
+}
+
+/** A child's or a detached orchestration's first execution. */
+function startOf(
+  e: { instance: string; name: string; input: string; version?: string | null | undefined },
+  parent: { parentInstance: string; parentId: number; parentExecutionId: number } | null,
+): Work {
+  return {
+    queue: "orchestrator",
+    item: { type: "StartOrchestration", instance: e.instance, orchestration: e.name, input: e.input, version: e.version ?? null, parent, executionId: 1 },
+  };
 }
