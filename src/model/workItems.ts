@@ -101,3 +101,8 @@ export interface ActivityIdentity {
   executionId: number;
   activityId: number;
 }
+
+/** One string per activity identity, for maps and sets. */
+export function activityKey(a: ActivityIdentity): string {
+  return `${a.instance}\u0000${a.executionId}\u0000${a.activityId}`;
+}

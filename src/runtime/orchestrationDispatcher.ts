@@ -5,8 +5,8 @@ import { OrchestrationExecution, type TurnResult } from "../orchestration/execut
 import { activate, rejectDuplicateStarts, turnStart, type TurnBegin } from "../orchestration/engine.js";
 import type { HistoryEvent } from "../model/events.js";
 import { newEvent, parentOf, startedKind } from "../model/eventFactory.js";
-import { ErrorDetails, ProviderError, type ErrorDetailsData } from "../model/errors.js";
-import type { ParentLink, WorkItem, WorkItemOf } from "../model/workItems.js";
+import { ErrorDetails, ProviderError, type ErrorDetailsData, type NotRegistered, type PoisonMessageType } from "../model/errors.js";
+import { activityKey, type ParentLink, type WorkItem, type WorkItemOf } from "../model/workItems.js";
 import type { Logger } from "../observability/logger.js";
 import type { RuntimeMetrics } from "../observability/metrics.js";
 import type { SpanIds, TelemetryHooks, TurnTelemetry } from "../observability/hooks.js";
@@ -351,10 +351,13 @@ export class OrchestrationDispatcher {
   #leaseToLocalWorker(ack: OrchestrationAck): number {
     const worker = this.d.localWorker;
     if (!worker || ack.workerItems.length === 0) return 0;
-    const withdrawn = new Set(ack.cancelledActivities.map((c) => `${c.instance}\u0000${c.executionId}\u0000${c.activityId}`));
+    // An activity scheduled and withdrawn in the same turn (a race loser) is not leased.
+    const withdrawn = ack.cancelledActivities.length > 0 ? new Set(ack.cancelledActivities.map(activityKey)) : null;
     const indexes: number[] = [];
     ack.workerItems.forEach((w, k) => {
-      if (w.type === "ActivityExecute" && worker.accepts(w) && !withdrawn.has(`${w.instance}\u0000${w.executionId}\u0000${w.id}`)) indexes.push(k);
+      if (w.type !== "ActivityExecute" || !worker.accepts(w)) return;
+      if (withdrawn?.has(activityKey({ instance: w.instance, executionId: w.executionId, activityId: w.id }))) return;
+      indexes.push(k);
     });
     const reserved = indexes.length > 0 ? worker.reserve(indexes.length) : 0;
     if (reserved > 0) ack.leaseWorkerItems = { indexes: indexes.slice(0, reserved), lockTimeoutMs: this.d.options.workerLockTimeoutMs };
@@ -422,7 +425,6 @@ export class OrchestrationDispatcher {
 
   /** The last allowed fetch found no handler either: fail the instance saying so, and for how long it was tried. */
   async #failUnregistered(item: OrchestrationItem, name: string, version: string | null): Promise<void> {
-    const { options } = this.d;
     const queuedAt = item.messages.find((m) => m.type === "StartOrchestration" && m.queuedAtMs !== undefined);
     const since = queuedAt?.type === "StartOrchestration" ? queuedAt.queuedAtMs : undefined;
     const notRegistered =
@@ -430,19 +432,16 @@ export class OrchestrationDispatcher {
         ? { name, version, triedForMs: Math.max(0, Date.now() - since) }
         : { name, version, triedForMs: unregisteredRetrySpanMs(item.attemptCount), atLeast: true };
     const messageType = { kind: "Orchestration" as const, instance: item.instance, executionId: item.executionId };
-    const details = ErrorDetails.poison(item.attemptCount, options.maxAttempts, messageType, JSON.stringify(item.messages).slice(0, 4_096), notRegistered);
-    await this.#failInstance(item, details, "orchestration is not registered on any runtime that fetched it");
+    await this.#failInstance(item, this.#poisonDetails(item, messageType, notRegistered), "orchestration is not registered on any runtime that fetched it");
   }
 
   /** Too many attempts: fail the instance with a poison error naming the message. */
   async #poison(item: OrchestrationItem): Promise<void> {
-    const { options } = this.d;
     const messageType =
       item.historyError !== null
         ? { kind: "FailedDeserialization" as const, instance: item.instance, executionId: item.executionId, error: item.historyError }
         : { kind: "Orchestration" as const, instance: item.instance, executionId: item.executionId };
-    const details = ErrorDetails.poison(item.attemptCount, options.maxAttempts, messageType, JSON.stringify(item.messages).slice(0, 4_096));
-    await this.#failInstance(item, details, "orchestration poisoned");
+    await this.#failInstance(item, this.#poisonDetails(item, messageType), "orchestration poisoned");
   }
 
   /**
@@ -451,11 +450,13 @@ export class OrchestrationDispatcher {
    * The dead letters stay stored, to be retried or discarded through the management API.
    */
   async #endForDeadLetters(item: OrchestrationItem): Promise<void> {
-    const { options } = this.d;
-    const deadLetters = item.deadLettered ?? [];
-    const messageType = { kind: "DeadLettered" as const, instance: item.instance, executionId: item.executionId, deadLetters };
-    const details = ErrorDetails.poison(item.attemptCount, options.maxAttempts, messageType, JSON.stringify(item.messages).slice(0, 4_096));
-    await this.#failInstance(item, details, "orchestration failed: a queued message could not be read and was dead-lettered");
+    const messageType = { kind: "DeadLettered" as const, instance: item.instance, executionId: item.executionId, deadLetters: item.deadLettered ?? [] };
+    await this.#failInstance(item, this.#poisonDetails(item, messageType), "orchestration failed: a queued message could not be read and was dead-lettered");
+  }
+
+  /** The poison failure of this item, quoting its messages (cut to 4 KiB). */
+  #poisonDetails(item: OrchestrationItem, messageType: PoisonMessageType, notRegistered?: NotRegistered): ErrorDetails {
+    return ErrorDetails.poison(item.attemptCount, this.d.options.maxAttempts, messageType, JSON.stringify(item.messages).slice(0, 4_096), notRegistered);
   }
 
   /**

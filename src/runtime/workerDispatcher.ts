@@ -4,7 +4,7 @@
 import type { Provider, TagFilter, WorkItemLease } from "../providers/provider.js";
 import { ErrorDetails, HeartbeatTimeoutError, ProviderError, identityOfThrown } from "../model/errors.js";
 import { decodeJson, encodeJson } from "../model/json.js";
-import type { ActivityExecuteItem, ActivityIdentity, WorkItem } from "../model/workItems.js";
+import { activityKey, type ActivityExecuteItem, type ActivityIdentity, type WorkItem } from "../model/workItems.js";
 import type { Logger } from "../observability/logger.js";
 import type { RuntimeMetrics } from "../observability/metrics.js";
 import type { ActivityOutcome, ActivityTelemetry, TelemetryHooks } from "../observability/hooks.js";
@@ -58,10 +58,6 @@ function tagAccepted(filter: TagFilter, tag: string | null): boolean {
     case "none":
       return false;
   }
-}
-
-function key(a: ActivityIdentity): string {
-  return `${a.instance}\u0000${a.executionId}\u0000${a.activityId}`;
 }
 
 export class WorkerDispatcher {
@@ -139,7 +135,7 @@ export class WorkerDispatcher {
 
   /** Withdrawn activities: signal their running copies now. */
   onCancelled(ids: ActivityIdentity[]): void {
-    for (const id of ids) this.#active.get(key(id))?.cancel("withdrawn");
+    for (const id of ids) this.#active.get(activityKey(id))?.cancel("withdrawn");
   }
 
   /** Stop fetching; wait up to `graceMs` for running activities, then signal them. */
@@ -331,7 +327,7 @@ export class WorkerDispatcher {
         abort.abort();
       },
     };
-    this.#active.set(key(identity), running);
+    this.#active.set(activityKey(identity), running);
     const tel: ActivityTelemetry | undefined = this.d.telemetry?.activityStarted({
       instanceId: item.instance,
       executionId: item.executionId,
@@ -477,7 +473,7 @@ export class WorkerDispatcher {
       clearTimeout(slowTimer);
       if (countedStuck) this.#setStuck(-1);
       heartbeats.stop();
-      this.#active.delete(key(identity));
+      this.#active.delete(activityKey(identity));
     }
     const duration = Date.now() - started;
     const end = (o: ActivityOutcome): void => tel?.end(o);

@@ -14,6 +14,7 @@ import { Client } from "../client/client.js";
 import { SqliteProvider } from "../providers/sqlite/sqliteProvider.js";
 import type { OrchestrationStatus } from "../model/status.js";
 import { InvalidArgumentError } from "../model/errors.js";
+import { activityKey } from "../model/workItems.js";
 import { VirtualClock } from "./clock.js";
 
 export interface TestEnvironmentOptions {
@@ -190,7 +191,7 @@ export class TestEnvironment {
     const seen = new Map<string, number>();
     let youngest = Infinity;
     for (const a of p.runningActivities) {
-      const key = `${a.instance}\u0000${a.executionId}\u0000${a.activityId}`;
+      const key = activityKey(a);
       const first = this.#activitySeen.get(key) ?? now;
       seen.set(key, first);
       youngest = Math.min(youngest, now - first);

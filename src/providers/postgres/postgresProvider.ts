@@ -451,12 +451,8 @@ export class PostgresProvider implements Provider {
               continue;
             }
             // Kept as a dead letter; the row stays as a notice until a turn of its instance is acked.
-            const r = await c.query<{ id: string | number }>(
-              `INSERT INTO ${t.deadLetters} (queue, original_id, instance_id, payload, error, created_at)
-               VALUES ('orchestrator', $1, $2, $3, $4, $5) RETURNING id`,
-              [u.id, instance, u.payload, u.error, Date.now()],
-            );
-            const m: DeadLetteredMessage = { deadLetterId: num(r.rows[0]?.id ?? 0), messageId: u.id, kind, error: u.error };
+            const deadLetterId = await this.insertDeadLetter(c, "orchestrator", u.id, instance, u.payload, u.error);
+            const m: DeadLetteredMessage = { deadLetterId, messageId: u.id, kind, error: u.error };
             await c.query(`UPDATE ${t.orchestratorQueue} SET work_item = $2, item_type = $3 WHERE id = $1`, [
               u.id,
               encodeDeadLetterNotice(m),
@@ -580,6 +576,7 @@ export class PostgresProvider implements Provider {
     return { ok: true, value: out };
   }
 
+  /** Moves a queue row to the dead letters; returns the dead letter's id. */
   private async deadLetter(
     c: PoolClient,
     queue: "orchestrator" | "worker",
@@ -588,12 +585,24 @@ export class PostgresProvider implements Provider {
     payload: string,
     error: string,
   ): Promise<number> {
-    const t = this.t;
+    const deadLetterId = await this.insertDeadLetter(c, queue, id, instance, payload, error);
+    await c.query(`DELETE FROM ${queue === "worker" ? this.t.workerQueue : this.t.orchestratorQueue} WHERE id = $1`, [id]);
+    return deadLetterId;
+  }
+
+  /** Stores a copy of a queue row as a dead letter (the row itself is left to the caller). */
+  private async insertDeadLetter(
+    c: PoolClient,
+    queue: "orchestrator" | "worker",
+    id: number,
+    instance: string | null,
+    payload: string,
+    error: string,
+  ): Promise<number> {
     const r = await c.query<{ id: string | number }>(
-      `INSERT INTO ${t.deadLetters} (queue, original_id, instance_id, payload, error, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+      `INSERT INTO ${this.t.deadLetters} (queue, original_id, instance_id, payload, error, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
       [queue, id, instance, payload, error, Date.now()],
     );
-    await c.query(`DELETE FROM ${queue === "worker" ? t.workerQueue : t.orchestratorQueue} WHERE id = $1`, [id]);
     return num(r.rows[0]?.id ?? 0);
   }
 

@@ -330,10 +330,8 @@ export class SqliteProvider implements Provider {
             continue;
           }
           // Kept as a dead letter; the row stays as a notice until a turn of its instance is acked.
-          const r = this.stmt(
-            "INSERT INTO dead_letters (queue, original_id, instance_id, payload, error, created_at) VALUES ('orchestrator', ?, ?, ?, ?, ?)",
-          ).run(row.id, instance, row.work_item, decoded.error, Date.now());
-          const m: DeadLetteredMessage = { deadLetterId: Number(r.lastInsertRowid), messageId: row.id, kind: row.item_type, error: decoded.error };
+          const deadLetterId = this.insertDeadLetter("orchestrator", row.id, instance, row.work_item, decoded.error);
+          const m: DeadLetteredMessage = { deadLetterId, messageId: row.id, kind: row.item_type, error: decoded.error };
           this.stmt("UPDATE orchestrator_queue SET work_item = ?, item_type = ? WHERE id = ?").run(encodeDeadLetterNotice(m), DEAD_LETTER_NOTICE_TYPE, row.id);
           deadLettered.push(m);
           continue;
@@ -439,10 +437,16 @@ export class SqliteProvider implements Provider {
 
   /** Moves a queue row to the dead letters; returns the dead letter's id. */
   private deadLetter(queue: string, id: number, instance: string | null, payload: string, error: string): number {
+    const deadLetterId = this.insertDeadLetter(queue, id, instance, payload, error);
+    this.stmt(`DELETE FROM ${queue === "worker" ? "worker_queue" : "orchestrator_queue"} WHERE id = ?`).run(id);
+    return deadLetterId;
+  }
+
+  /** Stores a copy of a queue row as a dead letter (the row itself is left to the caller). */
+  private insertDeadLetter(queue: string, id: number, instance: string | null, payload: string, error: string): number {
     const r = this.stmt(
       "INSERT INTO dead_letters (queue, original_id, instance_id, payload, error, created_at) VALUES (?, ?, ?, ?, ?, ?)",
     ).run(queue, id, instance, payload, error, Date.now());
-    this.stmt(`DELETE FROM ${queue === "worker" ? "worker_queue" : "orchestrator_queue"} WHERE id = ?`).run(id);
     return Number(r.lastInsertRowid);
   }
 
