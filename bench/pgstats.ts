@@ -12,6 +12,8 @@ export interface PgUsage {
   commits: number;
   /** Statements executed, from pg_stat_statements when the server preloads it. */
   statements: number | null;
+  /** backendCpuMs split by the backends' application_name (null when /proc is not readable). */
+  backendCpuMsByApplication: Record<string, number> | null;
 }
 
 const CLOCK_TICKS_PER_SEC = 100; // Linux USER_HZ
@@ -80,6 +82,7 @@ function procCpuTicks(pid: number): number | null | undefined {
  */
 export class PgUsageSampler {
   readonly #ticks = new Map<number, number>();
+  readonly #application = new Map<number, string>();
   /** Readings at start(): backends already connected (pool, migrations) count from there. */
   readonly #base = new Map<number, number>();
   #timer: NodeJS.Timeout | null = null;
@@ -105,11 +108,17 @@ export class PgUsageSampler {
 
   async #sample(): Promise<void> {
     if (!this.#client) return;
-    const r = await this.#client.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE datname = $1", [this.database]);
-    for (const { pid } of r.rows) {
+    const r = await this.#client.query<{ pid: number; application_name: string }>(
+      "SELECT pid, application_name FROM pg_stat_activity WHERE datname = $1",
+      [this.database],
+    );
+    for (const { pid, application_name } of r.rows) {
       const t = procCpuTicks(pid);
       if (t === null) this.#procReadable = false;
-      else if (t !== undefined) this.#ticks.set(pid, t);
+      else if (t !== undefined) {
+        this.#ticks.set(pid, t);
+        this.#application.set(pid, application_name);
+      }
     }
   }
 
@@ -135,11 +144,19 @@ export class PgUsageSampler {
         statements = null; // pg_stat_statements not preloaded / not created in the postgres database
       }
       let ticks = 0;
-      for (const [pid, t] of this.#ticks) ticks += t - (this.#base.get(pid) ?? 0);
+      const byApplication: Record<string, number> = {};
+      for (const [pid, t] of this.#ticks) {
+        const d = t - (this.#base.get(pid) ?? 0);
+        ticks += d;
+        const app = this.#application.get(pid) ?? "";
+        byApplication[app] = (byApplication[app] ?? 0) + (d * 1000) / CLOCK_TICKS_PER_SEC;
+      }
+      const readable = this.#procReadable && this.#ticks.size > 0;
       return {
-        backendCpuMs: this.#procReadable && this.#ticks.size > 0 ? (ticks * 1000) / CLOCK_TICKS_PER_SEC : null,
+        backendCpuMs: readable ? (ticks * 1000) / CLOCK_TICKS_PER_SEC : null,
         commits: Number(db.rows[0]?.commits ?? 0),
         statements,
+        backendCpuMsByApplication: readable ? byApplication : null,
       };
     } finally {
       await c.end().catch(() => undefined);
