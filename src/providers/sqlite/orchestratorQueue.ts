@@ -1,0 +1,401 @@
+// The SQLite store's orchestrator queue: enqueue and create, the peek-locking fetch of one
+// instance with all its visible messages, the ack (running the ack plan's statements), abandon,
+// suspend and lock renewal. Each write is one BEGIN IMMEDIATE transaction; the provider wraps
+// errors and delivers the notifications these return.
+import { randomUUID } from "node:crypto";
+
+import type { HistoryEvent } from "../../model/events.js";
+import { InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError, type DeadLetteredMessage, type ErrorDetailsData } from "../../model/errors.js";
+import { targetInstance, type ActivityIdentity, type WorkItem } from "../../model/workItems.js";
+import { planAck, TERMINAL_STATUSES } from "../ackPlan.js";
+import { DEAD_LETTER_NOTICE_TYPE, decodeDeadLetterNotice, encodeDeadLetterNotice } from "../deadLetterNotice.js";
+import type {
+  EnqueueOptions,
+  FetchOrchestrationOptions,
+  KvEntry,
+  OrchestrationAck,
+  OrchestrationItem,
+  ProviderNotification,
+  WorkItemLease,
+} from "../provider.js";
+import { decodeWorkItem, encodeEvent, encodeFailure } from "./codec.js";
+import type { SqliteConnection } from "./connection.js";
+import { isConstraintError } from "./errors.js";
+import { lastEventId, loadHistory } from "./history.js";
+import { deadLetter, insertDeadLetter, insertOrchItem, insertWorkerItem, ORCH_CANDIDATE_SQL, START_TYPES } from "./queueRows.js";
+
+interface QueueRow {
+  id: number;
+  work_item: string;
+  attempt_count: number;
+}
+
+interface InstanceRow {
+  orchestration_name: string;
+  orchestration_version: string | null;
+  current_execution_id: number;
+  suspension: string | null;
+}
+
+/** Upper bound of rows a single fetch call discards (dead letters, orphans) before giving up. */
+const MAX_FETCH_ROUNDS = 64;
+
+export class SqliteOrchestratorQueue {
+  // Transaction wrappers, built once.
+  readonly #txFetch: (lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined) => OrchestrationItem | null;
+  readonly #txAck: (lockToken: string, ack: OrchestrationAck, leased: ReadonlyMap<number, WorkItemLease>) => ProviderNotification[];
+  readonly #txAbandon: (lockToken: string, delayMs: number, ignoreAttempt: boolean) => void;
+  readonly #txSuspend: (lockToken: string, error: ErrorDetailsData, delayMs: number) => void;
+  readonly #txEnqueue: (item: WorkItem, options: EnqueueOptions) => number;
+  readonly #txCreate: (item: WorkItem & { type: "StartOrchestration" }) => number;
+
+  constructor(private readonly conn: SqliteConnection) {
+    this.#txFetch = conn.immediate((lockTimeoutMs, options) => this.#fetchInTx(lockTimeoutMs, options));
+    this.#txAck = conn.immediate((lockToken, ack, leased) => this.#ackInTx(lockToken, ack, leased));
+    this.#txAbandon = conn.immediate((lockToken, delayMs, ignoreAttempt) => this.#abandonInTx(lockToken, delayMs, ignoreAttempt));
+    this.#txSuspend = conn.immediate((lockToken, error, delayMs) => {
+      // The messages wait (no attempt counted: a suspension never poisons), the instance shows why.
+      const instance = this.#requireLock("suspendOrchestrationItem", lockToken, Date.now(), true);
+      this.#abandonInTx(lockToken, delayMs, true);
+      conn.stmt("UPDATE instances SET suspension = ? WHERE instance_id = ?").run(encodeFailure(error), instance);
+    });
+    this.#txEnqueue = conn.immediate((item, options) => this.#enqueueInTx(item, options));
+    this.#txCreate = conn.immediate((item) => {
+      if (this.#existsOrQueued(item.instance)) throw new InstanceAlreadyExistsError(item.instance);
+      const now = conn.clock.now();
+      return insertOrchItem(conn, item, now, now);
+    });
+  }
+
+  /** Is a message visible for an instance nobody holds? */
+  hasReady(visibleNow: number, now: number): boolean {
+    return this.conn.stmt(ORCH_CANDIDATE_SQL).get(visibleNow, now) !== undefined;
+  }
+
+  fetch(lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): OrchestrationItem | null {
+    // A plain read first: an empty (or fully locked) queue costs no write transaction.
+    if (!this.hasReady(this.conn.clock.now(), Date.now())) return null;
+    return this.#txFetch(lockTimeoutMs, options);
+  }
+
+  #fetchInTx(lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): OrchestrationItem | null {
+    const conn = this.conn;
+    const now = Date.now();
+    const visibleNow = conn.clock.now();
+    for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
+      const cand = conn.stmt(ORCH_CANDIDATE_SQL).get(visibleNow, now) as { id: number; instance_id: string } | undefined;
+      if (cand === undefined) return null;
+      const instance = cand.instance_id;
+
+      const rows = conn
+        .stmt("SELECT id, work_item, attempt_count, item_type FROM orchestrator_queue WHERE instance_id = ? AND visible_at <= ? ORDER BY id")
+        .all(instance, visibleNow) as (QueueRow & { item_type: string | null })[];
+      if (rows.length === 0) {
+        // The stored id does not read back as itself (its bytes are not UTF-8: a lone surrogate
+        // written before ids were validated reads back as U+FFFD), so no query by value can ever
+        // match it and it would hold the head of the queue for good. Move its rows aside by row id.
+        const stuck = conn
+          .stmt("SELECT id, work_item FROM orchestrator_queue WHERE instance_id = (SELECT instance_id FROM orchestrator_queue WHERE id = ?)")
+          .all(cand.id) as QueueRow[];
+        for (const r of stuck)
+          deadLetter(conn, "orchestrator", r.id, instance, r.work_item, "instance id is not valid UTF-8 (written before ids were validated); it cannot be processed");
+        continue;
+      }
+      const inst = conn
+        .stmt("SELECT orchestration_name, orchestration_version, current_execution_id, suspension FROM instances WHERE instance_id = ?")
+        .get(instance) as InstanceRow | undefined;
+
+      const messages: WorkItem[] = [];
+      const deadLettered: DeadLetteredMessage[] = [];
+      let maxAttempt = 0;
+      for (const row of rows) {
+        if (row.attempt_count > maxAttempt) maxAttempt = row.attempt_count;
+        const notice = decodeDeadLetterNotice(row.work_item);
+        if (notice !== null) {
+          deadLettered.push(notice);
+          continue;
+        }
+        const decoded = decodeWorkItem(row.work_item);
+        if (!decoded.ok) {
+          if (inst === undefined) {
+            // No instance yet (a start in this batch may create one): moved, reported this once.
+            const deadLetterId = deadLetter(conn, "orchestrator", row.id, instance, row.work_item, decoded.error);
+            deadLettered.push({ deadLetterId, messageId: row.id, kind: row.item_type, error: decoded.error });
+            continue;
+          }
+          // Kept as a dead letter; the row stays as a notice until a turn of its instance is acked.
+          const deadLetterId = insertDeadLetter(conn, "orchestrator", row.id, instance, row.work_item, decoded.error);
+          const m: DeadLetteredMessage = { deadLetterId, messageId: row.id, kind: row.item_type, error: decoded.error };
+          conn.stmt("UPDATE orchestrator_queue SET work_item = ?, item_type = ? WHERE id = ?").run(encodeDeadLetterNotice(m), DEAD_LETTER_NOTICE_TYPE, row.id);
+          deadLettered.push(m);
+          continue;
+        }
+        messages.push(decoded.value);
+      }
+      // Everything was unreadable and the instance does not exist: nothing to report; look again.
+      if (messages.length === 0 && deadLettered.length === 0) continue;
+
+      if (inst === undefined && !messages.some((m) => m.type === "StartOrchestration" || m.type === "ContinueAsNew")) {
+        // No instance and nothing in this batch can create one.
+        const pending = conn
+          .stmt(`SELECT MIN(visible_at) AS v FROM orchestrator_queue WHERE instance_id = ? AND item_type IN ${START_TYPES}`)
+          .get(instance) as { v: number | null };
+        if (pending.v !== null && pending.v > visibleNow) {
+          // A delayed start is queued: hold these messages back until it becomes visible.
+          conn
+            .stmt("UPDATE orchestrator_queue SET visible_at = ?, lock_token = NULL WHERE instance_id = ? AND visible_at <= ?")
+            .run(pending.v, instance, visibleNow);
+        } else {
+          // Orphans can never be processed; drop them so they never block other instances.
+          conn.stmt("DELETE FROM orchestrator_queue WHERE instance_id = ? AND visible_at <= ?").run(instance, visibleNow);
+        }
+        continue;
+      }
+
+      const token = randomUUID();
+      conn
+        .stmt(
+          `INSERT INTO instance_locks (instance_id, lock_token, locked_until, locked_at) VALUES (?, ?, ?, ?)
+           ON CONFLICT(instance_id) DO UPDATE SET lock_token = excluded.lock_token,
+             locked_until = excluded.locked_until, locked_at = excluded.locked_at`,
+        )
+        .run(instance, token, now + lockTimeoutMs, now);
+      conn
+        .stmt("UPDATE orchestrator_queue SET lock_token = ?, attempt_count = attempt_count + 1 WHERE instance_id = ? AND visible_at <= ?")
+        .run(token, instance, visibleNow);
+
+      const executionId = inst?.current_execution_id ?? 1;
+      let history: HistoryEvent[] = [];
+      let historyAfterEventId = 0;
+      let historyError: string | null = null;
+      const known = inst !== undefined ? options?.knownHistory?.get(instance) : undefined;
+      let reuse = false;
+      if (known !== undefined && known.executionId === executionId) {
+        const m = lastEventId(conn, instance, executionId);
+        reuse = m !== null && m === known.lastEventId;
+      }
+      if (reuse && known !== undefined) {
+        historyAfterEventId = known.lastEventId;
+      } else if (inst !== undefined) {
+        const loaded = loadHistory(conn, instance, executionId);
+        if (loaded.ok) history = loaded.value;
+        else historyError = loaded.error;
+      }
+
+      const kvRows = conn.stmt("SELECT key, value, last_updated_at_ms FROM kv_store WHERE instance_id = ?").all(instance) as {
+        key: string;
+        value: string;
+        last_updated_at_ms: number;
+      }[];
+      // fromEntries defines own properties, so keys such as "__proto__" stay plain data.
+      const kvSnapshot: Record<string, KvEntry> = Object.fromEntries(
+        kvRows.map((r): [string, KvEntry] => [r.key, { value: r.value, lastUpdatedAtMs: r.last_updated_at_ms }]),
+      );
+
+      return {
+        instance,
+        orchestrationName: inst?.orchestration_name ?? null,
+        orchestrationVersion: inst?.orchestration_version ?? null,
+        executionId,
+        history,
+        historyAfterEventId,
+        historyError,
+        messages,
+        kvSnapshot,
+        lockToken: token,
+        attemptCount: maxAttempt + 1,
+        suspended: inst?.suspension != null,
+        ...(deadLettered.length > 0 ? { deadLettered } : {}),
+        // Read after this instance's lock is in: another instance ready now?
+        moreReady: this.hasReady(visibleNow, now),
+      };
+    }
+    return null;
+  }
+
+  /** Validates an orchestration lock token; returns the locked instance. */
+  #requireLock(operation: string, lockToken: string, now: number, allowExpired: boolean): string {
+    const lock = this.conn.stmt("SELECT instance_id, locked_until FROM instance_locks WHERE lock_token = ?").get(lockToken) as
+      | { instance_id: string; locked_until: number }
+      | undefined;
+    if (lock === undefined) throw new ProviderError(operation, "invalid lock token (instance lock not held)", false);
+    if (!allowExpired && lock.locked_until <= now) throw new ProviderError(operation, "instance lock expired", false);
+    return lock.instance_id;
+  }
+
+  /** Applies the ack in one transaction; returns the wake-ups to deliver after it commits. */
+  ack(lockToken: string, ack: OrchestrationAck, leased: ReadonlyMap<number, WorkItemLease>): ProviderNotification[] {
+    return this.#txAck(lockToken, ack, leased);
+  }
+
+  #ackInTx(lockToken: string, ack: OrchestrationAck, leased: ReadonlyMap<number, WorkItemLease>): ProviderNotification[] {
+    const conn = this.conn;
+    const op = "ackOrchestrationItem";
+    const instance = this.#requireLock(op, lockToken, Date.now(), false);
+    const now = conn.clock.now();
+    const md = ack.metadata;
+    const exec = ack.executionId;
+
+    conn.stmt("DELETE FROM orchestrator_queue WHERE lock_token = ?").run(lockToken);
+    const plan = planAck(ack, now);
+    // A finished execution's pending timers can fire into nothing: drop them with it.
+    if (plan.terminal) conn.stmt("DELETE FROM orchestrator_queue WHERE instance_id = ? AND item_type = 'TimerFired'").run(instance);
+
+    const existing = conn.stmt("SELECT 1 AS x FROM instances WHERE instance_id = ?").get(instance);
+    if (existing === undefined) {
+      conn
+        .stmt(
+          `INSERT INTO instances (instance_id, orchestration_name, orchestration_version, current_execution_id,
+             custom_status, custom_status_version, parent_instance_id, created_at, updated_at, status)
+           VALUES (?, ?, ?, ?, NULL, 0, ?, ?, ?, ?)`,
+        )
+        .run(instance, md.orchestrationName, md.orchestrationVersion, exec, md.parentInstanceId ?? null, now, now, md.status ?? "Running");
+    } else {
+      // instances.status mirrors the current execution's status (listing indexes use it).
+      // updated_at moves only when the ack changes the instance (a message for a finished
+      // instance is consumed without touching it).
+      conn
+        .stmt(
+          `UPDATE instances SET orchestration_name = ?, orchestration_version = ?, suspension = NULL,
+             updated_at = CASE WHEN ? THEN ? ELSE updated_at END,
+             status = CASE WHEN ? IS NOT NULL THEN ? WHEN ? > current_execution_id THEN 'Running' ELSE status END,
+             current_execution_id = MAX(current_execution_id, ?) WHERE instance_id = ?`,
+        )
+        .run(md.orchestrationName, md.orchestrationVersion, plan.changesInstance ? 1 : 0, now, md.status ?? null, md.status ?? null, exec, exec, instance);
+    }
+    conn.stmt("INSERT OR IGNORE INTO executions (instance_id, execution_id, status, started_at) VALUES (?, ?, 'Running', ?)").run(instance, exec, now);
+
+    const insertEvent = conn.stmt(
+      "INSERT INTO history (instance_id, execution_id, event_id, event_type, event_data, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    for (const ev of ack.historyDelta) {
+      try {
+        insertEvent.run(instance, exec, ev.eventId, ev.type, encodeEvent(ev), now);
+      } catch (err) {
+        if (isConstraintError(err)) {
+          throw new ProviderError(op, `duplicate event id ${ev.eventId} for ${instance} execution ${exec}`, false);
+        }
+        throw err;
+      }
+    }
+
+    // KV changes of this execution go to kv_delta (null value: cleared); merged into kv_store when it ends.
+    if (plan.kvClearAllAt !== null) {
+      conn.stmt("UPDATE kv_delta SET value = NULL, last_updated_at_ms = ? WHERE instance_id = ?").run(plan.kvClearAllAt, instance);
+      conn
+        .stmt(
+          `INSERT INTO kv_delta (instance_id, key, value, last_updated_at_ms)
+           SELECT instance_id, key, NULL, ? FROM kv_store WHERE instance_id = ?
+           ON CONFLICT(instance_id, key) DO UPDATE SET value = NULL, last_updated_at_ms = excluded.last_updated_at_ms`,
+        )
+        .run(plan.kvClearAllAt, instance);
+    }
+    const writeKv = conn.stmt(
+      `INSERT INTO kv_delta (instance_id, key, value, last_updated_at_ms) VALUES (?, ?, ?, ?)
+       ON CONFLICT(instance_id, key) DO UPDATE SET value = excluded.value, last_updated_at_ms = excluded.last_updated_at_ms`,
+    );
+    for (const w of plan.kvWrites) writeKv.run(instance, w.key, w.value, w.at);
+
+    if (md.status !== undefined) {
+      conn
+        .stmt("UPDATE executions SET status = ?, output = ?, failure = ?, completed_at = ? WHERE instance_id = ? AND execution_id = ?")
+        .run(md.status, md.output ?? null, encodeFailure(md.failure), TERMINAL_STATUSES.has(md.status) ? now : null, instance, exec);
+    }
+    if (plan.customStatus !== null) {
+      conn
+        .stmt("UPDATE instances SET custom_status = ?, custom_status_version = custom_status_version + 1 WHERE instance_id = ?")
+        .run(plan.customStatus.value, instance);
+    }
+    if (plan.terminal) {
+      conn
+        .stmt(
+          `INSERT INTO kv_store (instance_id, key, value, last_updated_at_ms)
+           SELECT instance_id, key, value, last_updated_at_ms FROM kv_delta WHERE instance_id = ? AND value IS NOT NULL
+           ON CONFLICT(instance_id, key) DO UPDATE SET value = excluded.value, last_updated_at_ms = excluded.last_updated_at_ms`,
+        )
+        .run(instance);
+      conn
+        .stmt("DELETE FROM kv_store WHERE instance_id = ? AND key IN (SELECT key FROM kv_delta WHERE instance_id = ? AND value IS NULL)")
+        .run(instance, instance);
+      conn.stmt("DELETE FROM kv_delta WHERE instance_id = ?").run(instance);
+    }
+
+    const notes: ProviderNotification[] = [];
+    // The worker queue runs on real time (activities are real work), whatever the clock says.
+    const realNow = Date.now();
+    const leaseUntil = realNow + (ack.leaseWorkerItems?.lockTimeoutMs ?? 0);
+    ack.workerItems.forEach((w, k) => insertWorkerItem(conn, w, realNow, leased.get(k)?.lockToken, leaseUntil));
+    // Items leased to the caller need nobody woken.
+    if (ack.workerItems.length > leased.size) notes.push({ kind: "worker" });
+
+    const cancelled: ActivityIdentity[] = [];
+    const delWorker = conn.stmt("DELETE FROM worker_queue WHERE instance_id = ? AND execution_id = ? AND activity_id = ?");
+    for (const c of ack.cancelledActivities) {
+      if (delWorker.run(c.instance, c.executionId, c.activityId).changes > 0) cancelled.push(c);
+    }
+
+    for (const o of plan.orchestratorItems) insertOrchItem(conn, o.item, o.visibleAt, now);
+
+    conn.stmt("DELETE FROM instance_locks WHERE lock_token = ?").run(lockToken);
+
+    for (const t of plan.wakeTimes) notes.push({ kind: "orchestrator", visibleAtMs: t });
+    notes.push({ kind: "instanceChanged", instance, changes: plan.changes });
+    if (cancelled.length > 0) notes.push({ kind: "activitiesCancelled", activities: cancelled });
+    return notes;
+  }
+
+  abandon(lockToken: string, delayMs: number, ignoreAttempt: boolean): void {
+    this.#txAbandon(lockToken, delayMs, ignoreAttempt);
+  }
+
+  #abandonInTx(lockToken: string, delayMs: number, ignoreAttempt: boolean): void {
+    this.#requireLock("abandonOrchestrationItem", lockToken, Date.now(), true);
+    const now = this.conn.clock.now();
+    this.conn
+      .stmt(
+        `UPDATE orchestrator_queue SET lock_token = NULL,
+           visible_at = CASE WHEN ? > 0 THEN ? ELSE visible_at END,
+           attempt_count = CASE WHEN ? THEN MAX(0, attempt_count - 1) ELSE attempt_count END
+         WHERE lock_token = ?`,
+      )
+      .run(delayMs, now + delayMs, ignoreAttempt ? 1 : 0, lockToken);
+    this.conn.stmt("DELETE FROM instance_locks WHERE lock_token = ?").run(lockToken);
+  }
+
+  suspend(lockToken: string, error: ErrorDetailsData, delayMs: number): void {
+    this.#txSuspend(lockToken, error, delayMs);
+  }
+
+  renewLock(lockToken: string, extendMs: number): void {
+    const now = Date.now();
+    const r = this.conn.stmt("UPDATE instance_locks SET locked_until = ? WHERE lock_token = ? AND locked_until > ?").run(now + extendMs, lockToken, now);
+    if (r.changes === 0) {
+      throw new ProviderError("renewOrchestrationItemLock", "instance lock not held or expired", false);
+    }
+  }
+
+  #existsOrQueued(instance: string): boolean {
+    if (this.conn.stmt("SELECT 1 AS x FROM instances WHERE instance_id = ?").get(instance) !== undefined) return true;
+    return this.conn.stmt(`SELECT 1 AS x FROM orchestrator_queue WHERE instance_id = ? AND item_type IN ${START_TYPES} LIMIT 1`).get(instance) !== undefined;
+  }
+
+  /** Queues a message; returns when it becomes visible. */
+  enqueue(item: WorkItem, options: EnqueueOptions): number {
+    return this.#txEnqueue(item, options);
+  }
+
+  #enqueueInTx(item: WorkItem, options: EnqueueOptions): number {
+    const now = this.conn.clock.now();
+    const target = targetInstance(item);
+    if (options.requireInstance === true && !this.#existsOrQueued(target)) throw new InstanceNotFoundError(target);
+    let visibleAt = now;
+    if (options.delayMs !== undefined && options.delayMs > 0) visibleAt = now + options.delayMs;
+    else if (item.type === "TimerFired") visibleAt = item.fireAtMs;
+    return insertOrchItem(this.conn, item, visibleAt, now);
+  }
+
+  /** Queues an instance's start unless it exists or a start is queued; returns when it becomes visible. */
+  create(item: WorkItem & { type: "StartOrchestration" }): number {
+    return this.#txCreate(item);
+  }
+}
