@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Runtime, SqliteProvider, type Provider, type RuntimeOptions } from "../src/index.js";
 import { PostgresProvider, probePostgres } from "../src/providers/postgres/index.js";
 import { PgUsageSampler, ThrowawayDatabase, perOrchestration, type PgUsage } from "./pgstats.js";
-import { ALL, sequential, type Workload } from "./workloads.js";
+import { ALL, sequential, waiting, type Workload } from "./workloads.js";
 import { RssSampler, round, summarize } from "./stats.js";
 import { instrument } from "./callstats.js";
 
@@ -27,6 +27,8 @@ const RUNTIME_OPTIONS: RuntimeOptions = {
   logLevel: "error",
   // DX_BENCH_DETERMINISM=off|guard|strict measures the determinism guard's cost (default: the runtime's, guard).
   ...(process.env["DX_BENCH_DETERMINISM"] ? { determinism: process.env["DX_BENCH_DETERMINISM"] as RuntimeOptions["determinism"] } : {}),
+  // DX_BENCH_CACHE_SIZE=N measures what the instance cache holds (default: the runtime's).
+  ...(process.env["DX_BENCH_CACHE_SIZE"] ? { instanceCacheSize: Number(process.env["DX_BENCH_CACHE_SIZE"]) } : {}),
 };
 
 /** Targets for a SQLite file store. */
@@ -108,8 +110,11 @@ function parseArgs(argv: string[]): Args {
   }
   const workloads = names.length === 0 ? ALL : names.map((n) => {
     const m = /^sequential(\d+)$/.exec(n);
-    const w = ALL.find((x) => x.name === n) ?? (m ? sequential(Number(m[1])) : undefined);
-    if (!w) throw new Error(`unknown workload '${n}'; known: ${ALL.map((x) => x.name).join(", ")}, sequential<N>`);
+    const wait = /^waiting(\d+)(k?)$/.exec(n);
+    const w =
+      ALL.find((x) => x.name === n) ??
+      (m ? sequential(Number(m[1])) : wait ? waiting(Number(wait[1]) * (wait[2] ? 1000 : 1)) : undefined);
+    if (!w) throw new Error(`unknown workload '${n}'; known: ${ALL.map((x) => x.name).join(", ")}, sequential<N>, waiting<N> (waiting10k: 10,000 waiting for an event)`);
     return w;
   });
   return { workloads, stores, calls, warmup, repeat, pragmas, tracing };
@@ -165,6 +170,8 @@ async function runOne(w: Workload, store: StoreKind, calls = false, pragmas: str
   const runtime = new Runtime(provider, otel ? { ...RUNTIME_OPTIONS, telemetry: otel.telemetry } : RUNTIME_OPTIONS);
   w.register(runtime);
   global.gc?.();
+  // What the process already held (earlier workloads, the warm-up): peak RSS includes it.
+  const rssStartMb = round(process.memoryUsage.rss() / (1024 * 1024), 1);
   const rss = new RssSampler(50);
   try {
     await runtime.start();
@@ -192,6 +199,7 @@ async function runOne(w: Workload, store: StoreKind, calls = false, pragmas: str
       p50Ms: lat.p50,
       p99Ms: lat.p99,
       peakRssMb,
+      rssStartMb,
       // Process CPU time (user + system) during the workload: steadier than wall time on a shared machine.
       cpuMs: round((cpu.user + cpu.system) / 1000, 1),
       cpuMsPerOrch: round((cpu.user + cpu.system) / 1000 / r.orchestrations, 3),

@@ -190,6 +190,94 @@ export const events: Workload = {
   },
 };
 
+const mb = (bytes: number): number => round(bytes / (1024 * 1024), 1);
+
+/**
+ * `n` instances each waiting for an external event at once: how much memory the runtime holds
+ * for them (RSS and heap once every one is waiting; after a full GC too with node --expose-gc),
+ * then every event is raised and each must complete with its value. Latency: raise to completion.
+ */
+export function waiting(n: number): Workload {
+  return {
+    name: n % 1000 === 0 ? `waiting${n / 1000}k` : `waiting${n}`,
+    register(rt) {
+      registerCommon(rt);
+      rt.registerOrchestration("WaitGo", async (ctx: OrchestrationContext) => ctx.waitForEvent<number>("go"));
+    },
+    async run(env) {
+      const ids = Array.from({ length: n }, (_, i) => `wait-${i}`);
+      // Completions from status-changing acks (the only one WaitGo makes is its end): one
+      // subscription and a number per instance, so the harness itself holds little per instance.
+      const raisedAt = new Float64Array(n);
+      const latency = new Float64Array(n);
+      let completed = 0;
+      let allDone: () => void = () => undefined;
+      const done = new Promise<void>((r) => (allDone = r));
+      const unsubscribe = env.provider.subscribe((note) => {
+        if (note.kind !== "instanceChanged" || (note.changes !== undefined && !note.changes.status)) return;
+        const i = Number(note.instance.slice("wait-".length));
+        if (raisedAt[i]! > 0 && latency[i] === 0) {
+          latency[i] = performance.now() - raisedAt[i]!;
+          if (++completed === n) allDone();
+        }
+      });
+      const inBatches = async (f: (i: number) => Promise<unknown>): Promise<void> => {
+        const width = 64;
+        for (let b = 0; b < n; b += width) await Promise.all(ids.slice(b, b + width).map((_, j) => f(b + j)));
+      };
+      try {
+        const t0 = performance.now();
+        await inBatches((i) => env.client.startOrchestration(ids[i]!, "WaitGo", null));
+        const startedMs = performance.now() - t0;
+        // Every first turn acked (the orchestrator queue is empty): all n are waiting.
+        while ((await env.client.getQueueDepths()).orchestratorQueue > 0) await new Promise((r) => setTimeout(r, 100));
+        const allWaitingMs = performance.now() - t0;
+        const atWait = process.memoryUsage();
+        global.gc?.();
+        const afterGc = global.gc ? process.memoryUsage() : null;
+        const t1 = performance.now();
+        await inBatches((i) => {
+          raisedAt[i] = performance.now();
+          return env.client.raiseEvent(ids[i]!, "go", i);
+        });
+        const raisedMs = performance.now() - t1;
+        // A missed notification would stall here: count the completed instances every 2 s too.
+        const sweep = setInterval(() => {
+          void env.client.listInstancesByStatus("Completed").then((c) => {
+            if (c.length === n) allDone();
+          });
+        }, 2_000);
+        await done.finally(() => clearInterval(sweep));
+        const durationMs = performance.now() - t1;
+        const finished = await env.client.listInstancesByStatus("Completed");
+        if (finished.length !== n) throw new Error(`${finished.length} of ${n} completed`);
+        for (let i = 0; i < n; i += Math.max(1, Math.floor(n / 100))) {
+          const s = await env.client.getStatus(ids[i]!);
+          if (s.output !== JSON.stringify(i)) throw new Error(`${ids[i]} output ${JSON.stringify(s.output)}`);
+        }
+        return {
+          orchestrations: n,
+          activities: 0,
+          durationMs,
+          latenciesMs: Array.from(latency).filter((l) => l > 0),
+          extra: {
+            startMs: round(startedMs, 1),
+            allWaitingMs: round(allWaitingMs, 1),
+            raiseMs: round(raisedMs, 1),
+            rssWaitingMb: mb(atWait.rss),
+            heapUsedWaitingMb: mb(atWait.heapUsed),
+            heapTotalWaitingMb: mb(atWait.heapTotal),
+            externalWaitingMb: mb(atWait.external),
+            ...(afterGc ? { rssWaitingAfterGcMb: mb(afterGc.rss), heapUsedWaitingAfterGcMb: mb(afterGc.heapUsed) } : {}),
+          },
+        };
+      } finally {
+        unsubscribe();
+      }
+    },
+  };
+}
+
 export const single: Workload = {
   name: "single",
   register(rt) {
