@@ -37,10 +37,13 @@ export function preparedStatementClient(driver: typeof pg): typeof pg.Client {
       const plain = (driver.Client.prototype.query as unknown as QueryFn).bind(this);
       // Instance override: keeps every overload of Client.query intact for other call shapes.
       (this as unknown as { query: QueryFn }).query = (...args: unknown[]): unknown => {
-        const [text, values] = args;
-        if (typeof text === "string" && Array.isArray(values) && args.length === 2 && !text.includes(";")) {
+        const [text, values, callback] = args;
+        // (text, values) from our transactions; (text, values, callback) from Pool.query, which
+        // is how every autocommitted call (the fetch and ack functions) reaches the client.
+        const shape = args.length === 2 || (args.length === 3 && typeof callback === "function");
+        if (shape && typeof text === "string" && Array.isArray(values) && !text.includes(";")) {
           const name = nameFor(text);
-          if (name !== undefined) return plain({ name, text, values });
+          if (name !== undefined) return args.length === 2 ? plain({ name, text, values }) : plain({ name, text, values }, callback);
         }
         return plain(...args);
       };
