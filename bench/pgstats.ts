@@ -85,6 +85,9 @@ export class PgUsageSampler {
   readonly #application = new Map<number, string>();
   /** Readings at start(): backends already connected (pool, migrations) count from there. */
   readonly #base = new Map<number, number>();
+  /** The database's counters at start(): what came before (schema set-up, a warm-up) is not counted. */
+  #baseCommits = 0;
+  #baseStatements: number | null = null;
   #timer: NodeJS.Timeout | null = null;
   #procReadable = true;
   #client: pg.Client | null = null;
@@ -101,6 +104,9 @@ export class PgUsageSampler {
     await this.#client.connect();
     await this.#sample();
     for (const [pid, t] of this.#ticks) this.#base.set(pid, t);
+    const counters = await this.#counters(this.#client);
+    this.#baseCommits = counters.commits;
+    this.#baseStatements = counters.statements;
     this.#timer = setInterval(() => {
       this.#sampling = this.#sampling.then(() => this.#sample()).catch(() => undefined);
     }, everyMs);
@@ -122,6 +128,23 @@ export class PgUsageSampler {
     }
   }
 
+  async #counters(c: pg.Client): Promise<{ commits: number; statements: number | null }> {
+    // The server publishes a backend's counters when its transaction ends (and at exit), not live.
+    await c.query("SELECT pg_stat_clear_snapshot()");
+    const db = await c.query<{ commits: string }>("SELECT xact_commit::text AS commits FROM pg_stat_database WHERE datname = $1", [this.database]);
+    let statements: number | null = null;
+    try {
+      const s = await c.query<{ n: string | null }>(
+        "SELECT sum(calls)::text AS n FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1",
+        [this.database],
+      );
+      statements = Number(s.rows[0]?.n ?? 0);
+    } catch {
+      statements = null; // pg_stat_statements not preloaded / not created in the postgres database
+    }
+    return { commits: Number(db.rows[0]?.commits ?? 0), statements };
+  }
+
   /** Call after the run's processes have closed their connections. */
   async stop(): Promise<PgUsage> {
     if (this.#timer) clearInterval(this.#timer);
@@ -132,17 +155,7 @@ export class PgUsageSampler {
       await this.#sample();
       // Exited backends flush their counters at exit; a short pause lets the last ones land.
       await new Promise((r) => setTimeout(r, 300));
-      const db = await c.query<{ commits: string }>("SELECT xact_commit::text AS commits FROM pg_stat_database WHERE datname = $1", [this.database]);
-      let statements: number | null = null;
-      try {
-        const s = await c.query<{ n: string | null }>(
-          "SELECT sum(calls)::text AS n FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1",
-          [this.database],
-        );
-        statements = Number(s.rows[0]?.n ?? 0);
-      } catch {
-        statements = null; // pg_stat_statements not preloaded / not created in the postgres database
-      }
+      const counters = await this.#counters(c);
       let ticks = 0;
       const byApplication: Record<string, number> = {};
       for (const [pid, t] of this.#ticks) {
@@ -154,8 +167,8 @@ export class PgUsageSampler {
       const readable = this.#procReadable && this.#ticks.size > 0;
       return {
         backendCpuMs: readable ? (ticks * 1000) / CLOCK_TICKS_PER_SEC : null,
-        commits: Number(db.rows[0]?.commits ?? 0),
-        statements,
+        commits: counters.commits - this.#baseCommits,
+        statements: counters.statements === null ? null : counters.statements - (this.#baseStatements ?? 0),
         backendCpuMsByApplication: readable ? byApplication : null,
       };
     } finally {

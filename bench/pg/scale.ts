@@ -6,7 +6,8 @@
 // Usage: node dist/bench/pg/scale.js [--processes=1,2,4] [--hello=600] [--fanout=40x20] [--repeat=3]
 //        [--commits-per-sec=12400]
 // Each run gets a database of its own (dropped afterwards), so the server's counters and its
-// backends' CPU belong to that run; runtime processes and the driver connect with different
+// backends' CPU belong to that run. Each runtime process first warms up (JIT) on another database,
+// as a long-running deployment would be. Runtime processes and the driver connect with different
 // application names, which splits the backends' CPU between them.
 import { fork, type ChildProcess } from "node:child_process";
 import { loadavg } from "node:os";
@@ -59,8 +60,8 @@ interface Run {
   load1After: number;
 }
 
-function startRuntime(dbUrl: string, index: number): Promise<ChildProcess> {
-  const child = fork(join(here, "process.js"), [dbUrl, `${RUNTIME_APP}-${index}`], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+function startRuntime(dbUrl: string, index: number, warmupUrl: string): Promise<ChildProcess> {
+  const child = fork(join(here, "process.js"), [dbUrl, `${RUNTIME_APP}-${index}`, warmupUrl], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
   return new Promise((resolve, reject) => {
     child.once("message", () => resolve(child));
     child.once("exit", (c) => reject(new Error(`runtime process exited with ${c}`)));
@@ -82,8 +83,10 @@ function completions(provider: PostgresProvider, client: Client, ids: string[]):
   const unsubscribe = provider.subscribe((n) => {
     if (n.kind === "instanceChanged" && (n.changes === undefined || n.changes.status) && pending.delete(n.instance) && pending.size === 0) resolve();
   });
-  // Safety net for a lost NOTIFY: when nothing finished for 3 s, read the statuses still pending.
+  // Safety net for a lost NOTIFY: when nothing finished for 10 s, read the statuses still pending
+  // (counted in the run's statements, so it is slow on purpose; it never fires in a healthy run).
   let last = pending.size;
+  let stopped = false;
   const sweep = setInterval(() => {
     if (pending.size !== last) {
       last = pending.size;
@@ -91,15 +94,17 @@ function completions(provider: PostgresProvider, client: Client, ids: string[]):
     }
     void (async () => {
       for (const id of [...pending]) {
+        if (stopped) return;
         const s = await client.getStatus(id);
         if (s.status === "Completed" || s.status === "Failed") pending.delete(id);
       }
       if (pending.size === 0) resolve();
-    })();
-  }, 3_000);
+    })().catch(() => undefined);
+  }, 10_000);
   return {
     done,
     stop: () => {
+      stopped = true;
       unsubscribe();
       clearInterval(sweep);
     },
@@ -109,12 +114,15 @@ function completions(provider: PostgresProvider, client: Client, ids: string[]):
 async function run(workload: WorkloadName, processes: number): Promise<Run> {
   const load1Before = loadavg()[0]!;
   const db = await ThrowawayDatabase.create(url, "dxscale");
+  const warmup = await ThrowawayDatabase.create(url, "dxscalewarm");
   const sampler = new PgUsageSampler(url, db.name);
   const provider = await PostgresProvider.connect(db.url, { maxConnections: 4, applicationName: DRIVER_APP });
   const client = new Client(provider);
   const children: ChildProcess[] = [];
   try {
-    for (let i = 0; i < processes; i++) children.push(await startRuntime(db.url, i));
+    // Each process warms up (JIT) on a database of its own first; all of them at once.
+    children.push(...(await Promise.all(Array.from({ length: processes }, (_, i) => startRuntime(db.url, i, warmup.url)))));
+    await warmup.drop();
     const n = workload === "hello" ? helloN : fanN;
     const activities = workload === "hello" ? n : n * fanWidth;
     const ids = Array.from({ length: n }, (_, i) => `${workload}-${i}`);
@@ -130,11 +138,22 @@ async function run(workload: WorkloadName, processes: number): Promise<Run> {
     const driverCpu = process.cpuUsage(driverCpu0);
     const marks1 = await Promise.all(children.map(mark));
     tracking.stop();
+    // A backend publishes its commit counter when it exits (or idles a while): let the sampler
+    // take a last reading of the idle backends' CPU, close every connection, then read.
+    await new Promise((r) => setTimeout(r, 250));
+    await stopAll(children);
+    await provider.close();
     const pg = await sampler.stop();
     // Checked after the server's counters were read, so the check is not counted.
-    for (const id of ids) {
-      const s = await client.getStatus(id);
-      if (s.status !== "Completed") throw new Error(`${id} ended ${s.status} ${s.error ?? ""}`);
+    const check = await PostgresProvider.connect(db.url, { maxConnections: 2 });
+    try {
+      const checker = new Client(check);
+      for (const id of ids) {
+        const s = await checker.getStatus(id);
+        if (s.status !== "Completed") throw new Error(`${id} ended ${s.status} ${s.error ?? ""}`);
+      }
+    } finally {
+      await check.close();
     }
     const cpuMs = marks1.map((m, i) => (m.cpuUserUs + m.cpuSystemUs - marks0[i]!.cpuUserUs - marks0[i]!.cpuSystemUs) / 1000);
     const byApp = pg.backendCpuMsByApplication;
@@ -164,11 +183,16 @@ async function run(workload: WorkloadName, processes: number): Promise<Run> {
     console.log(JSON.stringify(line));
     return line;
   } finally {
-    for (const c of children) c.kill("SIGTERM");
-    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once("exit", r)))));
+    await stopAll(children);
     await provider.close();
     await db.drop();
+    await warmup.drop();
   }
+}
+
+async function stopAll(children: ChildProcess[]): Promise<void> {
+  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
+  await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(null) : c.once("exit", r)))));
 }
 
 function median(xs: number[]): number {
