@@ -1,0 +1,437 @@
+// The PostgreSQL store's orchestrator queue: enqueue and create, the fetch that peek-locks one
+// instance with all its visible messages, the ack (the ack plan as one JSONB argument of
+// dx_ack_plan), abandon, suspend and lock renewal. The hot paths are plpgsql functions, one round
+// trip each. Fetch, ack and abandon of one instance also hold a transaction-scoped advisory lock
+// on it (fetch only tries it), which orders them and keeps them from deadlocking on queue rows.
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import type { PoolClient } from "pg";
+
+import type { HistoryEvent } from "../../model/events.js";
+import { InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError, type DeadLetteredMessage, type ErrorDetailsData } from "../../model/errors.js";
+import { targetInstance, type WorkItem } from "../../model/workItems.js";
+import { leasesOf, planAck, type AckPlan } from "../ackPlan.js";
+import { DEAD_LETTER_NOTICE_TYPE, decodeDeadLetterNotice, encodeDeadLetterNotice } from "../deadLetterNotice.js";
+import type {
+  AckResult,
+  EnqueueOptions,
+  FetchOrchestrationOptions,
+  KvEntry,
+  OrchestrationAck,
+  OrchestrationItem,
+  ProviderNotification,
+  WorkItemLease,
+} from "../provider.js";
+import { decodeEvent, decodeWorkItem, encodeEvent, encodeFailure, encodeWorkItem, num, setEntry } from "./codec.js";
+import type { PgConnection } from "./connection.js";
+import { pgCode, UNIQUE_VIOLATION } from "./errors.js";
+import { deadLetter, insertDeadLetter, START_TYPES } from "./queueRows.js";
+
+type FetchStep = { kind: "none" } | { kind: "retry" } | { kind: "item"; item: OrchestrationItem };
+
+/** Upper bound of rounds one fetch call spends on lost races, dead letters and orphans. */
+const MAX_FETCH_ROUNDS = 64;
+/**
+ * Histories up to this many events come back with the orchestrator fetch itself (one round trip
+ * even when the caller does not hold them); longer ones are read separately when needed.
+ */
+const INLINE_HISTORY_MAX = 32;
+
+/**
+ * The ack plan as the JSONB argument of `dx_ack_plan` (migration 9): scalars by name, rows as
+ * positional arrays (see the function for their columns); `cs` is present only when the custom
+ * status changes (its value may be null).
+ */
+function encodePlan(ack: OrchestrationAck, plan: AckPlan, leased: ReadonlyMap<number, WorkItemLease>, leasedUntil: number): string {
+  const md = ack.metadata;
+  const hasStatus = md.status !== undefined;
+  return JSON.stringify({
+    name: md.orchestrationName,
+    version: md.orchestrationVersion,
+    exec: ack.executionId,
+    parent: md.parentInstanceId ?? null,
+    ...(plan.customStatus !== null ? { cs: plan.customStatus.value } : {}),
+    status: md.status ?? null,
+    output: hasStatus ? (md.output ?? null) : null,
+    failure: hasStatus ? encodeFailure(md.failure) : null,
+    terminal: plan.terminal,
+    changesInstance: plan.changesInstance,
+    events: ack.historyDelta.map((e) => [e.eventId, e.type, encodeEvent(e)]),
+    kvClearAt: plan.kvClearAllAt,
+    kv: plan.kvWrites.map((w) => [w.key, w.value, w.at]),
+    worker: ack.workerItems.map((i, k) => {
+      const a = i.type === "ActivityExecute" ? i : null;
+      const lease = leased.get(k);
+      const row = [encodeWorkItem(i), a?.instance ?? null, a?.executionId ?? null, a?.id ?? null, a?.sessionId ?? null, a?.tag ?? null];
+      return lease ? [...row, lease.lockToken, leasedUntil] : row;
+    }),
+    cancel: ack.cancelledActivities.map((c) => [c.instance, c.executionId, c.activityId]),
+    orch: plan.orchestratorItems.map((o) => [targetInstance(o.item), encodeWorkItem(o.item), o.item.type, o.visibleAt]),
+  });
+}
+
+export class PgOrchestratorQueue {
+  constructor(
+    private readonly conn: PgConnection,
+    /** Wakes this process's listeners only (no NOTIFY). */
+    private readonly emitLocal: (notes: readonly ProviderNotification[]) => void,
+  ) {}
+
+  async fetch(lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): Promise<OrchestrationItem | null> {
+    for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
+      const step = await this.#fetchStep(lockTimeoutMs, options);
+      if (step.kind === "none") return null;
+      if (step.kind === "item") return step.item;
+    }
+    return null;
+  }
+
+  /**
+   * One fetch attempt. `dx_fetch_orch` (migration 3) picks, locks and tags in one autocommitted
+   * round trip: the oldest visible message of an instance nobody holds (queue row FOR UPDATE SKIP
+   * LOCKED, the instance's advisory lock only tried, the lock row re-checked under it), the
+   * instance's visible messages tagged with a new token, its metadata, KV snapshot and, when short,
+   * the current execution's history. The rare follow-ups (unreadable messages, orphans, a long
+   * history the caller does not hold) run afterwards under the instance lock the fetch took.
+   */
+  async #fetchStep(lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): Promise<FetchStep> {
+    const conn = this.conn;
+    const t = conn.t;
+    const now = Date.now();
+    const token = randomUUID();
+    const res = await conn.pool.query<{
+      r_instance: string;
+      r_exec: number | null;
+      r_name: string | null;
+      r_version: string | null;
+      r_max_event: number | null;
+      r_kv: [string, string, number][] | null;
+      r_msg_ids: (string | number)[];
+      r_msg_items: string[];
+      r_msg_attempts: number[];
+      r_event_ids: (string | number)[] | null;
+      r_events: string[] | null;
+      r_more: boolean | null;
+    }>(`SELECT * FROM ${t.schema}.dx_fetch_orch($1, $2, $3, $4, $5)`, [now, token, now + lockTimeoutMs, conn.lockPrefix, INLINE_HISTORY_MAX]);
+    const row = res.rows[0];
+    if (row === undefined) return { kind: "none" };
+    const instance = row.r_instance;
+
+    const messages: WorkItem[] = [];
+    const deadLettered: DeadLetteredMessage[] = [];
+    const unreadable: { id: number; payload: string; error: string }[] = [];
+    let attemptCount = 0;
+    for (let i = 0; i < row.r_msg_items.length; i++) {
+      const a = row.r_msg_attempts[i] ?? 0;
+      if (a > attemptCount) attemptCount = a;
+      const payload = row.r_msg_items[i] ?? "";
+      const notice = decodeDeadLetterNotice(payload);
+      if (notice !== null) {
+        deadLettered.push(notice);
+        continue;
+      }
+      const decoded = decodeWorkItem(payload);
+      if (!decoded.ok) {
+        unreadable.push({ id: num(row.r_msg_ids[i]), payload, error: decoded.error });
+        continue;
+      }
+      messages.push(decoded.value);
+    }
+    const currentExecutionId = row.r_exec;
+    const orphaned = currentExecutionId === null && !messages.some((m) => m.type === "StartOrchestration" || m.type === "ContinueAsNew");
+    if (unreadable.length > 0 || messages.length === 0 || orphaned) {
+      const go = await conn.tx(async (c) => {
+        if (unreadable.length > 0) {
+          // The kind recorded at enqueue time, so the failure can say what was lost.
+          const kinds = await c.query<{ id: string | number; item_type: string | null }>(
+            `SELECT id, item_type FROM ${t.orchestratorQueue} WHERE id = ANY($1::bigint[])`,
+            [unreadable.map((u) => u.id)],
+          );
+          const kindOf = new Map(kinds.rows.map((r) => [num(r.id), r.item_type]));
+          for (const u of unreadable) {
+            const kind = kindOf.get(u.id) ?? null;
+            if (currentExecutionId === null) {
+              // No instance yet (a start in this batch may create one): moved, reported this once.
+              const deadLetterId = await deadLetter(conn, c, "orchestrator", u.id, instance, u.payload, u.error);
+              deadLettered.push({ deadLetterId, messageId: u.id, kind, error: u.error });
+              continue;
+            }
+            // Kept as a dead letter; the row stays as a notice until a turn of its instance is acked.
+            const deadLetterId = await insertDeadLetter(conn, c, "orchestrator", u.id, instance, u.payload, u.error);
+            const m: DeadLetteredMessage = { deadLetterId, messageId: u.id, kind, error: u.error };
+            await c.query(`UPDATE ${t.orchestratorQueue} SET work_item = $2, item_type = $3 WHERE id = $1`, [
+              u.id,
+              encodeDeadLetterNotice(m),
+              DEAD_LETTER_NOTICE_TYPE,
+            ]);
+            deadLettered.push(m);
+          }
+        }
+        // Everything was unreadable and has been moved aside; the runtime still hears of it when
+        // the instance exists (it ends the instance).
+        if (messages.length === 0 && (deadLettered.length === 0 || currentExecutionId === null)) {
+          // Notices of an instance that no longer exists have nothing left to end.
+          if (currentExecutionId === null)
+            await c.query(`DELETE FROM ${t.orchestratorQueue} WHERE lock_token = $1 AND item_type = $2`, [token, DEAD_LETTER_NOTICE_TYPE]);
+          await c.query(`DELETE FROM ${t.instanceLocks} WHERE instance_id = $1 AND lock_token = $2`, [instance, token]);
+          return false;
+        }
+        if (orphaned) {
+          // No instance and nothing in this batch can create one.
+          const pending = await c.query<{ v: number | null }>(
+            `SELECT MIN(visible_at) AS v FROM ${t.orchestratorQueue}
+             WHERE instance_id = $1 AND item_type IN ${START_TYPES} AND lock_token IS DISTINCT FROM $2`,
+            [instance, token],
+          );
+          const startAt = pending.rows[0]?.v ?? null;
+          if (startAt !== null && startAt > now) {
+            // A delayed start is queued: hold these messages back until it becomes visible.
+            await c.query(`UPDATE ${t.orchestratorQueue} SET visible_at = $2, lock_token = NULL WHERE lock_token = $1`, [
+              token,
+              startAt,
+            ]);
+          } else {
+            // Orphans can never be processed; drop them so they never block other instances.
+            await c.query(`DELETE FROM ${t.orchestratorQueue} WHERE lock_token = $1`, [token]);
+          }
+          await c.query(`DELETE FROM ${t.instanceLocks} WHERE instance_id = $1 AND lock_token = $2`, [instance, token]);
+          return false;
+        }
+        return true;
+      });
+      if (!go) return { kind: "retry" };
+    }
+
+    // The current execution's history, or nothing of it when the caller already holds all of it.
+    const executionId = currentExecutionId !== null ? num(currentExecutionId) : 1;
+    const known = currentExecutionId !== null ? options?.knownHistory?.get(instance) : undefined;
+    const knownLast = known !== undefined && known.executionId === executionId ? known.lastEventId : null;
+    let history: HistoryEvent[] = [];
+    let historyAfterEventId = 0;
+    let historyError: string | null = null;
+    if (currentExecutionId !== null) {
+      if (knownLast !== null && row.r_max_event !== null && num(row.r_max_event) === knownLast) {
+        historyAfterEventId = knownLast;
+      } else {
+        let ids = row.r_event_ids;
+        let texts = row.r_events;
+        if (texts === null) {
+          // Too long to send inline: read it now, in one snapshot that still shows our lock (so
+          // no deletion of the instance can have slipped in between).
+          const h = await conn.pool.query<{ held: boolean; ids: (string | number)[] | null; events: string[] | null }>(
+            `SELECT EXISTS (SELECT 1 FROM ${t.instanceLocks} WHERE lock_token = $3) AS held,
+               (SELECT array_agg(event_id ORDER BY event_id) FROM ${t.history} WHERE instance_id = $1 AND execution_id = $2) AS ids,
+               (SELECT array_agg(event_data ORDER BY event_id) FROM ${t.history} WHERE instance_id = $1 AND execution_id = $2) AS events`,
+            [instance, executionId, token],
+          );
+          const hr = h.rows[0];
+          // The lock is gone (the instance was deleted meanwhile): nothing to work on here.
+          if (hr === undefined || !hr.held) return { kind: "retry" };
+          ids = hr.ids ?? [];
+          texts = hr.events ?? [];
+        }
+        for (let i = 0; i < texts.length; i++) {
+          const d = decodeEvent(texts[i] ?? "");
+          if (!d.ok) {
+            historyError = `event ${String(ids?.[i])} of ${instance} execution ${executionId}: ${d.error}`;
+            history = [];
+            break;
+          }
+          history.push(d.value);
+        }
+      }
+    }
+    const kvSnapshot: Record<string, KvEntry> = {};
+    for (const [key, value, at] of row.r_kv ?? []) setEntry(kvSnapshot, key, { value, lastUpdatedAtMs: num(at) });
+
+    return {
+      kind: "item",
+      item: {
+        instance,
+        orchestrationName: currentExecutionId !== null ? row.r_name : null,
+        orchestrationVersion: currentExecutionId !== null ? row.r_version : null,
+        executionId,
+        history,
+        historyAfterEventId,
+        historyError,
+        messages,
+        kvSnapshot,
+        lockToken: token,
+        attemptCount,
+        ...(deadLettered.length > 0 ? { deadLettered } : {}),
+        moreReady: row.r_more !== false,
+      },
+    };
+  }
+
+  /**
+   * Validates an orchestration lock token under the instance's advisory lock and row lock;
+   * returns the locked instance.
+   */
+  async #requireLock(c: PoolClient, operation: string, lockToken: string, now: number, allowExpired: boolean): Promise<string> {
+    const t = this.conn.t;
+    const first = await c.query<{ instance_id: string }>(
+      `SELECT instance_id, pg_advisory_xact_lock(hashtextextended($2::text || instance_id, 0)) AS l
+       FROM ${t.instanceLocks} WHERE lock_token = $1`,
+      [lockToken, this.conn.lockPrefix],
+    );
+    const instance = first.rows[0]?.instance_id;
+    if (instance === undefined) throw new ProviderError(operation, "invalid lock token (instance lock not held)", false);
+    const lock = await c.query<{ locked_until: number }>(
+      `SELECT locked_until FROM ${t.instanceLocks} WHERE instance_id = $1 AND lock_token = $2 FOR UPDATE`,
+      [instance, lockToken],
+    );
+    const row = lock.rows[0];
+    if (row === undefined) throw new ProviderError(operation, "invalid lock token (instance lock not held)", false);
+    if (!allowExpired && num(row.locked_until) <= now) throw new ProviderError(operation, "instance lock expired", false);
+    return instance;
+  }
+
+  /**
+   * The whole ack in one autocommitted call of `dx_ack_plan` (migration 9): the ack plan as one
+   * JSONB value; the function validates the lock under the instance's advisory lock, applies the
+   * turn, withdraws cancelled activities and reports which it withdrew.
+   */
+  async ack(lockToken: string, ack: OrchestrationAck): Promise<AckResult> {
+    const op = "ackOrchestrationItem";
+    const now = Date.now();
+    const plan = planAck(ack, now);
+    const leased = leasesOf(ack);
+    let res: pg.QueryResult<{ r_code: number; r_instance: string | null; r_next_visible: number | null; r_cancelled: [string, number, number][] | null }>;
+    try {
+      res = await this.conn.pool.query(`SELECT * FROM ${this.conn.t.schema}.dx_ack_plan($1, $2, $3, $4)`, [
+        lockToken,
+        now,
+        this.conn.lockPrefix,
+        encodePlan(ack, plan, leased, now + (ack.leaseWorkerItems?.lockTimeoutMs ?? 0)),
+      ]);
+    } catch (err) {
+      if (pgCode(err) === UNIQUE_VIOLATION) {
+        const detail = err instanceof Error && "detail" in err ? String((err as { detail: unknown }).detail ?? "") : "";
+        throw new ProviderError(op, `duplicate event id for execution ${ack.executionId}${detail ? ` (${detail})` : ""}`, false);
+      }
+      throw err;
+    }
+    const r = res.rows[0];
+    if (r === undefined || r.r_code === 1 || r.r_instance === null) throw new ProviderError(op, "invalid lock token (instance lock not held)", false);
+    if (r.r_code === 2) throw new ProviderError(op, "instance lock expired", false);
+    const notes: ProviderNotification[] = [];
+    // Items leased to the caller need nobody woken.
+    if (ack.workerItems.length > leased.size) notes.push({ kind: "worker" });
+    for (const v of plan.wakeTimes) notes.push({ kind: "orchestrator", visibleAtMs: v });
+    notes.push({ kind: "instanceChanged", instance: r.r_instance, changes: plan.changes });
+    if (r.r_cancelled !== null && r.r_cancelled.length > 0) {
+      const activities = r.r_cancelled.map(([instance, executionId, activityId]) => ({ instance, executionId: num(executionId), activityId: num(activityId) }));
+      notes.push({ kind: "activitiesCancelled", activities });
+    }
+    this.#pendingWake(r.r_next_visible);
+    this.conn.committed(notes);
+    return { leases: [...leased.values()] };
+  }
+
+  /**
+   * After an orchestrator ack: wake this process's fetch loop (only this one: it holds the
+   * instance's cached state) for messages of the instance that arrived during the turn, whose
+   * senders saw the instance locked and woke nobody.
+   */
+  #pendingWake(nextVisible: number | null): void {
+    if (nextVisible === null) return;
+    const at = num(nextVisible);
+    // Messages further out were announced when they were queued (timers).
+    if (at <= Date.now() + 1_000) this.emitLocal([{ kind: "orchestrator", visibleAtMs: at }]);
+  }
+
+  async abandon(lockToken: string, delay: number, ignoreAttempt: boolean): Promise<void> {
+    await this.conn.tx(async (c, notes) => {
+      await this.#abandonInTx(c, notes, "abandonOrchestrationItem", lockToken, delay, ignoreAttempt);
+    });
+  }
+
+  /** Releases the instance lock; its messages become visible again after `delay`. Returns the instance. */
+  async #abandonInTx(c: PoolClient, notes: ProviderNotification[], op: string, lockToken: string, delay: number, ignoreAttempt: boolean): Promise<string> {
+    const now = Date.now();
+    const instance = await this.#requireLock(c, op, lockToken, now, true);
+    await c.query(
+      `UPDATE ${this.conn.t.orchestratorQueue} SET lock_token = NULL,
+         visible_at = CASE WHEN $2::bigint > 0 THEN $3::bigint ELSE visible_at END,
+         attempt_count = CASE WHEN $4::boolean THEN GREATEST(0, attempt_count - 1) ELSE attempt_count END
+       WHERE lock_token = $1`,
+      [lockToken, delay, now + delay, ignoreAttempt],
+    );
+    await c.query(`DELETE FROM ${this.conn.t.instanceLocks} WHERE lock_token = $1`, [lockToken]);
+    notes.push({ kind: "orchestrator", visibleAtMs: now + delay });
+    return instance;
+  }
+
+  async suspend(lockToken: string, error: ErrorDetailsData, delay: number): Promise<void> {
+    const t = this.conn.t;
+    await this.conn.tx(async (c, notes) => {
+      // The messages wait (no attempt counted: a suspension never poisons), the instance shows why
+      // until its history moves on (migration 7).
+      const instance = await this.#abandonInTx(c, notes, "suspendOrchestrationItem", lockToken, delay, true);
+      await c.query(
+        `UPDATE ${t.instances} i SET suspension = $2, suspended_execution = i.current_execution_id,
+           suspended_last_event = (SELECT COALESCE(MAX(h.event_id), 0) FROM ${t.history} h
+                                   WHERE h.instance_id = i.instance_id AND h.execution_id = i.current_execution_id)
+         WHERE i.instance_id = $1`,
+        [instance, encodeFailure(error)],
+      );
+    });
+  }
+
+  async renewLock(lockToken: string, extendMs: number): Promise<void> {
+    const now = Date.now();
+    const r = await this.conn.pool.query(`UPDATE ${this.conn.t.instanceLocks} SET locked_until = $2 WHERE lock_token = $1 AND locked_until > $3`, [
+      lockToken,
+      now + extendMs,
+      now,
+    ]);
+    if (r.rowCount !== 1) throw new ProviderError("renewOrchestrationItemLock", "instance lock not held or expired", false);
+  }
+
+  /** SQL condition: the instance has a row, or a start is queued for it ($1 = instance). */
+  #existsOrQueuedSql(): string {
+    const t = this.conn.t;
+    return `(EXISTS (SELECT 1 FROM ${t.instances} WHERE instance_id = $1)
+             OR EXISTS (SELECT 1 FROM ${t.orchestratorQueue} WHERE instance_id = $1 AND item_type IN ${START_TYPES}))`;
+  }
+
+  async enqueue(item: WorkItem, options: EnqueueOptions): Promise<void> {
+    const now = Date.now();
+    const target = targetInstance(item);
+    let visibleAt = now;
+    if (options.delayMs !== undefined && options.delayMs > 0) visibleAt = now + options.delayMs;
+    else if (item.type === "TimerFired") visibleAt = item.fireAtMs;
+    const note: ProviderNotification = { kind: "orchestrator", visibleAtMs: visibleAt };
+    const requireCond = options.requireInstance === true ? `WHERE ${this.#existsOrQueuedSql()}` : "";
+    // One autocommitted statement: the check and the insert commit together; NOTIFY after.
+    const res = await this.conn.pool.query<{ n: number }>(
+      `WITH ins AS (
+         INSERT INTO ${this.conn.t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
+         SELECT $1, $2, $3, $4, 0, $5 ${requireCond}
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM ins)::int AS n`,
+      [target, encodeWorkItem(item), item.type, visibleAt, now],
+    );
+    if ((res.rows[0]?.n ?? 0) === 0) throw new InstanceNotFoundError(target);
+    this.conn.committed([note]);
+  }
+
+  /**
+   * `dx_create_instance` (migration 3): under an advisory lock on the id (serialising concurrent
+   * creations, which the existence check alone would not), check and insert in one call.
+   */
+  async create(item: WorkItem & { type: "StartOrchestration" }): Promise<void> {
+    const now = Date.now();
+    const r = await this.conn.pool.query<{ ok: boolean }>(`SELECT ${this.conn.t.schema}.dx_create_instance($1, $2, $3, $4, $5) AS ok`, [
+      item.instance,
+      `duroxide:${this.conn.schema}:create:${item.instance}`,
+      encodeWorkItem(item),
+      item.type,
+      now,
+    ]);
+    if (r.rows[0]?.ok !== true) throw new InstanceAlreadyExistsError(item.instance);
+    this.conn.committed([{ kind: "orchestrator", visibleAtMs: now }]);
+  }
+}

@@ -1,0 +1,202 @@
+// The PostgreSQL store's worker queue and sessions: enqueue, the fetch that leases one activity
+// (dx_lease_work: FOR UPDATE SKIP LOCKED on the item row plus the session upsert rules), ack with
+// the completion (dx_ack_work), renew (heartbeats), abandon, session lock renewal and cleanup.
+import { randomUUID } from "node:crypto";
+import type { PoolClient } from "pg";
+
+import { ProviderError } from "../../model/errors.js";
+import { targetInstance, type ActivityIdentity, type WorkItem } from "../../model/workItems.js";
+import type { FetchWorkOptions, ProviderNotification, WorkItemLease } from "../provider.js";
+import { decodeWorkItem, encodeWorkItem, num } from "./codec.js";
+import type { PgConnection, Queryable } from "./connection.js";
+import { deadLetter } from "./queueRows.js";
+
+/** Upper bound of rounds one fetch call spends on dead letters. */
+const MAX_FETCH_ROUNDS = 64;
+
+export class PgWorkerQueue {
+  constructor(private readonly conn: PgConnection) {}
+
+  async #insert(q: Queryable, items: readonly WorkItem[], now: number): Promise<void> {
+    const a = items.map((i) => (i.type === "ActivityExecute" ? i : null));
+    await q.query(
+      `INSERT INTO ${this.conn.t.workerQueue} (work_item, visible_at, attempt_count, instance_id, execution_id, activity_id, session_id, tag, created_at)
+       SELECT u.work_item, $1, 0, u.instance_id, u.execution_id, u.activity_id, u.session_id, u.tag, $1
+       FROM unnest($2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[])
+         WITH ORDINALITY AS u(work_item, instance_id, execution_id, activity_id, session_id, tag, ord)
+       ORDER BY u.ord`,
+      [
+        now,
+        items.map((i) => encodeWorkItem(i)),
+        a.map((x) => x?.instance ?? null),
+        a.map((x) => x?.executionId ?? null),
+        a.map((x) => x?.id ?? null),
+        a.map((x) => x?.sessionId ?? null),
+        a.map((x) => x?.tag ?? null),
+      ],
+    );
+  }
+
+  async enqueue(item: WorkItem): Promise<void> {
+    await this.conn.tx(async (c, notes) => {
+      await this.#insert(c, [item], Date.now());
+      notes.push({ kind: "worker" });
+    });
+  }
+
+  async fetch(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null> {
+    for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
+      const step = await this.#fetchStep(lockTimeoutMs, options);
+      if (step === "retry") continue;
+      return step;
+    }
+    return null;
+  }
+
+  /**
+   * One attempt through `dx_lease_work` (migration 5), one autocommitted round trip: the oldest
+   * visible, unlocked item the tag filter allows (FOR UPDATE SKIP LOCKED) whose session is free or
+   * ours, the session claimed when it has one, the item locked with a new token (for its heartbeat
+   * timeout when it has one).
+   */
+  async #fetchStep(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null | "retry"> {
+    const conn = this.conn;
+    const now = Date.now();
+    const session = options.session;
+    const f = options.tagFilter;
+    const mode = f.kind === "defaultOnly" ? 0 : f.kind === "tags" ? 1 : f.kind === "defaultAnd" ? 2 : 3;
+    const tags = f.kind === "tags" || f.kind === "defaultAnd" ? f.tags : [];
+    const token = randomUUID();
+    const res = await conn.pool.query<{
+      r_id: number;
+      r_work_item: string;
+      r_attempt_count: number;
+      r_session_id: string | null;
+      r_heartbeat_details: string | null;
+      r_lapsed: boolean;
+      r_more: boolean | null;
+    }>(`SELECT * FROM ${conn.t.schema}.dx_lease_work($1, $2, $3, $4, $5, $6, $7)`, [
+      now,
+      token,
+      now + lockTimeoutMs,
+      mode,
+      tags,
+      session !== undefined ? session.ownerId : null,
+      session !== undefined ? now + session.lockTimeoutMs : null,
+    ]);
+    const row = res.rows[0];
+    if (row === undefined) return null;
+    const decoded = decodeWorkItem(row.r_work_item);
+    if (!decoded.ok || decoded.value.type !== "ActivityExecute") {
+      const error = decoded.ok ? `unexpected ${decoded.value.type} in worker queue` : decoded.error;
+      await conn.tx(async (c) => {
+        // Still ours (locked by this token): move it aside.
+        const mine = await c.query(`SELECT 1 FROM ${conn.t.workerQueue} WHERE id = $1 AND lock_token = $2 FOR UPDATE`, [row.r_id, token]);
+        if (mine.rows.length > 0) await deadLetter(conn, c, "worker", num(row.r_id), null, row.r_work_item, error);
+      });
+      return "retry";
+    }
+    return {
+      item: decoded.value as WorkItem & { type: "ActivityExecute" },
+      lockToken: token,
+      attemptCount: row.r_attempt_count,
+      heartbeatDetails: row.r_heartbeat_details,
+      lapsed: row.r_lapsed === true,
+      moreReady: row.r_more !== false,
+    };
+  }
+
+  async ack(lockToken: string, completion: WorkItem | null): Promise<void> {
+    const t = this.conn.t;
+    const now = Date.now();
+    const note: ProviderNotification = { kind: "orchestrator", visibleAtMs: now };
+    // One call of dx_ack_work (migration 4): delete (only while our lock is valid), bump the
+    // session and enqueue the completion, all or nothing. It tells whether anyone needs waking:
+    // not while the completion's instance is locked by a live turn, whose ack finds the message
+    // and wakes its own process (see the orchestrator queue's pendingWake).
+    const res = await this.conn.pool.query<{ r_deleted: number; r_wake: boolean }>(`SELECT * FROM ${t.schema}.dx_ack_work($1, $2, $3, $4, $5, $6)`, [
+      lockToken,
+      now,
+      this.conn.lockPrefix,
+      completion === null ? null : targetInstance(completion),
+      completion === null ? null : encodeWorkItem(completion),
+      completion === null ? null : completion.type,
+    ]);
+    if ((res.rows[0]?.r_deleted ?? 0) === 0) {
+      const why = await this.conn.pool.query(`SELECT 1 FROM ${t.workerQueue} WHERE lock_token = $1`, [lockToken]);
+      throw new ProviderError("ackWorkItem", why.rows.length > 0 ? "work item lock expired" : "work item lock not found (withdrawn, acked or lost)", false);
+    }
+    if (completion !== null && res.rows[0]?.r_wake === true) this.conn.committed([note]);
+  }
+
+  async #requireLock(c: PoolClient, operation: string, lockToken: string, now: number): Promise<{ id: number; session_id: string | null }> {
+    const res = await c.query<{ id: number; session_id: string | null; locked_until: number | null }>(
+      `SELECT id, session_id, locked_until FROM ${this.conn.t.workerQueue} WHERE lock_token = $1 FOR UPDATE`,
+      [lockToken],
+    );
+    const row = res.rows[0];
+    if (row === undefined) throw new ProviderError(operation, "work item lock not found (withdrawn, acked or lost)", false);
+    if (row.locked_until === null || num(row.locked_until) <= now) throw new ProviderError(operation, "work item lock expired", false);
+    return row;
+  }
+
+  async #touchSession(c: PoolClient, sessionId: string | null, now: number): Promise<void> {
+    if (sessionId === null) return;
+    await c.query(`UPDATE ${this.conn.t.sessions} SET last_activity_at = $2 WHERE session_id = $1 AND locked_until > $2`, [sessionId, now]);
+  }
+
+  async renew(lockToken: string, extendMs: number, heartbeatDetails: string | undefined): Promise<void> {
+    const t = this.conn.t;
+    await this.conn.tx(async (c) => {
+      const now = Date.now();
+      const row = await this.#requireLock(c, "renewWorkItemLock", lockToken, now);
+      if (heartbeatDetails === undefined) await c.query(`UPDATE ${t.workerQueue} SET locked_until = $2 WHERE id = $1`, [row.id, now + extendMs]);
+      else
+        await c.query(`UPDATE ${t.workerQueue} SET locked_until = $2, heartbeat_details = $3 WHERE id = $1`, [row.id, now + extendMs, heartbeatDetails]);
+      await this.#touchSession(c, row.session_id, now);
+    });
+  }
+
+  async abandon(lockToken: string, delay: number, ignoreAttempt: boolean): Promise<void> {
+    await this.conn.tx(async (c, notes) => {
+      const now = Date.now();
+      const r = await c.query(
+        `UPDATE ${this.conn.t.workerQueue} SET lock_token = NULL, locked_until = NULL, visible_at = $2,
+           attempt_count = CASE WHEN $3::boolean THEN GREATEST(0, attempt_count - 1) ELSE attempt_count END
+         WHERE lock_token = $1`,
+        [lockToken, now + delay, ignoreAttempt],
+      );
+      if (r.rowCount === 0) throw new ProviderError("abandonWorkItem", "work item lock not found (withdrawn, acked or lost)", false);
+      notes.push({ kind: "worker" });
+    });
+  }
+
+  async isActivityPending(id: ActivityIdentity): Promise<boolean> {
+    const r = await this.conn.pool.query(
+      `SELECT 1 FROM ${this.conn.t.workerQueue} WHERE instance_id = $1 AND execution_id = $2 AND activity_id = $3 LIMIT 1`,
+      [id.instance, id.executionId, id.activityId],
+    );
+    return r.rows.length > 0;
+  }
+
+  /** Extends the live, recently active sessions of these owners; returns how many. */
+  async renewSessionLocks(ownerIds: string[], extendMs: number, idleTimeoutMs: number): Promise<number> {
+    const now = Date.now();
+    const r = await this.conn.pool.query(
+      `UPDATE ${this.conn.t.sessions} SET locked_until = $2
+       WHERE worker_id = ANY($1::text[]) AND locked_until > $3 AND last_activity_at > $4`,
+      [ownerIds, now + extendMs, now, now - idleTimeoutMs],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  /** Deletes expired sessions with no queued work; returns how many. */
+  async cleanupOrphanedSessions(): Promise<number> {
+    const r = await this.conn.pool.query(
+      `DELETE FROM ${this.conn.t.sessions} s WHERE s.locked_until <= $1
+         AND NOT EXISTS (SELECT 1 FROM ${this.conn.t.workerQueue} w WHERE w.session_id = s.session_id)`,
+      [Date.now()],
+    );
+    return r.rowCount ?? 0;
+  }
+}
