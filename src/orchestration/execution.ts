@@ -192,6 +192,10 @@ export class OrchestrationExecution {
   get lastEventId(): number {
     return this.#nextEventId - 1;
   }
+  /** Payload bytes (inputs, results, event data) of the history so far: what the code was handed. */
+  get historyBytes(): number {
+    return this.#historyBytes;
+  }
   /** The trace context stored with this execution's OrchestrationStarted, if any. */
   get traceContext(): TraceCarrier | undefined {
     return this.#started?.trace;

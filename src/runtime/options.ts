@@ -41,6 +41,12 @@ export interface RuntimeOptions {
   /** Keep live orchestration state between turns (default 1000 instances, idle 5 min). */
   instanceCacheSize?: number;
   instanceCacheIdleMs?: number;
+  /**
+   * Bound on the history payload bytes (inputs, results, event data) summed over the cached
+   * executions (default 64 MiB): the data their code was handed, a cheap measure of what it can
+   * hold. The least recently used go first; an evicted instance replays from history on its next turn.
+   */
+  instanceCacheMaxBytes?: number;
   /** Replay from history on every turn (tests use it to prove both paths agree). */
   replayEveryTurn?: boolean;
   maxSessionsPerRuntime?: number;
@@ -127,6 +133,7 @@ export interface ResolvedOptions {
   cancellationPollMs: number;
   cacheSize: number;
   cacheIdleMs: number;
+  cacheMaxBytes: number;
   replayEveryTurn: boolean;
   maxSessions: number;
   sessionIdleTimeoutMs: number;
@@ -190,6 +197,7 @@ export function resolveOptions(o: RuntimeOptions = {}): ResolvedOptions {
     cancellationPollMs: positiveInt("activityCancellationPollMs", o.activityCancellationPollMs, 1_000, 10),
     cacheSize: positiveInt("instanceCacheSize", o.instanceCacheSize, 1_000, 0),
     cacheIdleMs: positiveInt("instanceCacheIdleMs", o.instanceCacheIdleMs, 300_000),
+    cacheMaxBytes: positiveInt("instanceCacheMaxBytes", o.instanceCacheMaxBytes, 64 * 1024 * 1024, 0),
     replayEveryTurn: o.replayEveryTurn ?? false,
     maxSessions: positiveInt("maxSessionsPerRuntime", o.maxSessionsPerRuntime, 10),
     sessionIdleTimeoutMs: positiveInt("sessionIdleTimeoutMs", o.sessionIdleTimeoutMs, 300_000),

@@ -67,7 +67,7 @@ export class OrchestrationDispatcher {
   constructor(private readonly d: DispatcherDeps) {
     const clock = d.options.clock;
     this.#now = () => clock.now();
-    this.cache = new InstanceCache(d.options.replayEveryTurn ? 0 : d.options.cacheSize, d.options.cacheIdleMs);
+    this.cache = new InstanceCache(d.options.replayEveryTurn ? 0 : d.options.cacheSize, d.options.cacheIdleMs, d.options.cacheMaxBytes);
     this.#slots = new Slots(d.options.orchestrationConcurrency);
   }
 
