@@ -65,7 +65,7 @@ export function planAck(ack: OrchestrationAck, now: number): AckPlan {
         break;
     }
   }
-  const orchestratorItems = ack.orchestratorItems.map((item) => ({ item, visibleAt: item.type === "TimerFired" ? item.fireAtMs : now }));
+  const orchestratorItems = ack.orchestratorItems.map((item) => ({ item, visibleAt: visibleAtOf(item, now) }));
   const status = ack.metadata.status;
   return {
     customStatus,
@@ -77,6 +77,12 @@ export function planAck(ack: OrchestrationAck, now: number): AckPlan {
     wakeTimes: [...new Set(orchestratorItems.map((o) => o.visibleAt))],
     changes: changesOfAck(ack),
   };
+}
+
+/** When an orchestrator item becomes visible: after `delayMs` if one is given, a TimerFired at its fire time, anything else now. */
+export function visibleAtOf(item: WorkItem, now: number, delayMs?: number): number {
+  if (delayMs !== undefined && delayMs > 0) return now + delayMs;
+  return item.type === "TimerFired" ? item.fireAtMs : now;
 }
 
 /**

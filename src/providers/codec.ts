@@ -69,3 +69,8 @@ export function num(v: unknown): number {
 export function numOrNull(v: unknown): number | null {
   return v === null || v === undefined ? null : num(v);
 }
+
+/** Sets an own enumerable property, even for keys like "__proto__" that plain assignment mishandles. */
+export function setEntry<T>(target: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+}

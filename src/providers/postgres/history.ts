@@ -1,22 +1,17 @@
-// History reads of the PostgreSQL store: one execution's events decoded in order (a damaged row is
-// an error that names it) and the latest execution's history.
+// History reads of the PostgreSQL store: one execution's events in order (decoded by
+// fetchAssembly.ts) and the latest execution's history.
 import type { HistoryEvent } from "../../model/events.js";
 import { ProviderError } from "../../model/errors.js";
-import { decodeEvent, type Decoded } from "./codec.js";
+import { decodeHistory } from "../fetchAssembly.js";
+import type { Decoded } from "./codec.js";
 import type { PgConnection } from "./connection.js";
 
 export async function loadHistory(conn: PgConnection, instance: string, executionId: number): Promise<Decoded<HistoryEvent[]>> {
-  const res = await conn.pool.query<{ event_id: number; event_data: string }>(
-    `SELECT event_id, event_data FROM ${conn.t.history} WHERE instance_id = $1 AND execution_id = $2 ORDER BY event_id`,
+  const res = await conn.pool.query<{ eventId: number; data: string }>(
+    `SELECT event_id AS "eventId", event_data AS data FROM ${conn.t.history} WHERE instance_id = $1 AND execution_id = $2 ORDER BY event_id`,
     [instance, executionId],
   );
-  const out: HistoryEvent[] = [];
-  for (const r of res.rows) {
-    const d = decodeEvent(r.event_data);
-    if (!d.ok) return { ok: false, error: `event ${r.event_id} of ${instance} execution ${executionId}: ${d.error}` };
-    out.push(d.value);
-  }
-  return { ok: true, value: out };
+  return decodeHistory(res.rows, instance, executionId);
 }
 
 /** One execution's history; a damaged event fails `operation`. */

@@ -7,30 +7,38 @@ import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import type { PoolClient } from "pg";
 
-import type { HistoryEvent } from "../../model/events.js";
 import { InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError, type DeadLetteredMessage, type ErrorDetailsData } from "../../model/errors.js";
 import { targetInstance, type WorkItem } from "../../model/workItems.js";
-import { leasesOf, planAck, type AckPlan } from "../ackPlan.js";
-import { DEAD_LETTER_NOTICE_TYPE, decodeDeadLetterNotice, encodeDeadLetterNotice } from "../deadLetterNotice.js";
+import { leasesOf, planAck, visibleAtOf, type AckPlan } from "../ackPlan.js";
+import { DEAD_LETTER_NOTICE_TYPE, encodeDeadLetterNotice } from "../deadLetterNotice.js";
+import {
+  canCreateInstance,
+  decodeHistory,
+  heldLastEventId,
+  kvSnapshotOf,
+  MAX_FETCH_ROUNDS,
+  orchestrationItem,
+  readQueuedMessage,
+  START_TYPES_SQL,
+  type FetchedInstance,
+} from "../fetchAssembly.js";
+import { lockErrors } from "../operations.js";
 import type {
   AckResult,
   EnqueueOptions,
   FetchOrchestrationOptions,
-  KvEntry,
   OrchestrationAck,
   OrchestrationItem,
   ProviderNotification,
   WorkItemLease,
 } from "../provider.js";
-import { decodeEvent, decodeWorkItem, encodeEvent, encodeFailure, encodeWorkItem, num, setEntry } from "./codec.js";
+import { encodeEvent, encodeFailure, encodeWorkItem, num } from "./codec.js";
 import type { PgConnection } from "./connection.js";
 import { pgCode, UNIQUE_VIOLATION } from "./errors.js";
-import { deadLetter, insertDeadLetter, START_TYPES } from "./queueRows.js";
+import { deadLetter, insertDeadLetter } from "./queueRows.js";
 
 type FetchStep = { kind: "none" } | { kind: "retry" } | { kind: "item"; item: OrchestrationItem };
 
-/** Upper bound of rounds one fetch call spends on lost races, dead letters and orphans. */
-const MAX_FETCH_ROUNDS = 64;
 /**
  * Histories up to this many events come back with the orchestrator fetch itself (one round trip
  * even when the caller does not hold them); longer ones are read separately when needed.
@@ -125,20 +133,13 @@ export class PgOrchestratorQueue {
       const a = row.r_msg_attempts[i] ?? 0;
       if (a > attemptCount) attemptCount = a;
       const payload = row.r_msg_items[i] ?? "";
-      const notice = decodeDeadLetterNotice(payload);
-      if (notice !== null) {
-        deadLettered.push(notice);
-        continue;
-      }
-      const decoded = decodeWorkItem(payload);
-      if (!decoded.ok) {
-        unreadable.push({ id: num(row.r_msg_ids[i]), payload, error: decoded.error });
-        continue;
-      }
-      messages.push(decoded.value);
+      const read = readQueuedMessage(payload);
+      if (read.kind === "message") messages.push(read.item);
+      else if (read.kind === "deadLettered") deadLettered.push(read.notice);
+      else unreadable.push({ id: num(row.r_msg_ids[i]), payload, error: read.error });
     }
     const currentExecutionId = row.r_exec;
-    const orphaned = currentExecutionId === null && !messages.some((m) => m.type === "StartOrchestration" || m.type === "ContinueAsNew");
+    const orphaned = currentExecutionId === null && !canCreateInstance(messages);
     if (unreadable.length > 0 || messages.length === 0 || orphaned) {
       const go = await conn.tx(async (c) => {
         if (unreadable.length > 0) {
@@ -180,7 +181,7 @@ export class PgOrchestratorQueue {
           // No instance and nothing in this batch can create one.
           const pending = await c.query<{ v: number | null }>(
             `SELECT MIN(visible_at) AS v FROM ${t.orchestratorQueue}
-             WHERE instance_id = $1 AND item_type IN ${START_TYPES} AND lock_token IS DISTINCT FROM $2`,
+             WHERE instance_id = $1 AND item_type IN ${START_TYPES_SQL} AND lock_token IS DISTINCT FROM $2`,
             [instance, token],
           );
           const startAt = pending.rows[0]?.v ?? null;
@@ -204,14 +205,11 @@ export class PgOrchestratorQueue {
 
     // The current execution's history, or nothing of it when the caller already holds all of it.
     const executionId = currentExecutionId !== null ? num(currentExecutionId) : 1;
-    const known = currentExecutionId !== null ? options?.knownHistory?.get(instance) : undefined;
-    const knownLast = known !== undefined && known.executionId === executionId ? known.lastEventId : null;
-    let history: HistoryEvent[] = [];
-    let historyAfterEventId = 0;
-    let historyError: string | null = null;
+    const knownLast = currentExecutionId !== null ? heldLastEventId(options?.knownHistory, instance, executionId) : null;
+    let history: FetchedInstance["history"] = { ok: true, value: [] };
     if (currentExecutionId !== null) {
       if (knownLast !== null && row.r_max_event !== null && num(row.r_max_event) === knownLast) {
-        historyAfterEventId = knownLast;
+        history = { heldUpTo: knownLast };
       } else {
         let ids = row.r_event_ids;
         let texts = row.r_events;
@@ -230,37 +228,28 @@ export class PgOrchestratorQueue {
           ids = hr.ids ?? [];
           texts = hr.events ?? [];
         }
-        for (let i = 0; i < texts.length; i++) {
-          const d = decodeEvent(texts[i] ?? "");
-          if (!d.ok) {
-            historyError = `event ${String(ids?.[i])} of ${instance} execution ${executionId}: ${d.error}`;
-            history = [];
-            break;
-          }
-          history.push(d.value);
-        }
+        const eventIds = ids;
+        history = decodeHistory(
+          texts.map((data, i) => ({ eventId: eventIds?.[i], data: data ?? "" })),
+          instance,
+          executionId,
+        );
       }
     }
-    const kvSnapshot: Record<string, KvEntry> = {};
-    for (const [key, value, at] of row.r_kv ?? []) setEntry(kvSnapshot, key, { value, lastUpdatedAtMs: num(at) });
 
     return {
       kind: "item",
-      item: {
+      item: orchestrationItem({
         instance,
-        orchestrationName: currentExecutionId !== null ? row.r_name : null,
-        orchestrationVersion: currentExecutionId !== null ? row.r_version : null,
-        executionId,
+        stored: currentExecutionId !== null ? { name: row.r_name, version: row.r_version, executionId } : null,
         history,
-        historyAfterEventId,
-        historyError,
         messages,
-        kvSnapshot,
+        deadLettered,
+        kvSnapshot: kvSnapshotOf(row.r_kv ?? []),
         lockToken: token,
         attemptCount,
-        ...(deadLettered.length > 0 ? { deadLettered } : {}),
         moreReady: row.r_more !== false,
-      },
+      }),
     };
   }
 
@@ -276,14 +265,14 @@ export class PgOrchestratorQueue {
       [lockToken, this.conn.lockPrefix],
     );
     const instance = first.rows[0]?.instance_id;
-    if (instance === undefined) throw new ProviderError(operation, "invalid lock token (instance lock not held)", false);
+    if (instance === undefined) throw lockErrors.instanceNotHeld(operation);
     const lock = await c.query<{ locked_until: number }>(
       `SELECT locked_until FROM ${t.instanceLocks} WHERE instance_id = $1 AND lock_token = $2 FOR UPDATE`,
       [instance, lockToken],
     );
     const row = lock.rows[0];
-    if (row === undefined) throw new ProviderError(operation, "invalid lock token (instance lock not held)", false);
-    if (!allowExpired && num(row.locked_until) <= now) throw new ProviderError(operation, "instance lock expired", false);
+    if (row === undefined) throw lockErrors.instanceNotHeld(operation);
+    if (!allowExpired && num(row.locked_until) <= now) throw lockErrors.instanceExpired(operation);
     return instance;
   }
 
@@ -313,8 +302,8 @@ export class PgOrchestratorQueue {
       throw err;
     }
     const r = res.rows[0];
-    if (r === undefined || r.r_code === 1 || r.r_instance === null) throw new ProviderError(op, "invalid lock token (instance lock not held)", false);
-    if (r.r_code === 2) throw new ProviderError(op, "instance lock expired", false);
+    if (r === undefined || r.r_code === 1 || r.r_instance === null) throw lockErrors.instanceNotHeld(op);
+    if (r.r_code === 2) throw lockErrors.instanceExpired(op);
     const notes: ProviderNotification[] = [];
     // Items leased to the caller need nobody woken.
     if (ack.workerItems.length > leased.size) notes.push({ kind: "worker" });
@@ -386,22 +375,20 @@ export class PgOrchestratorQueue {
       now + extendMs,
       now,
     ]);
-    if (r.rowCount !== 1) throw new ProviderError("renewOrchestrationItemLock", "instance lock not held or expired", false);
+    if (r.rowCount !== 1) throw lockErrors.instanceNotRenewed("renewOrchestrationItemLock");
   }
 
   /** SQL condition: the instance has a row, or a start is queued for it ($1 = instance). */
   #existsOrQueuedSql(): string {
     const t = this.conn.t;
     return `(EXISTS (SELECT 1 FROM ${t.instances} WHERE instance_id = $1)
-             OR EXISTS (SELECT 1 FROM ${t.orchestratorQueue} WHERE instance_id = $1 AND item_type IN ${START_TYPES}))`;
+             OR EXISTS (SELECT 1 FROM ${t.orchestratorQueue} WHERE instance_id = $1 AND item_type IN ${START_TYPES_SQL}))`;
   }
 
   async enqueue(item: WorkItem, options: EnqueueOptions): Promise<void> {
     const now = Date.now();
     const target = targetInstance(item);
-    let visibleAt = now;
-    if (options.delayMs !== undefined && options.delayMs > 0) visibleAt = now + options.delayMs;
-    else if (item.type === "TimerFired") visibleAt = item.fireAtMs;
+    const visibleAt = visibleAtOf(item, now, options.delayMs);
     const note: ProviderNotification = { kind: "orchestrator", visibleAtMs: visibleAt };
     const requireCond = options.requireInstance === true ? `WHERE ${this.#existsOrQueuedSql()}` : "";
     // One autocommitted statement: the check and the insert commit together; NOTIFY after.

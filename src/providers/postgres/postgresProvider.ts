@@ -24,9 +24,10 @@ import type pg from "pg";
 import type { Pool } from "pg";
 
 import type { HistoryEvent } from "../../model/events.js";
-import { ProviderError, type ErrorDetailsData } from "../../model/errors.js";
+import type { ErrorDetailsData } from "../../model/errors.js";
 import type { ActivityIdentity, WorkItem } from "../../model/workItems.js";
 import type { ProviderAdmin } from "../admin.js";
+import { StoreOperations } from "../operations.js";
 import type {
   AckResult,
   EnqueueOptions,
@@ -67,7 +68,7 @@ export class PostgresProvider implements Provider {
   private readonly wakeups: PgWakeups;
   private readonly orchestrator: PgOrchestratorQueue;
   private readonly worker: PgWorkerQueue;
-  private closed = false;
+  private readonly operations = new StoreOperations(toProviderError);
 
   private constructor(conn: PgConnection, wakeups: PgWakeups) {
     this.conn = conn;
@@ -139,12 +140,7 @@ export class PostgresProvider implements Provider {
   // Plumbing
 
   private async run<R>(operation: string, fn: () => Promise<R>): Promise<R> {
-    if (this.closed) throw new ProviderError(operation, "provider is closed", false);
-    try {
-      return await fn();
-    } catch (err) {
-      throw toProviderError(operation, err);
-    }
+    return this.operations.runAsync(operation, fn);
   }
 
   subscribe(listener: NotificationListener): () => void {
@@ -167,8 +163,7 @@ export class PostgresProvider implements Provider {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (!this.operations.close()) return;
     await holdingEventLoop(async () => {
       await this.wakeups.close();
       await this.conn.pool.end();

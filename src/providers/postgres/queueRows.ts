@@ -5,8 +5,6 @@ import type { PoolClient } from "pg";
 import { num } from "./codec.js";
 import type { PgConnection } from "./connection.js";
 
-export const START_TYPES = "('StartOrchestration','ContinueAsNew')";
-
 /** Moves a queue row to the dead letters; returns the dead letter's id. */
 export async function deadLetter(
   conn: PgConnection,

@@ -1,24 +1,12 @@
 // Reads of the PostgreSQL store outside a turn: an instance's status and its KV values (the
 // execution's pending changes over the stored ones).
-import type { ExecutionStatus } from "../../model/status.js";
+import { mergeKvValues, storedStatusOf, type KvRow, type StatusRow } from "../instanceReads.js";
 import type { StoredStatus } from "../provider.js";
-import { decodeFailure, num, setEntry } from "./codec.js";
 import type { PgConnection } from "./connection.js";
 
 export async function readStatus(conn: PgConnection, instance: string): Promise<StoredStatus | null> {
   const t = conn.t;
-  const res = await conn.pool.query<{
-    orchestration_name: string;
-    orchestration_version: string | null;
-    current_execution_id: number;
-    custom_status: string | null;
-    custom_status_version: number;
-    parent_instance_id: string | null;
-    status: ExecutionStatus | null;
-    output: string | null;
-    failure: string | null;
-    suspension: string | null;
-  }>(
+  const res = await conn.pool.query<StatusRow>(
     // A suspension counts only while the history is where it stood (see migration 7).
     `SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, i.custom_status,
             i.custom_status_version, i.parent_instance_id, e.status, e.output, e.failure,
@@ -32,19 +20,7 @@ export async function readStatus(conn: PgConnection, instance: string): Promise<
     [instance],
   );
   const row = res.rows[0];
-  if (row === undefined) return null;
-  return {
-    orchestrationName: row.orchestration_name,
-    orchestrationVersion: row.orchestration_version,
-    executionId: num(row.current_execution_id),
-    status: row.status ?? "Running",
-    output: row.output,
-    failure: decodeFailure(row.failure),
-    customStatus: row.custom_status,
-    customStatusVersion: num(row.custom_status_version),
-    parentInstanceId: row.parent_instance_id,
-    suspension: decodeFailure(row.suspension),
-  };
+  return row === undefined ? null : storedStatusOf(row);
 }
 
 export async function readKvValue(conn: PgConnection, instance: string, key: string): Promise<string | null> {
@@ -61,18 +37,14 @@ export async function readKvValue(conn: PgConnection, instance: string, key: str
 }
 
 export async function readKvAllValues(conn: PgConnection, instance: string): Promise<Record<string, string>> {
-  const res = await conn.pool.query<{ src: string; key: string; value: string | null }>(
+  const res = await conn.pool.query<KvRow & { src: string }>(
     `SELECT 's' AS src, key, value FROM ${conn.t.kvStore} WHERE instance_id = $1
      UNION ALL
      SELECT 'd' AS src, key, value FROM ${conn.t.kvDelta} WHERE instance_id = $1`,
     [instance],
   );
-  const out: Record<string, string> = {};
-  for (const r of res.rows) if (r.src === "s" && r.value !== null) setEntry(out, r.key, r.value);
-  for (const r of res.rows) {
-    if (r.src !== "d") continue;
-    if (r.value === null) delete out[r.key];
-    else setEntry(out, r.key, r.value);
-  }
-  return out;
+  return mergeKvValues(
+    res.rows.filter((r) => r.src === "s"),
+    res.rows.filter((r) => r.src === "d"),
+  );
 }

@@ -4,15 +4,13 @@
 import { randomUUID } from "node:crypto";
 import type { PoolClient } from "pg";
 
-import { ProviderError } from "../../model/errors.js";
 import { targetInstance, type ActivityIdentity, type WorkItem } from "../../model/workItems.js";
+import { MAX_FETCH_ROUNDS, readActivity } from "../fetchAssembly.js";
+import { lockErrors } from "../operations.js";
 import type { FetchWorkOptions, ProviderNotification, WorkItemLease } from "../provider.js";
-import { decodeWorkItem, encodeWorkItem, num } from "./codec.js";
+import { encodeWorkItem, num } from "./codec.js";
 import type { PgConnection, Queryable } from "./connection.js";
 import { deadLetter } from "./queueRows.js";
-
-/** Upper bound of rounds one fetch call spends on dead letters. */
-const MAX_FETCH_ROUNDS = 64;
 
 export class PgWorkerQueue {
   constructor(private readonly conn: PgConnection) {}
@@ -86,9 +84,9 @@ export class PgWorkerQueue {
     ]);
     const row = res.rows[0];
     if (row === undefined) return null;
-    const decoded = decodeWorkItem(row.r_work_item);
-    if (!decoded.ok || decoded.value.type !== "ActivityExecute") {
-      const error = decoded.ok ? `unexpected ${decoded.value.type} in worker queue` : decoded.error;
+    const activity = readActivity(row.r_work_item);
+    if (!activity.ok) {
+      const error = activity.error;
       await conn.tx(async (c) => {
         // Still ours (locked by this token): move it aside.
         const mine = await c.query(`SELECT 1 FROM ${conn.t.workerQueue} WHERE id = $1 AND lock_token = $2 FOR UPDATE`, [row.r_id, token]);
@@ -97,7 +95,7 @@ export class PgWorkerQueue {
       return "retry";
     }
     return {
-      item: decoded.value as WorkItem & { type: "ActivityExecute" },
+      item: activity.value,
       lockToken: token,
       attemptCount: row.r_attempt_count,
       heartbeatDetails: row.r_heartbeat_details,
@@ -124,7 +122,7 @@ export class PgWorkerQueue {
     ]);
     if ((res.rows[0]?.r_deleted ?? 0) === 0) {
       const why = await this.conn.pool.query(`SELECT 1 FROM ${t.workerQueue} WHERE lock_token = $1`, [lockToken]);
-      throw new ProviderError("ackWorkItem", why.rows.length > 0 ? "work item lock expired" : "work item lock not found (withdrawn, acked or lost)", false);
+      throw why.rows.length > 0 ? lockErrors.workItemExpired("ackWorkItem") : lockErrors.workItemNotFound("ackWorkItem");
     }
     if (completion !== null && res.rows[0]?.r_wake === true) this.conn.committed([note]);
   }
@@ -135,8 +133,8 @@ export class PgWorkerQueue {
       [lockToken],
     );
     const row = res.rows[0];
-    if (row === undefined) throw new ProviderError(operation, "work item lock not found (withdrawn, acked or lost)", false);
-    if (row.locked_until === null || num(row.locked_until) <= now) throw new ProviderError(operation, "work item lock expired", false);
+    if (row === undefined) throw lockErrors.workItemNotFound(operation);
+    if (row.locked_until === null || num(row.locked_until) <= now) throw lockErrors.workItemExpired(operation);
     return row;
   }
 
@@ -166,7 +164,7 @@ export class PgWorkerQueue {
          WHERE lock_token = $1`,
         [lockToken, now + delay, ignoreAttempt],
       );
-      if (r.rowCount === 0) throw new ProviderError("abandonWorkItem", "work item lock not found (withdrawn, acked or lost)", false);
+      if (r.rowCount === 0) throw lockErrors.workItemNotFound("abandonWorkItem");
       notes.push({ kind: "worker" });
     });
   }

@@ -17,6 +17,7 @@ import {
   type StatsRow,
   type SummaryRow,
 } from "../adminAlgorithms.js";
+import { providerClosed } from "../operations.js";
 import { runSync, type Step } from "../steps.js";
 
 type Stmt = Database.Statement<unknown[], unknown>;
@@ -275,7 +276,7 @@ export class SqliteAdmin extends StoreAdmin {
   constructor(db: Database.Database, stmt: (sql: string) => Stmt, wrapError: (operation: string, err: unknown) => Error) {
     const queries = new SqliteAdminQueries(stmt);
     const run = <R>(operation: string, fn: () => R): R => {
-      if (!db.open) throw new ProviderError(operation, "provider is closed", false);
+      if (!db.open) throw providerClosed(operation);
       try {
         return fn();
       } catch (err) {

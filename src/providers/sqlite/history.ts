@@ -1,21 +1,16 @@
-// History reads of the SQLite store: one execution's events decoded in order (a damaged row is an
-// error that names it), the last stored event id, and the latest execution's history.
+// History reads of the SQLite store: one execution's events in order (decoded by fetchAssembly.ts),
+// the last stored event id, and the latest execution's history.
 import type { HistoryEvent } from "../../model/events.js";
 import { ProviderError } from "../../model/errors.js";
-import { decodeEvent, type Decoded } from "./codec.js";
+import { decodeHistory } from "../fetchAssembly.js";
+import type { Decoded } from "./codec.js";
 import type { SqliteConnection } from "./connection.js";
 
 export function loadHistory(conn: SqliteConnection, instance: string, executionId: number): Decoded<HistoryEvent[]> {
   const rows = conn
-    .stmt("SELECT event_id, event_data FROM history WHERE instance_id = ? AND execution_id = ? ORDER BY event_id")
-    .all(instance, executionId) as { event_id: number; event_data: string }[];
-  const out: HistoryEvent[] = [];
-  for (const r of rows) {
-    const d = decodeEvent(r.event_data);
-    if (!d.ok) return { ok: false, error: `event ${r.event_id} of ${instance} execution ${executionId}: ${d.error}` };
-    out.push(d.value);
-  }
-  return { ok: true, value: out };
+    .stmt("SELECT event_id AS eventId, event_data AS data FROM history WHERE instance_id = ? AND execution_id = ? ORDER BY event_id")
+    .all(instance, executionId) as { eventId: number; data: string }[];
+  return decodeHistory(rows, instance, executionId);
 }
 
 /** The id of the execution's last stored event, or null when it has none. */

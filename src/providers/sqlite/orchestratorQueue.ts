@@ -4,25 +4,25 @@
 // errors and delivers the notifications these return.
 import { randomUUID } from "node:crypto";
 
-import type { HistoryEvent } from "../../model/events.js";
 import { InstanceAlreadyExistsError, InstanceNotFoundError, ProviderError, type DeadLetteredMessage, type ErrorDetailsData } from "../../model/errors.js";
 import { targetInstance, type ActivityIdentity, type WorkItem } from "../../model/workItems.js";
-import { planAck, TERMINAL_STATUSES } from "../ackPlan.js";
-import { DEAD_LETTER_NOTICE_TYPE, decodeDeadLetterNotice, encodeDeadLetterNotice } from "../deadLetterNotice.js";
+import { planAck, TERMINAL_STATUSES, visibleAtOf } from "../ackPlan.js";
+import { DEAD_LETTER_NOTICE_TYPE, encodeDeadLetterNotice } from "../deadLetterNotice.js";
+import { canCreateInstance, heldLastEventId, kvSnapshotOf, MAX_FETCH_ROUNDS, orchestrationItem, readQueuedMessage, START_TYPES_SQL } from "../fetchAssembly.js";
+import { lockErrors } from "../operations.js";
 import type {
   EnqueueOptions,
   FetchOrchestrationOptions,
-  KvEntry,
   OrchestrationAck,
   OrchestrationItem,
   ProviderNotification,
   WorkItemLease,
 } from "../provider.js";
-import { decodeWorkItem, encodeEvent, encodeFailure } from "./codec.js";
+import { encodeEvent, encodeFailure } from "./codec.js";
 import type { SqliteConnection } from "./connection.js";
 import { isConstraintError } from "./errors.js";
 import { lastEventId, loadHistory } from "./history.js";
-import { deadLetter, insertDeadLetter, insertOrchItem, insertWorkerItem, ORCH_CANDIDATE_SQL, START_TYPES } from "./queueRows.js";
+import { deadLetter, insertDeadLetter, insertOrchItem, insertWorkerItem, ORCH_CANDIDATE_SQL } from "./queueRows.js";
 
 interface QueueRow {
   id: number;
@@ -37,8 +37,6 @@ interface InstanceRow {
   suspension: string | null;
 }
 
-/** Upper bound of rows a single fetch call discards (dead letters, orphans) before giving up. */
-const MAX_FETCH_ROUNDS = 64;
 
 export class SqliteOrchestratorQueue {
   // Transaction wrappers, built once.
@@ -110,35 +108,28 @@ export class SqliteOrchestratorQueue {
       let maxAttempt = 0;
       for (const row of rows) {
         if (row.attempt_count > maxAttempt) maxAttempt = row.attempt_count;
-        const notice = decodeDeadLetterNotice(row.work_item);
-        if (notice !== null) {
-          deadLettered.push(notice);
-          continue;
-        }
-        const decoded = decodeWorkItem(row.work_item);
-        if (!decoded.ok) {
-          if (inst === undefined) {
-            // No instance yet (a start in this batch may create one): moved, reported this once.
-            const deadLetterId = deadLetter(conn, "orchestrator", row.id, instance, row.work_item, decoded.error);
-            deadLettered.push({ deadLetterId, messageId: row.id, kind: row.item_type, error: decoded.error });
-            continue;
-          }
+        const read = readQueuedMessage(row.work_item);
+        if (read.kind === "message") messages.push(read.item);
+        else if (read.kind === "deadLettered") deadLettered.push(read.notice);
+        else if (inst === undefined) {
+          // No instance yet (a start in this batch may create one): moved, reported this once.
+          const deadLetterId = deadLetter(conn, "orchestrator", row.id, instance, row.work_item, read.error);
+          deadLettered.push({ deadLetterId, messageId: row.id, kind: row.item_type, error: read.error });
+        } else {
           // Kept as a dead letter; the row stays as a notice until a turn of its instance is acked.
-          const deadLetterId = insertDeadLetter(conn, "orchestrator", row.id, instance, row.work_item, decoded.error);
-          const m: DeadLetteredMessage = { deadLetterId, messageId: row.id, kind: row.item_type, error: decoded.error };
+          const deadLetterId = insertDeadLetter(conn, "orchestrator", row.id, instance, row.work_item, read.error);
+          const m: DeadLetteredMessage = { deadLetterId, messageId: row.id, kind: row.item_type, error: read.error };
           conn.stmt("UPDATE orchestrator_queue SET work_item = ?, item_type = ? WHERE id = ?").run(encodeDeadLetterNotice(m), DEAD_LETTER_NOTICE_TYPE, row.id);
           deadLettered.push(m);
-          continue;
         }
-        messages.push(decoded.value);
       }
       // Everything was unreadable and the instance does not exist: nothing to report; look again.
       if (messages.length === 0 && deadLettered.length === 0) continue;
 
-      if (inst === undefined && !messages.some((m) => m.type === "StartOrchestration" || m.type === "ContinueAsNew")) {
+      if (inst === undefined && !canCreateInstance(messages)) {
         // No instance and nothing in this batch can create one.
         const pending = conn
-          .stmt(`SELECT MIN(visible_at) AS v FROM orchestrator_queue WHERE instance_id = ? AND item_type IN ${START_TYPES}`)
+          .stmt(`SELECT MIN(visible_at) AS v FROM orchestrator_queue WHERE instance_id = ? AND item_type IN ${START_TYPES_SQL}`)
           .get(instance) as { v: number | null };
         if (pending.v !== null && pending.v > visibleNow) {
           // A delayed start is queued: hold these messages back until it becomes visible.
@@ -165,50 +156,33 @@ export class SqliteOrchestratorQueue {
         .run(token, instance, visibleNow);
 
       const executionId = inst?.current_execution_id ?? 1;
-      let history: HistoryEvent[] = [];
-      let historyAfterEventId = 0;
-      let historyError: string | null = null;
-      const known = inst !== undefined ? options?.knownHistory?.get(instance) : undefined;
-      let reuse = false;
-      if (known !== undefined && known.executionId === executionId) {
-        const m = lastEventId(conn, instance, executionId);
-        reuse = m !== null && m === known.lastEventId;
-      }
-      if (reuse && known !== undefined) {
-        historyAfterEventId = known.lastEventId;
-      } else if (inst !== undefined) {
-        const loaded = loadHistory(conn, instance, executionId);
-        if (loaded.ok) history = loaded.value;
-        else historyError = loaded.error;
-      }
-
+      // The current execution's history, or nothing of it when the caller already holds all of it.
+      const held = inst !== undefined ? heldLastEventId(options?.knownHistory, instance, executionId) : null;
+      const history =
+        held !== null && held === lastEventId(conn, instance, executionId)
+          ? { heldUpTo: held }
+          : inst !== undefined
+            ? loadHistory(conn, instance, executionId)
+            : { ok: true as const, value: [] };
       const kvRows = conn.stmt("SELECT key, value, last_updated_at_ms FROM kv_store WHERE instance_id = ?").all(instance) as {
         key: string;
         value: string;
         last_updated_at_ms: number;
       }[];
-      // fromEntries defines own properties, so keys such as "__proto__" stay plain data.
-      const kvSnapshot: Record<string, KvEntry> = Object.fromEntries(
-        kvRows.map((r): [string, KvEntry] => [r.key, { value: r.value, lastUpdatedAtMs: r.last_updated_at_ms }]),
-      );
 
-      return {
+      return orchestrationItem({
         instance,
-        orchestrationName: inst?.orchestration_name ?? null,
-        orchestrationVersion: inst?.orchestration_version ?? null,
-        executionId,
+        stored: inst === undefined ? null : { name: inst.orchestration_name, version: inst.orchestration_version, executionId },
         history,
-        historyAfterEventId,
-        historyError,
         messages,
-        kvSnapshot,
+        deadLettered,
+        kvSnapshot: kvSnapshotOf(kvRows.map((r) => [r.key, r.value, r.last_updated_at_ms] as const)),
         lockToken: token,
         attemptCount: maxAttempt + 1,
         suspended: inst?.suspension != null,
-        ...(deadLettered.length > 0 ? { deadLettered } : {}),
         // Read after this instance's lock is in: another instance ready now?
         moreReady: this.hasReady(visibleNow, now),
-      };
+      });
     }
     return null;
   }
@@ -218,8 +192,8 @@ export class SqliteOrchestratorQueue {
     const lock = this.conn.stmt("SELECT instance_id, locked_until FROM instance_locks WHERE lock_token = ?").get(lockToken) as
       | { instance_id: string; locked_until: number }
       | undefined;
-    if (lock === undefined) throw new ProviderError(operation, "invalid lock token (instance lock not held)", false);
-    if (!allowExpired && lock.locked_until <= now) throw new ProviderError(operation, "instance lock expired", false);
+    if (lock === undefined) throw lockErrors.instanceNotHeld(operation);
+    if (!allowExpired && lock.locked_until <= now) throw lockErrors.instanceExpired(operation);
     return lock.instance_id;
   }
 
@@ -369,14 +343,12 @@ export class SqliteOrchestratorQueue {
   renewLock(lockToken: string, extendMs: number): void {
     const now = Date.now();
     const r = this.conn.stmt("UPDATE instance_locks SET locked_until = ? WHERE lock_token = ? AND locked_until > ?").run(now + extendMs, lockToken, now);
-    if (r.changes === 0) {
-      throw new ProviderError("renewOrchestrationItemLock", "instance lock not held or expired", false);
-    }
+    if (r.changes === 0) throw lockErrors.instanceNotRenewed("renewOrchestrationItemLock");
   }
 
   #existsOrQueued(instance: string): boolean {
     if (this.conn.stmt("SELECT 1 AS x FROM instances WHERE instance_id = ?").get(instance) !== undefined) return true;
-    return this.conn.stmt(`SELECT 1 AS x FROM orchestrator_queue WHERE instance_id = ? AND item_type IN ${START_TYPES} LIMIT 1`).get(instance) !== undefined;
+    return this.conn.stmt(`SELECT 1 AS x FROM orchestrator_queue WHERE instance_id = ? AND item_type IN ${START_TYPES_SQL} LIMIT 1`).get(instance) !== undefined;
   }
 
   /** Queues a message; returns when it becomes visible. */
@@ -388,10 +360,7 @@ export class SqliteOrchestratorQueue {
     const now = this.conn.clock.now();
     const target = targetInstance(item);
     if (options.requireInstance === true && !this.#existsOrQueued(target)) throw new InstanceNotFoundError(target);
-    let visibleAt = now;
-    if (options.delayMs !== undefined && options.delayMs > 0) visibleAt = now + options.delayMs;
-    else if (item.type === "TimerFired") visibleAt = item.fireAtMs;
-    return insertOrchItem(this.conn, item, visibleAt, now);
+    return insertOrchItem(this.conn, item, visibleAtOf(item, now, options.delayMs), now);
   }
 
   /** Queues an instance's start unless it exists or a start is queued; returns when it becomes visible. */

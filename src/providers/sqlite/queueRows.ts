@@ -11,8 +11,6 @@ export const ORCH_CANDIDATE_SQL = `SELECT q.id AS id, q.instance_id AS instance_
     AND NOT EXISTS (SELECT 1 FROM instance_locks l WHERE l.instance_id = q.instance_id AND l.locked_until > ?)
   ORDER BY q.visible_at, q.id LIMIT 1`;
 
-export const START_TYPES = "('StartOrchestration','ContinueAsNew')";
-
 export function insertOrchItem(conn: SqliteConnection, item: WorkItem, visibleAt: number, now: number): number {
   conn
     .stmt("INSERT INTO orchestrator_queue (instance_id, work_item, item_type, visible_at, attempt_count, created_at) VALUES (?, ?, ?, ?, 0, ?)")

@@ -1,8 +1,7 @@
 // Reads of the SQLite store outside a turn: an instance's status, its KV values (the execution's
 // pending changes over the stored ones), and what work is pending (for idle detection).
-import type { ExecutionStatus } from "../../model/status.js";
+import { mergeKvValues, storedStatusOf, type KvRow, type StatusRow } from "../instanceReads.js";
 import type { PendingWork, StoredStatus } from "../provider.js";
-import { decodeFailure } from "./codec.js";
 import type { SqliteConnection } from "./connection.js";
 import { ORCH_CANDIDATE_SQL } from "./queueRows.js";
 
@@ -15,33 +14,8 @@ export function readStatus(conn: SqliteConnection, instance: string): StoredStat
          ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id
        WHERE i.instance_id = ?`,
     )
-    .get(instance) as
-    | {
-        orchestration_name: string;
-        orchestration_version: string | null;
-        current_execution_id: number;
-        custom_status: string | null;
-        custom_status_version: number;
-        parent_instance_id: string | null;
-        suspension: string | null;
-        status: ExecutionStatus | null;
-        output: string | null;
-        failure: string | null;
-      }
-    | undefined;
-  if (row === undefined) return null;
-  return {
-    orchestrationName: row.orchestration_name,
-    orchestrationVersion: row.orchestration_version,
-    executionId: row.current_execution_id,
-    status: row.status ?? "Running",
-    output: row.output,
-    failure: decodeFailure(row.failure),
-    customStatus: row.custom_status,
-    customStatusVersion: row.custom_status_version,
-    parentInstanceId: row.parent_instance_id,
-    suspension: decodeFailure(row.suspension),
-  };
+    .get(instance) as StatusRow | undefined;
+  return row === undefined ? null : storedStatusOf(row);
 }
 
 export function readKvValue(conn: SqliteConnection, instance: string, key: string): string | null {
@@ -52,18 +26,9 @@ export function readKvValue(conn: SqliteConnection, instance: string, key: strin
 }
 
 export function readKvAllValues(conn: SqliteConnection, instance: string): Record<string, string> {
-  const out = new Map<string, string>();
-  const store = conn.stmt("SELECT key, value FROM kv_store WHERE instance_id = ?").all(instance) as { key: string; value: string }[];
-  for (const r of store) out.set(r.key, r.value);
-  const delta = conn.stmt("SELECT key, value FROM kv_delta WHERE instance_id = ?").all(instance) as {
-    key: string;
-    value: string | null;
-  }[];
-  for (const r of delta) {
-    if (r.value === null) out.delete(r.key);
-    else out.set(r.key, r.value);
-  }
-  return Object.fromEntries(out);
+  const stored = conn.stmt("SELECT key, value FROM kv_store WHERE instance_id = ?").all(instance) as KvRow[];
+  const changes = conn.stmt("SELECT key, value FROM kv_delta WHERE instance_id = ?").all(instance) as KvRow[];
+  return mergeKvValues(stored, changes);
 }
 
 export function readPendingWork(conn: SqliteConnection): PendingWork {

@@ -6,11 +6,12 @@
 import type Database from "better-sqlite3";
 
 import type { HistoryEvent } from "../../model/events.js";
-import { ProviderError, type ErrorDetailsData } from "../../model/errors.js";
+import type { ErrorDetailsData } from "../../model/errors.js";
 import type { ActivityIdentity, WorkItem } from "../../model/workItems.js";
 import type { ProviderAdmin } from "../admin.js";
 import { leasesOf } from "../ackPlan.js";
 import { Listeners } from "../listeners.js";
+import { StoreOperations } from "../operations.js";
 import type {
   AckResult,
   EnqueueOptions,
@@ -45,7 +46,7 @@ export class SqliteProvider implements Provider {
   private readonly orchestrator: SqliteOrchestratorQueue;
   private readonly worker: SqliteWorkerQueue;
   private readonly listeners = new Listeners();
-  private closed = false;
+  private readonly operations = new StoreOperations(toProviderError);
 
   private constructor(conn: SqliteConnection) {
     this.conn = conn;
@@ -80,12 +81,7 @@ export class SqliteProvider implements Provider {
   // Plumbing
 
   private run<R>(operation: string, fn: () => R): R {
-    if (this.closed) throw new ProviderError(operation, "provider is closed", false);
-    try {
-      return fn();
-    } catch (err) {
-      throw toProviderError(operation, err);
-    }
+    return this.operations.run(operation, fn);
   }
 
   private emit(notifications: readonly ProviderNotification[]): void {
@@ -97,8 +93,7 @@ export class SqliteProvider implements Provider {
   }
 
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (!this.operations.close()) return;
     this.listeners.clear();
     await this.conn.close();
   }

@@ -4,10 +4,10 @@
 // real time whatever the store's clock says (activities are real work).
 import { randomUUID } from "node:crypto";
 
-import { ProviderError } from "../../model/errors.js";
 import type { ActivityIdentity, WorkItem } from "../../model/workItems.js";
+import { MAX_FETCH_ROUNDS, readActivity } from "../fetchAssembly.js";
+import { lockErrors } from "../operations.js";
 import type { FetchWorkOptions, TagFilter, WorkItemLease } from "../provider.js";
-import { decodeWorkItem } from "./codec.js";
 import type { SqliteConnection } from "./connection.js";
 import { deadLetter, insertOrchItem, insertWorkerItem } from "./queueRows.js";
 
@@ -19,9 +19,6 @@ interface WorkerRow {
   lock_token: string | null;
   heartbeat_details: string | null;
 }
-
-/** Upper bound of rows a single fetch call discards (dead letters) before giving up. */
-const MAX_FETCH_ROUNDS = 64;
 
 function workerFetchSql(filter: TagFilter, withSession: boolean): string {
   let tagCond: string;
@@ -101,9 +98,9 @@ export class SqliteWorkerQueue {
     for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
       const row = select.get(params) as WorkerRow | undefined;
       if (row === undefined) return null;
-      const decoded = decodeWorkItem(row.work_item);
-      if (!decoded.ok || decoded.value.type !== "ActivityExecute") {
-        deadLetter(conn, "worker", row.id, null, row.work_item, decoded.ok ? `unexpected ${decoded.value.type} in worker queue` : decoded.error);
+      const activity = readActivity(row.work_item);
+      if (!activity.ok) {
+        deadLetter(conn, "worker", row.id, null, row.work_item, activity.error);
         continue;
       }
       if (row.session_id !== null && session !== undefined) {
@@ -120,7 +117,7 @@ export class SqliteWorkerQueue {
         if (claimed.changes === 0) return null;
       }
       const token = randomUUID();
-      const item = decoded.value as WorkItem & { type: "ActivityExecute" };
+      const item = activity.value;
       // A heartbeating activity is leased for its heartbeat timeout: only heartbeats keep it.
       const leaseMs = typeof item.heartbeatTimeoutMs === "number" && item.heartbeatTimeoutMs > 0 ? item.heartbeatTimeoutMs : lockTimeoutMs;
       conn.stmt("UPDATE worker_queue SET lock_token = ?, locked_until = ?, attempt_count = attempt_count + 1 WHERE id = ?").run(token, now + leaseMs, row.id);
@@ -142,8 +139,8 @@ export class SqliteWorkerQueue {
     const row = this.conn.stmt("SELECT id, session_id, locked_until FROM worker_queue WHERE lock_token = ?").get(lockToken) as
       | { id: number; session_id: string | null; locked_until: number | null }
       | undefined;
-    if (row === undefined) throw new ProviderError(operation, "work item lock not found (withdrawn, acked or lost)", false);
-    if (row.locked_until === null || row.locked_until <= now) throw new ProviderError(operation, "work item lock expired", false);
+    if (row === undefined) throw lockErrors.workItemNotFound(operation);
+    if (row.locked_until === null || row.locked_until <= now) throw lockErrors.workItemExpired(operation);
     return row;
   }
 
@@ -191,7 +188,7 @@ export class SqliteWorkerQueue {
          WHERE lock_token = ?`,
       )
       .run(now + delayMs, ignoreAttempt ? 1 : 0, lockToken);
-    if (r.changes === 0) throw new ProviderError("abandonWorkItem", "work item lock not found (withdrawn, acked or lost)", false);
+    if (r.changes === 0) throw lockErrors.workItemNotFound("abandonWorkItem");
   }
 
   isActivityPending(id: ActivityIdentity): boolean {
