@@ -12,6 +12,11 @@ export interface PgUsage {
   commits: number;
   /** Statements executed, from pg_stat_statements when the server preloads it. */
   statements: number | null;
+  /**
+   * pg_stat_statements evicted entries during the run (its table was full, as on a server shared
+   * with many databases): an evicted statement's calls are lost, so `statements` may be low.
+   */
+  statementsEvicted: boolean;
   /** backendCpuMs split by the backends' application_name (null when /proc is not readable). */
   backendCpuMsByApplication: Record<string, number> | null;
 }
@@ -88,6 +93,7 @@ export class PgUsageSampler {
   /** The database's counters at start(): what came before (schema set-up, a warm-up) is not counted. */
   #baseCommits = 0;
   #baseStatements: number | null = null;
+  #baseDealloc: number | null = null;
   #timer: NodeJS.Timeout | null = null;
   #procReadable = true;
   #client: pg.Client | null = null;
@@ -107,6 +113,7 @@ export class PgUsageSampler {
     const counters = await this.#counters(this.#client);
     this.#baseCommits = counters.commits;
     this.#baseStatements = counters.statements;
+    this.#baseDealloc = counters.dealloc;
     this.#timer = setInterval(() => {
       this.#sampling = this.#sampling.then(() => this.#sample()).catch(() => undefined);
     }, everyMs);
@@ -128,7 +135,7 @@ export class PgUsageSampler {
     }
   }
 
-  async #counters(c: pg.Client): Promise<{ commits: number; statements: number | null }> {
+  async #counters(c: pg.Client): Promise<{ commits: number; statements: number | null; dealloc: number | null }> {
     // The server publishes a backend's counters when its transaction ends (and at exit), not live.
     await c.query("SELECT pg_stat_clear_snapshot()");
     const db = await c.query<{ commits: string }>("SELECT xact_commit::text AS commits FROM pg_stat_database WHERE datname = $1", [this.database]);
@@ -142,7 +149,14 @@ export class PgUsageSampler {
     } catch {
       statements = null; // pg_stat_statements not preloaded / not created in the postgres database
     }
-    return { commits: Number(db.rows[0]?.commits ?? 0), statements };
+    let dealloc: number | null = null;
+    try {
+      const d = await c.query<{ dealloc: string }>("SELECT dealloc::text FROM pg_stat_statements_info");
+      dealloc = Number(d.rows[0]?.dealloc ?? 0);
+    } catch {
+      dealloc = null; // before PostgreSQL 14, or the extension is missing
+    }
+    return { commits: Number(db.rows[0]?.commits ?? 0), statements, dealloc };
   }
 
   /** Call after the run's processes have closed their connections. */
@@ -169,6 +183,7 @@ export class PgUsageSampler {
         backendCpuMs: readable ? (ticks * 1000) / CLOCK_TICKS_PER_SEC : null,
         commits: counters.commits - this.#baseCommits,
         statements: counters.statements === null ? null : counters.statements - (this.#baseStatements ?? 0),
+        statementsEvicted: counters.dealloc !== null && this.#baseDealloc !== null && counters.dealloc > this.#baseDealloc,
         backendCpuMsByApplication: readable ? byApplication : null,
       };
     } finally {

@@ -55,6 +55,8 @@ interface Run {
   pgRuntimeCpuMsPerOrch: number | null;
   pgDriverCpuMsPerOrch: number | null;
   statementsPerOrch: number | null;
+  /** pg_stat_statements evicted entries during the run: statementsPerOrch may be low. */
+  statementsEvicted: boolean;
   commitsPerOrch: number;
   load1Before: number;
   load1After: number;
@@ -176,6 +178,7 @@ async function run(workload: WorkloadName, processes: number): Promise<Run> {
       pgRuntimeCpuMsPerOrch: perOrch(appCpu(RUNTIME_APP)),
       pgDriverCpuMsPerOrch: perOrch(appCpu(DRIVER_APP)),
       statementsPerOrch: pg.statements === null ? null : round(pg.statements / n, 2),
+      statementsEvicted: pg.statementsEvicted,
       commitsPerOrch: round(pg.commits / n, 2),
       load1Before: round(load1Before, 2),
       load1After: round(loadavg()[0]!, 2),
@@ -220,12 +223,15 @@ function table(results: Map<string, Run[]>): void {
       `| ${r0.workload} | ${r0.processes} | ${fmt(med(runs, (r) => r.orchPerSec), 0)} | ${fmt(med(runs, (r) => r.activitiesPerSec), 0)} ` +
         `| ${fmt(med(runs, (r) => r.nodeCpuMsPerOrch))} = ${byProcess.join(" + ")} ` +
         `| ${fmt(med(runs, (r) => r.pgCpuMsPerOrch))} (${fmt(med(runs, (r) => r.pgRuntimeCpuMsPerOrch))} + ${fmt(med(runs, (r) => r.pgDriverCpuMsPerOrch))}) ` +
-        `| ${fmt(med(runs, (r) => r.statementsPerOrch), 1)} | ${fmt(med(runs, (r) => r.commitsPerOrch), 1)} | ${fmt(med(runs, (r) => r.driverCpuMsPerOrch))} ` +
+        `| ${fmt(med(runs, (r) => r.statementsPerOrch), 1)}${runs.some((r) => r.statementsEvicted) ? "*" : ""} | ${fmt(med(runs, (r) => r.commitsPerOrch), 1)} | ${fmt(med(runs, (r) => r.driverCpuMsPerOrch))} ` +
         `| ${fmt(Math.min(...runs.map((r) => r.load1Before)), 1)}–${fmt(Math.max(...runs.map((r) => r.load1After)), 1)} |`,
     );
   }
   console.log(`\nMedians of ${repeat} run(s) per row (each figure on its own).`);
   console.log(rows.join("\n"));
+  if ([...results.values()].flat().some((r) => r.statementsEvicted)) {
+    console.log("* pg_stat_statements evicted entries during a run of this row (its table was full): statements may be undercounted");
+  }
 }
 
 function projection(results: Map<string, Run[]>): void {
