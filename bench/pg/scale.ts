@@ -3,8 +3,8 @@
 // orchestration of every runtime process, the CPU per orchestration of the PostgreSQL backends,
 // and statements and commits per orchestration; then a table of medians and, from the measured
 // CPU per orchestration, a projection of what a machine with N cores could sustain.
-// Usage: node dist/bench/pg/scale.js [--processes=1,2,4] [--hello=600] [--fanout=40x20] [--repeat=3]
-//        [--commits-per-sec=12400]
+// Usage: node dist/bench/pg/scale.js [--processes=1,2,4] [--workloads=hello,fanout] [--hello=600]
+//        [--fanout=40x20] [--repeat=3] [--commits-per-sec=12400]
 // Each run gets a database of its own (dropped afterwards), so the server's counters and its
 // backends' CPU belong to that run. Each runtime process first warms up (JIT) on another database,
 // as a long-running deployment would be. Runtime processes and the driver connect with different
@@ -26,6 +26,9 @@ const counts = arg("processes", "1,2,4").split(",").map(Number);
 const helloN = Number(arg("hello", "600"));
 const [fanN, fanWidth] = arg("fanout", "40x20").split("x").map(Number) as [number, number];
 const repeat = Number(arg("repeat", "3"));
+const workloads = arg("workloads", "hello,fanout").split(",") as WorkloadName[];
+/** DX_BENCH_CPU_PROF=<dir>: each runtime process writes a V8 CPU profile there (bench/cpuprofile-top.ts reads it). */
+const cpuProfDir = process.env["DX_BENCH_CPU_PROF"];
 /** pgbench on this machine kind, 32 clients, single-row transactions (issue 15): the commit bound. */
 const commitsPerSec = Number(arg("commits-per-sec", "12400"));
 const here = dirname(fileURLToPath(import.meta.url));
@@ -63,7 +66,10 @@ interface Run {
 }
 
 function startRuntime(dbUrl: string, index: number, warmupUrl: string): Promise<ChildProcess> {
-  const child = fork(join(here, "process.js"), [dbUrl, `${RUNTIME_APP}-${index}`, warmupUrl], { stdio: ["ignore", "ignore", "inherit", "ipc"] });
+  const child = fork(join(here, "process.js"), [dbUrl, `${RUNTIME_APP}-${index}`, warmupUrl], {
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+    execArgv: cpuProfDir ? ["--cpu-prof", `--cpu-prof-dir=${cpuProfDir}`] : [],
+  });
   return new Promise((resolve, reject) => {
     child.once("message", () => resolve(child));
     child.once("exit", (c) => reject(new Error(`runtime process exited with ${c}`)));
@@ -241,7 +247,7 @@ function projection(results: Map<string, Run[]>): void {
     `\nProjection: orchestrations/s at 100% CPU on N cores, from the CPU per orchestration measured with ${top} runtime processes ` +
       "(the most coordination measured). Model and assumptions: bench/pg/projection.ts and README (Benchmarks).",
   );
-  for (const w of ["hello", "fanout"] as const) {
+  for (const w of workloads) {
     const runs = results.get(`${w}/${top}`);
     if (!runs) continue;
     const nodeCpuMs = med(runs, (r) => r.nodeCpuMsPerOrch);
@@ -269,7 +275,7 @@ if (problem) {
 const results = new Map<string, Run[]>();
 for (let i = 0; i < repeat; i++) {
   for (const p of counts) {
-    for (const w of ["hello", "fanout"] as const) {
+    for (const w of workloads) {
       const key = `${w}/${p}`;
       results.set(key, [...(results.get(key) ?? []), await run(w, p)]);
     }
