@@ -9,10 +9,13 @@ export interface Mark {
   cpuUserUs: number;
   cpuSystemUs: number;
   activities: number;
+  /** Notifications this process's provider delivered to its listeners (its own writes and, over LISTEN, every other process's). */
+  notifications: number;
 }
 
 const [url, applicationName, warmupUrl] = process.argv.slice(2) as [string, string, string | undefined];
 let activities = 0;
+let notifications = 0;
 
 async function startRuntime(dbUrl: string): Promise<{ runtime: Runtime; provider: PostgresProvider }> {
   const provider = await PostgresProvider.connect(dbUrl, { maxConnections: 8, applicationName });
@@ -50,10 +53,11 @@ if (warmupUrl) {
 }
 
 const { runtime, provider } = await startRuntime(url);
+provider.subscribe(() => void notifications++);
 process.on("message", (m) => {
   if (m !== "mark") return;
   const cpu = process.cpuUsage();
-  const mark: Mark = { cpuUserUs: cpu.user, cpuSystemUs: cpu.system, activities };
+  const mark: Mark = { cpuUserUs: cpu.user, cpuSystemUs: cpu.system, activities, notifications };
   process.send?.(mark);
 });
 process.send?.("ready");

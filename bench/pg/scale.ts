@@ -51,6 +51,8 @@ interface Run {
   nodeCpuMsPerOrchByProcess: number[];
   /** Activities each runtime process ran (how evenly the work spread). */
   activitiesByProcess: number[];
+  /** Notifications delivered per orchestration, summed over the runtime processes (each hears every other's over LISTEN). */
+  notificationsPerOrch: number;
   /** The driver (starts the orchestrations, follows completions): harness, not in the projection. */
   driverCpuMsPerOrch: number;
   /** CPU ms per orchestration of all the database's backends, then split. */
@@ -179,6 +181,7 @@ async function run(workload: WorkloadName, processes: number): Promise<Run> {
       nodeCpuMsPerOrch: round(cpuMs.reduce((a, b) => a + b, 0) / n, 3),
       nodeCpuMsPerOrchByProcess: cpuMs.map((c) => round(c / n, 3)),
       activitiesByProcess: marks1.map((m, i) => m.activities - marks0[i]!.activities),
+      notificationsPerOrch: round(marks1.reduce((s, m, i) => s + m.notifications - marks0[i]!.notifications, 0) / n, 2),
       driverCpuMsPerOrch: round((driverCpu.user + driverCpu.system) / 1000 / n, 3),
       pgCpuMsPerOrch: perOrch(pg.backendCpuMs),
       pgRuntimeCpuMsPerOrch: perOrch(appCpu(RUNTIME_APP)),
@@ -219,8 +222,8 @@ const fmt = (v: number | null, digits = 2): string => (v === null ? "n/a" : v.to
 
 function table(results: Map<string, Run[]>): void {
   const rows: string[] = [
-    "| workload | processes | orch/s | activities/s | Node CPU ms/orch (sum = per process) | PG CPU ms/orch (runtimes + driver) | statements/orch | commits/orch | driver CPU ms/orch | load1 |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| workload | processes | orch/s | activities/s | Node CPU ms/orch (sum = per process) | PG CPU ms/orch (runtimes + driver) | statements/orch | commits/orch | notifications/orch (all runtimes) | driver CPU ms/orch | load1 |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   for (const [, runs] of results) {
     const r0 = runs[0]!;
@@ -229,7 +232,7 @@ function table(results: Map<string, Run[]>): void {
       `| ${r0.workload} | ${r0.processes} | ${fmt(med(runs, (r) => r.orchPerSec), 0)} | ${fmt(med(runs, (r) => r.activitiesPerSec), 0)} ` +
         `| ${fmt(med(runs, (r) => r.nodeCpuMsPerOrch))} = ${byProcess.join(" + ")} ` +
         `| ${fmt(med(runs, (r) => r.pgCpuMsPerOrch))} (${fmt(med(runs, (r) => r.pgRuntimeCpuMsPerOrch))} + ${fmt(med(runs, (r) => r.pgDriverCpuMsPerOrch))}) ` +
-        `| ${fmt(med(runs, (r) => r.statementsPerOrch), 1)}${runs.some((r) => r.statementsEvicted) ? "*" : ""} | ${fmt(med(runs, (r) => r.commitsPerOrch), 1)} | ${fmt(med(runs, (r) => r.driverCpuMsPerOrch))} ` +
+        `| ${fmt(med(runs, (r) => r.statementsPerOrch), 1)}${runs.some((r) => r.statementsEvicted) ? "*" : ""} | ${fmt(med(runs, (r) => r.commitsPerOrch), 1)} | ${fmt(med(runs, (r) => r.notificationsPerOrch), 1)} | ${fmt(med(runs, (r) => r.driverCpuMsPerOrch))} ` +
         `| ${fmt(Math.min(...runs.map((r) => r.load1Before)), 1)}–${fmt(Math.max(...runs.map((r) => r.load1After)), 1)} |`,
     );
   }
