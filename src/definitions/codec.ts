@@ -19,6 +19,8 @@ import type {
   OrchestrationItem,
   Provider,
   StoredStatus,
+  WorkAckOptions,
+  WorkAckResult,
   WorkItemLease,
 } from "../providers/provider.js";
 import type { ActivityIdentity } from "../model/workItems.js";
@@ -113,7 +115,9 @@ class CodecProvider implements Provider {
 
   async fetchOrchestrationItem(lockTimeoutMs: number, options?: FetchOrchestrationOptions): Promise<OrchestrationItem | null> {
     const item = await this.#inner.fetchOrchestrationItem(lockTimeoutMs, options);
-    if (!item) return null;
+    return item ? this.#decFetched(item) : null;
+  }
+  #decFetched(item: OrchestrationItem): OrchestrationItem {
     try {
       const kvSnapshot: Record<string, KvEntry> = {};
       for (const [k, v] of Object.entries(item.kvSnapshot)) kvSnapshot[k] = { ...v, value: this.#dec(v.value) };
@@ -162,8 +166,9 @@ class CodecProvider implements Provider {
     if (typeof lease.heartbeatDetails === "string") out.heartbeatDetails = this.#dec(lease.heartbeatDetails);
     return out;
   }
-  ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void> {
-    return this.#inner.ackWorkItem(lockToken, completion && this.#encItem(completion));
+  async ackWorkItem(lockToken: string, completion: WorkItem | null, options?: WorkAckOptions): Promise<WorkAckResult | void> {
+    const r = await this.#inner.ackWorkItem(lockToken, completion && this.#encItem(completion), options);
+    return r ? { item: r.item && this.#decFetched(r.item) } : r;
   }
   renewWorkItemLock(lockToken: string, extendMs: number, heartbeatDetails?: string): Promise<void> {
     return this.#inner.renewWorkItemLock(lockToken, extendMs, heartbeatDetails === undefined ? undefined : this.#enc(heartbeatDetails));

@@ -98,6 +98,24 @@ export interface OrchestrationAck {
   leaseWorkerItems?: { indexes: number[]; lockTimeoutMs: number };
 }
 
+/** Optional worker-ack behaviour (see `Provider.ackWorkItem`). */
+export interface WorkAckOptions {
+  /**
+   * Lock the completion's instance for the caller in the ack's own write when nobody holds it,
+   * and return it as `fetchOrchestrationItem` would (`WorkAckResult.item`: every visible message,
+   * the completion included, with `knownHistory` honoured), so the caller's orchestrator runs the
+   * turn without a fetch. The lock expires after `lockTimeoutMs` like a fetched one. A provider
+   * that ignores this returns no item, and the completion is fetched as usual.
+   */
+  lockInstance?: { lockTimeoutMs: number } & FetchOrchestrationOptions;
+}
+
+/** What a worker ack hands back. */
+export interface WorkAckResult {
+  /** The completion's instance, locked for the caller (see `WorkAckOptions.lockInstance`); null: not taken. */
+  item: OrchestrationItem | null;
+}
+
 /** What an orchestrator ack hands back. */
 export interface AckResult {
   /** The worker items leased to the caller (see `OrchestrationAck.leaseWorkerItems`). */
@@ -219,8 +237,11 @@ export interface Provider {
    * has one.
    */
   fetchWorkItem(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null>;
-  /** Deletes the item (if still locked by this token) and enqueues the completion, atomically. */
-  ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void>;
+  /**
+   * Deletes the item (if still locked by this token) and enqueues the completion, atomically;
+   * optionally also locks the completion's instance for the caller (`WorkAckOptions.lockInstance`).
+   */
+  ackWorkItem(lockToken: string, completion: WorkItem | null, options?: WorkAckOptions): Promise<WorkAckResult | void>;
   /**
    * Extends the lock to now + `extendMs` (rejects with a non-retryable ProviderError once the lock
    * expired or moved on). With `heartbeatDetails`, also stores them on the item; the next delivery

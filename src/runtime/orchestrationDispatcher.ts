@@ -1,6 +1,6 @@
 // Orchestration dispatcher: fetch a locked instance, run one turn of the replay engine, ack it.
 import type { AckResult, OrchestrationAck, OrchestrationItem, Provider } from "../providers/provider.js";
-import type { WorkerDispatcher } from "./workerDispatcher.js";
+import type { LocalOrchestrator, WorkerDispatcher } from "./workerDispatcher.js";
 import { OrchestrationExecution, type TurnResult } from "../orchestration/execution.js";
 import { activate, rejectDuplicateStarts, turnStart, type TurnBegin } from "../orchestration/engine.js";
 import type { HistoryEvent } from "../model/events.js";
@@ -15,7 +15,7 @@ import type { OrchestrationRegistry } from "./registry.js";
 import type { ResolvedOptions } from "./options.js";
 import { InstanceCache } from "./instanceCache.js";
 import { WakeSignal } from "./signal.js";
-import { idlePollMs, runFetchLoop } from "./fetchLoop.js";
+import { dispatchItem, idlePollMs, runFetchLoop, type FetchLoop } from "./fetchLoop.js";
 import { Slots } from "./slots.js";
 import { retryWithinLease, unregisteredBackoffMs, unregisteredRetrySpanMs } from "./retrying.js";
 
@@ -48,7 +48,7 @@ function stampTrace(items: WorkItem[], context: TraceCarrier): void {
   }
 }
 
-export class OrchestrationDispatcher {
+export class OrchestrationDispatcher implements LocalOrchestrator {
   readonly cache: InstanceCache;
   readonly wake = new WakeSignal();
   #running = false;
@@ -61,6 +61,8 @@ export class OrchestrationDispatcher {
   /** Until when (Date.now() ms) each item's instance lock surely holds (asked-for time of the fetch or last renewal + lock timeout). */
   #leaseUntil = new WeakMap<OrchestrationItem, number>();
   #unsubscribeClock: (() => void) | null = null;
+  /** The fetch loop's configuration, kept so that instances handed over by a worker ack run the same way. */
+  #loopConfig: FetchLoop<OrchestrationItem> | null = null;
 
   readonly #now: () => number;
 
@@ -115,7 +117,7 @@ export class OrchestrationDispatcher {
    */
   #loop(workerId: string): Promise<void> {
     const { provider, options, metrics, logger } = this.d;
-    return runFetchLoop<OrchestrationItem>({
+    const loop: FetchLoop<OrchestrationItem> = {
       slots: this.#slots,
       wake: this.wake,
       pollIntervalMs: idlePollMs(options.pollIntervalMs, provider.notifiesAcrossProcesses === true, options.orchestratorLockTimeoutMs),
@@ -146,7 +148,42 @@ export class OrchestrationDispatcher {
         this.#inFlight--;
       },
       drained: (item) => item.moreReady === false,
-    });
+    };
+    this.#loopConfig = loop;
+    return runFetchLoop(loop);
+  }
+
+  /**
+   * Reserves a turn slot for an instance a worker ack will lock for this process
+   * (`WorkAckOptions.lockInstance`); give it back with `unreserveTurn` if none comes.
+   */
+  reserveTurn(): boolean {
+    return this.#running && this.#loopConfig !== null && this.#slots.tryAcquire(1) === 1;
+  }
+
+  unreserveTurn(): void {
+    this.#slots.release();
+  }
+
+  /** What a worker ack needs to lock an instance for this dispatcher: its lock timeout and what the cache holds. */
+  lockInstanceOptions(): { lockTimeoutMs: number; knownHistory: InstanceCache["known"] } {
+    return { lockTimeoutMs: this.d.options.orchestratorLockTimeoutMs, knownHistory: this.cache.known };
+  }
+
+  /**
+   * Runs a turn for an instance a worker ack locked for this process, in the slot reserved for
+   * it. `askedAtMs` is when that ack was sent: its lock holds at least until then + the lock timeout.
+   */
+  runHandedOver(item: OrchestrationItem, askedAtMs: number): void {
+    const loop = this.#loopConfig;
+    if (loop === null || !this.#running) {
+      // Stopped meanwhile: release the instance at once.
+      this.#slots.release();
+      void this.d.provider.abandonOrchestrationItem(item.lockToken, 0, true).catch(() => undefined);
+      return;
+    }
+    this.#leaseUntil.set(item, askedAtMs + this.d.options.orchestratorLockTimeoutMs);
+    void dispatchItem(loop, item);
   }
 
   async #process(item: OrchestrationItem, workerId: string): Promise<void> {

@@ -130,7 +130,9 @@ export class Runtime {
     };
     // A concurrency of 0 leaves that side out: a worker-only or an orchestrator-only runtime.
     const worker =
-      this.#options.workerConcurrency > 0 ? new WorkerDispatcher({ ...deps, registry: this.#activities, client: () => this.client }) : null;
+      this.#options.workerConcurrency > 0
+        ? new WorkerDispatcher({ ...deps, registry: this.#activities, client: () => this.client, localOrchestrator: () => this.#orch })
+        : null;
     // The orchestrator hands new activities to this process's worker straight from its ack.
     const orch =
       this.#options.orchestrationConcurrency > 0

@@ -1,7 +1,7 @@
 // Worker dispatcher: fetch an activity, run its handler with an ActivityContext, ack the result.
 // Cancellation (the orchestration ended, or the activity lost a race) reaches the handler through
 // its AbortSignal: at once by in-process notification, else by a short poll or a failed renewal.
-import type { Provider, TagFilter, WorkItemLease } from "../providers/provider.js";
+import type { OrchestrationItem, Provider, TagFilter, WorkAckOptions, WorkAckResult, WorkItemLease } from "../providers/provider.js";
 import { ErrorDetails, HeartbeatTimeoutError, ProviderError, identityOfThrown } from "../model/errors.js";
 import { decodeJson, encodeJson } from "../model/json.js";
 import { activityKey, type ActivityExecuteItem, type ActivityIdentity, type WorkItem } from "../model/workItems.js";
@@ -20,6 +20,16 @@ import { dispatchItem, idlePollMs, runFetchLoop, type FetchLoop } from "./fetchL
 import { retryWithinLease, unregisteredBackoffMs, unregisteredRetrySpanMs } from "./retrying.js";
 import { errorMessage } from "../orchestration/execution.js";
 
+/** What the worker needs of this process's orchestrator to hand it a completion's instance without a fetch. */
+export interface LocalOrchestrator {
+  /** Reserves a turn slot for the instance an ack may lock (false: none free). */
+  reserveTurn(): boolean;
+  unreserveTurn(): void;
+  lockInstanceOptions(): NonNullable<WorkAckOptions["lockInstance"]>;
+  /** Runs the turn in the reserved slot; `askedAtMs` is when the ack that locked it was sent. */
+  runHandedOver(item: OrchestrationItem, askedAtMs: number): void;
+}
+
 export interface WorkerDeps {
   provider: Provider;
   registry: ActivityRegistry;
@@ -29,6 +39,8 @@ export interface WorkerDeps {
   runtimeId: string;
   client: () => Client;
   telemetry?: TelemetryHooks | undefined;
+  /** This process's orchestrator: a completion's instance is handed to it by the worker ack itself. */
+  localOrchestrator?: () => LocalOrchestrator | null;
 }
 
 interface Running {
@@ -613,9 +625,18 @@ export class WorkerDispatcher {
   async #ack(lease: WorkItemLease, completion: WorkItem): Promise<void> {
     const { provider, logger, metrics } = this.d;
     const until = () => this.#leaseUntil.get(lease) ?? 0;
+    // The completion's instance goes to this process's orchestrator when the ack can lock it (a
+    // turn slot reserved now): the next turn runs without a fetch and wakes no one.
+    const orch = this.d.localOrchestrator?.() ?? null;
+    const handOff = orch !== null && orch.reserveTurn() ? orch : null;
+    let result: WorkAckResult | void = undefined;
+    let askedAtMs = 0;
     try {
       await retryWithinLease(
-        () => provider.ackWorkItem(lease.lockToken, completion),
+        async () => {
+          askedAtMs = Date.now();
+          result = await provider.ackWorkItem(lease.lockToken, completion, handOff ? { lockInstance: handOff.lockInstanceOptions() } : undefined);
+        },
         until,
         (err, attempt) => {
           if (attempt === 1) {
@@ -629,7 +650,13 @@ export class WorkerDispatcher {
           }
         },
       );
+      const item = (result as WorkAckResult | void)?.item ?? null;
+      if (handOff !== null) {
+        if (item !== null) handOff.runHandedOver(item, askedAtMs);
+        else handOff.unreserveTurn();
+      }
     } catch (err) {
+      handOff?.unreserveTurn();
       if (err instanceof ProviderError && !err.retryable) {
         // Lock lost or row withdrawn: someone else owns it now, or it was cancelled.
         logger.debug("activity result dropped: lock lost or activity withdrawn", { error: String(err) });

@@ -20,6 +20,8 @@ import type {
   OrchestrationItem,
   Provider,
   StoredStatus,
+  WorkAckOptions,
+  WorkAckResult,
   WorkItemLease,
 } from "../../src/providers/provider.js";
 import type { HistoryEvent } from "../../src/model/events.js";
@@ -289,13 +291,13 @@ export class FaultyProvider implements Provider {
       },
     );
   }
-  ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void> {
+  ackWorkItem(lockToken: string, completion: WorkItem | null, options?: WorkAckOptions): Promise<WorkAckResult | void> {
     return this.#traced(
       lockToken,
       `ack(${completion?.type ?? "null"})`,
       this.#call(
         "ackWorkItem",
-        () => this.inner.ackWorkItem(lockToken, completion),
+        () => this.inner.ackWorkItem(lockToken, completion, options),
         () => {
           const key = this.#leases.get(lockToken);
           if (key) this.journal.note(key, `${this.label} ack committed in store`);

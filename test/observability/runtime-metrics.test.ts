@@ -21,7 +21,8 @@ interface Probe {
 /**
  * Wraps a provider to count what the dispatchers fetch, to fail the first `failWorkFetches`
  * worker fetches, and to make items of instance "poison" / activity "PoisonAct" look over-attempted.
- * It takes no leases from acks (allowed by the contract), so activities are always fetched.
+ * It takes no leases from acks and no instances from worker acks (both allowed by the contract),
+ * so activities and turns are always fetched.
  */
 function probe(inner: Provider, failWorkFetches: number): Probe {
   const state: Probe = { provider: inner, orchFetched: 0, workFetched: 0 };
@@ -45,6 +46,11 @@ function probe(inner: Provider, failWorkFetches: number): Probe {
           const { leaseWorkerItems: _ignored, ...rest } = ack;
           return target.ackOrchestrationItem(token, rest);
         };
+      }
+      if (key === "ackWorkItem") {
+        // Nor does it lock the completion's instance from a worker ack: every turn goes through
+        // the counted fetchOrchestrationItem path above.
+        return (token: string, completion: Parameters<Provider["ackWorkItem"]>[1]) => target.ackWorkItem(token, completion);
       }
       if (key === "fetchWorkItem") {
         return async (...args: Parameters<Provider["fetchWorkItem"]>) => {

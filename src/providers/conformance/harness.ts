@@ -25,6 +25,8 @@ export interface ConformanceOptions {
   drainHints?: boolean;
   /** The provider leases worker items to the acking process when asked (`leaseWorkerItems`): check it exactly. */
   ackLeases?: boolean;
+  /** The provider locks a worker ack's completion instance for the caller when asked (`WorkAckOptions.lockInstance`): check it exactly. */
+  workAckLocks?: boolean;
 }
 
 /** What each category of the suite is registered with. */

@@ -20,6 +20,7 @@ import { runManagementConformance } from "./management.js";
 import { registerHeartbeats } from "./heartbeats.js";
 import { registerDrainHints } from "./drainHints.js";
 import { registerAckLeases } from "./ackLeases.js";
+import { registerWorkAckLocks } from "./workAckLocks.js";
 
 export type { ConformanceOptions, ProviderFactory } from "./harness.js";
 
@@ -42,6 +43,7 @@ export function runProviderConformance(name: string, factory: ProviderFactory, o
     registerHeartbeats(ctx);
     registerDrainHints(ctx, options.drainHints === true);
     registerAckLeases(ctx, options.ackLeases === true);
+    registerWorkAckLocks(ctx, options.workAckLocks === true);
   });
   runManagementConformance(name, factory);
 }

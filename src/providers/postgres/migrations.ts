@@ -981,6 +981,142 @@ END
 $fn$;
 `,
   },
+  {
+    version: 11,
+    description: "worker acks hand the completion's instance to the acking process (dx_ack_work_lock); one instance-locking step for it and dx_fetch_orch",
+    sql: (t) => `
+-- Locks one instance for p_token and returns what a fetch returns for it: the caller holds the
+-- instance's exclusive advisory lock. r_locked is false (and nothing is changed) when a live lock is
+-- held or no message is visible. The history is left out when the caller's (p_known_exec,
+-- p_known_last) is the current execution's last event, and when longer than p_hist_max events.
+CREATE FUNCTION ${t.schema}.dx_lock_instance(p_instance TEXT, p_now BIGINT, p_token TEXT, p_until BIGINT, p_hist_max INTEGER,
+  p_known_exec BIGINT, p_known_last BIGINT,
+  OUT r_locked BOOLEAN, OUT r_exec BIGINT, OUT r_name TEXT, OUT r_version TEXT, OUT r_max_event BIGINT, OUT r_kv JSON,
+  OUT r_msg_ids BIGINT[], OUT r_msg_items TEXT[], OUT r_msg_attempts INTEGER[], OUT r_event_ids BIGINT[], OUT r_events TEXT[])
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_n INTEGER;
+BEGIN
+  r_locked := FALSE;
+  INSERT INTO ${t.instanceLocks} AS il (instance_id, lock_token, locked_until, locked_at) VALUES (p_instance, p_token, p_until, p_now)
+  ON CONFLICT (instance_id) DO UPDATE SET lock_token = EXCLUDED.lock_token,
+    locked_until = EXCLUDED.locked_until, locked_at = EXCLUDED.locked_at
+  WHERE il.locked_until <= p_now;
+  GET DIAGNOSTICS v_n = ROW_COUNT;
+  IF v_n = 0 THEN RETURN; END IF;
+  WITH u AS (
+    UPDATE ${t.orchestratorQueue} SET lock_token = p_token, attempt_count = attempt_count + 1
+    WHERE instance_id = p_instance AND visible_at <= p_now
+    RETURNING id, work_item, attempt_count
+  )
+  SELECT array_agg(s.id), array_agg(s.work_item), array_agg(s.attempt_count)
+    INTO r_msg_ids, r_msg_items, r_msg_attempts FROM (SELECT u.id, u.work_item, u.attempt_count FROM u ORDER BY u.id) s;
+  IF r_msg_ids IS NULL THEN
+    DELETE FROM ${t.instanceLocks} WHERE instance_id = p_instance AND lock_token = p_token;
+    RETURN;
+  END IF;
+  r_locked := TRUE;
+  SELECT i.current_execution_id, i.orchestration_name, i.orchestration_version INTO r_exec, r_name, r_version
+  FROM ${t.instances} i WHERE i.instance_id = p_instance;
+  SELECT json_agg(json_build_array(k.key, k.value, k.last_updated_at_ms)) INTO r_kv FROM ${t.kvStore} k WHERE k.instance_id = p_instance;
+  IF r_exec IS NOT NULL THEN
+    SELECT h.event_id INTO r_max_event FROM ${t.history} h WHERE h.instance_id = p_instance AND h.execution_id = r_exec
+    ORDER BY h.event_id DESC LIMIT 1;
+    IF r_max_event IS NULL THEN
+      r_event_ids := '{}';
+      r_events := '{}';
+    ELSIF r_max_event <= p_hist_max AND (p_known_exec IS DISTINCT FROM r_exec OR p_known_last IS DISTINCT FROM r_max_event) THEN
+      SELECT array_agg(h.event_id ORDER BY h.event_id), array_agg(h.event_data ORDER BY h.event_id) INTO r_event_ids, r_events
+      FROM ${t.history} h WHERE h.instance_id = p_instance AND h.execution_id = r_exec;
+    END IF;
+  END IF;
+END
+$fn$;
+
+-- As in migration 10, its per-instance steps now in dx_lock_instance.
+CREATE OR REPLACE FUNCTION ${t.schema}.dx_fetch_orch(p_now BIGINT, p_token TEXT, p_until BIGINT, p_prefix TEXT, p_hist_max INTEGER,
+  OUT r_instance TEXT, OUT r_exec BIGINT, OUT r_name TEXT, OUT r_version TEXT, OUT r_max_event BIGINT, OUT r_kv JSON,
+  OUT r_msg_ids BIGINT[], OUT r_msg_items TEXT[], OUT r_msg_attempts INTEGER[], OUT r_event_ids BIGINT[], OUT r_events TEXT[], OUT r_more BOOLEAN)
+RETURNS SETOF RECORD LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_excluded TEXT[] := '{}';
+  v_got BOOLEAN;
+  v_locked BOOLEAN;
+BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
+  FOR v_round IN 1..64 LOOP
+    SELECT x.instance_id, pg_try_advisory_xact_lock(hashtextextended(p_prefix || x.instance_id, 0)) INTO r_instance, v_got
+    FROM (SELECT q.instance_id FROM ${t.orchestratorQueue} q
+          WHERE q.visible_at <= p_now AND NOT (q.instance_id = ANY(v_excluded))
+            AND NOT EXISTS (SELECT 1 FROM ${t.instanceLocks} l WHERE l.instance_id = q.instance_id AND l.locked_until > p_now)
+          ORDER BY q.visible_at, q.id LIMIT 1
+          FOR UPDATE OF q SKIP LOCKED) x;
+    IF NOT FOUND THEN RETURN; END IF;
+    -- Another process is fetching, acking or abandoning this instance right now.
+    IF NOT v_got THEN v_excluded := v_excluded || r_instance; CONTINUE; END IF;
+    SELECT * INTO v_locked, r_exec, r_name, r_version, r_max_event, r_kv, r_msg_ids, r_msg_items, r_msg_attempts, r_event_ids, r_events
+    FROM ${t.schema}.dx_lock_instance(r_instance, p_now, p_token, p_until, p_hist_max, NULL, NULL);
+    IF NOT v_locked THEN v_excluded := v_excluded || r_instance; CONTINUE; END IF;
+    -- Read with this instance's lock in place: is another instance ready? (Rows other fetchers hold
+    -- count too, so this may say yes wrongly, never no wrongly.)
+    r_more := EXISTS (SELECT 1 FROM ${t.orchestratorQueue} q
+      WHERE q.visible_at <= p_now AND q.instance_id <> r_instance
+        AND NOT EXISTS (SELECT 1 FROM ${t.instanceLocks} l WHERE l.instance_id = q.instance_id AND l.locked_until > p_now));
+    RETURN NEXT;
+    RETURN;
+  END LOOP;
+  RETURN;
+END
+$fn$;
+
+-- Worker ack, as dx_ack_work (migration 4), plus: with p_lock_token, when the completion's instance
+-- is free (its advisory lock is free now and no live lock row), it is locked for the caller in
+-- this same transaction with every visible message (the completion included) and returned as a
+-- fetch returns it (r_locked), so the caller's orchestrator runs the next turn without a fetch and
+-- nobody is woken. The lock expires like a fetched one: if the caller is lost, anyone fetches the
+-- instance after that. Otherwise (advisory lock busy, live lock, no p_lock_token) it is the
+-- migration-4 path: the shared advisory lock orders this against the holder's ack, r_wake as there.
+CREATE FUNCTION ${t.schema}.dx_ack_work_lock(p_token TEXT, p_now BIGINT, p_prefix TEXT, p_target TEXT, p_item TEXT, p_type TEXT,
+  p_lock_token TEXT, p_until BIGINT, p_hist_max INTEGER, p_known_exec BIGINT, p_known_last BIGINT,
+  OUT r_deleted INTEGER, OUT r_wake BOOLEAN,
+  OUT r_locked BOOLEAN, OUT r_exec BIGINT, OUT r_name TEXT, OUT r_version TEXT, OUT r_max_event BIGINT, OUT r_kv JSON,
+  OUT r_msg_ids BIGINT[], OUT r_msg_items TEXT[], OUT r_msg_attempts INTEGER[], OUT r_event_ids BIGINT[], OUT r_events TEXT[])
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_session TEXT;
+  v_exclusive BOOLEAN := FALSE;
+BEGIN
+  r_wake := FALSE;
+  r_locked := FALSE;
+  IF p_item IS NOT NULL THEN
+    IF p_lock_token IS NOT NULL THEN
+      v_exclusive := pg_try_advisory_xact_lock(hashtextextended(p_prefix || p_target, 0));
+    END IF;
+    IF NOT v_exclusive THEN
+      PERFORM pg_advisory_xact_lock_shared(hashtextextended(p_prefix || p_target, 0));
+    END IF;
+  END IF;
+  DELETE FROM ${t.workerQueue} WHERE lock_token = p_token AND locked_until > p_now RETURNING session_id INTO v_session;
+  GET DIAGNOSTICS r_deleted = ROW_COUNT;
+  IF r_deleted = 0 THEN RETURN; END IF;
+  IF v_session IS NOT NULL THEN
+    UPDATE ${t.sessions} SET last_activity_at = p_now WHERE session_id = v_session AND locked_until > p_now;
+  END IF;
+  IF p_item IS NOT NULL THEN
+    INSERT INTO ${t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
+    VALUES (p_target, p_item, p_type, p_now, 0, p_now);
+    IF v_exclusive THEN
+      SELECT * INTO r_locked, r_exec, r_name, r_version, r_max_event, r_kv, r_msg_ids, r_msg_items, r_msg_attempts, r_event_ids, r_events
+      FROM ${t.schema}.dx_lock_instance(p_target, p_now, p_lock_token, p_until, p_hist_max, p_known_exec, p_known_last);
+    END IF;
+    IF NOT r_locked THEN
+      r_wake := NOT EXISTS (SELECT 1 FROM ${t.instanceLocks} l WHERE l.instance_id = p_target AND l.locked_until > p_now);
+    END IF;
+  END IF;
+END
+$fn$;
+`,
+  },
 ];
 
 /**

@@ -37,13 +37,27 @@ import type { PgConnection } from "./connection.js";
 import { pgCode, UNIQUE_VIOLATION } from "./errors.js";
 import { deadLetter, insertDeadLetter } from "./queueRows.js";
 
-type FetchStep = { kind: "none" } | { kind: "retry" } | { kind: "item"; item: OrchestrationItem };
+export type FetchStep = { kind: "none" } | { kind: "retry" } | { kind: "item"; item: OrchestrationItem };
+
+/** What dx_lock_instance (migration 11) returns for an instance it locked; dx_fetch_orch and dx_ack_work_lock pass it on. */
+export interface LockedInstanceRow {
+  r_exec: number | null;
+  r_name: string | null;
+  r_version: string | null;
+  r_max_event: number | null;
+  r_kv: [string, string, number][] | null;
+  r_msg_ids: (string | number)[];
+  r_msg_items: string[];
+  r_msg_attempts: number[];
+  r_event_ids: (string | number)[] | null;
+  r_events: string[] | null;
+}
 
 /**
  * Histories up to this many events come back with the orchestrator fetch itself (one round trip
  * even when the caller does not hold them); longer ones are read separately when needed.
  */
-const INLINE_HISTORY_MAX = 32;
+export const INLINE_HISTORY_MAX = 32;
 
 /**
  * The ack plan as the JSONB argument of `dx_ack_plan` (migration 9): scalars by name, rows as
@@ -104,26 +118,32 @@ export class PgOrchestratorQueue {
    */
   async #fetchStep(lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): Promise<FetchStep> {
     const conn = this.conn;
-    const t = conn.t;
     const now = Date.now();
     const token = randomUUID();
-    const res = await conn.pool.query<{
-      r_instance: string;
-      r_exec: number | null;
-      r_name: string | null;
-      r_version: string | null;
-      r_max_event: number | null;
-      r_kv: [string, string, number][] | null;
-      r_msg_ids: (string | number)[];
-      r_msg_items: string[];
-      r_msg_attempts: number[];
-      r_event_ids: (string | number)[] | null;
-      r_events: string[] | null;
-      r_more: boolean | null;
-    }>(`SELECT * FROM ${t.schema}.dx_fetch_orch($1, $2, $3, $4, $5)`, [now, token, now + lockTimeoutMs, conn.lockPrefix, INLINE_HISTORY_MAX]);
+    const res = await conn.pool.query<LockedInstanceRow & { r_instance: string; r_more: boolean | null }>(
+      `SELECT * FROM ${conn.t.schema}.dx_fetch_orch($1, $2, $3, $4, $5)`,
+      [now, token, now + lockTimeoutMs, conn.lockPrefix, INLINE_HISTORY_MAX],
+    );
     const row = res.rows[0];
     if (row === undefined) return { kind: "none" };
-    const instance = row.r_instance;
+    return this.lockedItem(row.r_instance, row, token, now, options, row.r_more !== false);
+  }
+
+  /**
+   * An instance locked for `token` (by a fetch, or by a worker ack: see dx_lock_instance,
+   * migration 11) as the item the runtime gets. The rare follow-ups (unreadable messages, orphans,
+   * a long history the caller does not hold) run here under that lock.
+   */
+  async lockedItem(
+    instance: string,
+    row: LockedInstanceRow,
+    token: string,
+    now: number,
+    options: FetchOrchestrationOptions | undefined,
+    moreReady: boolean,
+  ): Promise<FetchStep> {
+    const conn = this.conn;
+    const t = conn.t;
 
     const messages: WorkItem[] = [];
     const deadLettered: DeadLetteredMessage[] = [];
@@ -248,7 +268,7 @@ export class PgOrchestratorQueue {
         kvSnapshot: kvSnapshotOf(row.r_kv ?? []),
         lockToken: token,
         attemptCount,
-        moreReady: row.r_more !== false,
+        moreReady,
       }),
     };
   }

@@ -38,6 +38,8 @@ import type {
   OrchestrationItem,
   Provider,
   StoredStatus,
+  WorkAckOptions,
+  WorkAckResult,
   WorkItemLease,
 } from "../provider.js";
 import { PostgresAdmin } from "./admin.js";
@@ -76,7 +78,7 @@ export class PostgresProvider implements Provider {
     this.schema = conn.schema;
     this.admin = new PostgresAdmin(conn.pool, conn.t, (op, err) => toProviderError(op, err), conn.lockPrefix);
     this.orchestrator = new PgOrchestratorQueue(conn, (notes) => wakeups.emit(notes));
-    this.worker = new PgWorkerQueue(conn);
+    this.worker = new PgWorkerQueue(conn, this.orchestrator);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -215,8 +217,8 @@ export class PostgresProvider implements Provider {
     return this.run("fetchWorkItem", () => this.worker.fetch(lockTimeoutMs, options));
   }
 
-  async ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void> {
-    await this.run("ackWorkItem", () => this.worker.ack(lockToken, completion));
+  async ackWorkItem(lockToken: string, completion: WorkItem | null, options?: WorkAckOptions): Promise<WorkAckResult> {
+    return this.run("ackWorkItem", () => this.worker.ack(lockToken, completion, options));
   }
 
   async renewWorkItemLock(lockToken: string, extendMs: number, heartbeatDetails?: string): Promise<void> {

@@ -1,19 +1,24 @@
 // The PostgreSQL store's worker queue and sessions: enqueue, the fetch that leases one activity
 // (dx_lease_work: FOR UPDATE SKIP LOCKED on the item row plus the session upsert rules), ack with
-// the completion (dx_ack_work), renew (heartbeats), abandon, session lock renewal and cleanup.
+// the completion (dx_ack_work_lock, which can also lock the completion's instance for the caller), renew (heartbeats), abandon, session lock renewal and cleanup.
 import { randomUUID } from "node:crypto";
 import type { PoolClient } from "pg";
 
 import { targetInstance, type ActivityIdentity, type WorkItem } from "../../model/workItems.js";
 import { MAX_FETCH_ROUNDS, readActivity } from "../fetchAssembly.js";
 import { lockErrors } from "../operations.js";
-import type { FetchWorkOptions, ProviderNotification, WorkItemLease } from "../provider.js";
+import type { FetchWorkOptions, WorkAckOptions, WorkAckResult, WorkItemLease } from "../provider.js";
 import { encodeWorkItem, num } from "./codec.js";
 import type { PgConnection, Queryable } from "./connection.js";
 import { deadLetter } from "./queueRows.js";
+import { INLINE_HISTORY_MAX, type LockedInstanceRow, type PgOrchestratorQueue } from "./orchestratorQueue.js";
 
 export class PgWorkerQueue {
-  constructor(private readonly conn: PgConnection) {}
+  constructor(
+    private readonly conn: PgConnection,
+    /** Shapes an instance a worker ack locked for the caller into the item a fetch returns. */
+    private readonly orchestrator: Pick<PgOrchestratorQueue, "lockedItem">,
+  ) {}
 
   async #insert(q: Queryable, items: readonly WorkItem[], now: number): Promise<void> {
     const a = items.map((i) => (i.type === "ActivityExecute" ? i : null));
@@ -104,27 +109,52 @@ export class PgWorkerQueue {
     };
   }
 
-  async ack(lockToken: string, completion: WorkItem | null): Promise<void> {
+  async ack(lockToken: string, completion: WorkItem | null, options: WorkAckOptions | undefined): Promise<WorkAckResult> {
     const t = this.conn.t;
     const now = Date.now();
-    const note: ProviderNotification = { kind: "orchestrator", visibleAtMs: now };
-    // One call of dx_ack_work (migration 4): delete (only while our lock is valid), bump the
-    // session and enqueue the completion, all or nothing. It tells whether anyone needs waking:
-    // not while the completion's instance is locked by a live turn, whose ack finds the message
-    // and wakes its own process (see the orchestrator queue's pendingWake).
-    const res = await this.conn.pool.query<{ r_deleted: number; r_wake: boolean }>(`SELECT * FROM ${t.schema}.dx_ack_work($1, $2, $3, $4, $5, $6)`, [
-      lockToken,
-      now,
-      this.conn.lockPrefix,
-      completion === null ? null : targetInstance(completion),
-      completion === null ? null : encodeWorkItem(completion),
-      completion === null ? null : completion.type,
-    ]);
-    if ((res.rows[0]?.r_deleted ?? 0) === 0) {
+    const target = completion === null ? null : targetInstance(completion);
+    const lock = completion !== null ? options?.lockInstance : undefined;
+    const instanceToken = lock !== undefined ? randomUUID() : null;
+    const known = lock !== undefined && target !== null ? lock.knownHistory?.get(target) : undefined;
+    // One call of dx_ack_work_lock (migration 11): delete (only while our lock is valid), bump the
+    // session and enqueue the completion, all or nothing. Asked to, it also locks the completion's
+    // instance for us when it is free and returns it as a fetch would. Otherwise it tells whether
+    // anyone needs waking: not while the instance is locked by a live turn, whose ack finds the
+    // message and wakes its own process (see the orchestrator queue's pendingWake).
+    const res = await this.conn.pool.query<LockedInstanceRow & { r_deleted: number; r_wake: boolean; r_locked: boolean }>(
+      `SELECT * FROM ${t.schema}.dx_ack_work_lock($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        lockToken,
+        now,
+        this.conn.lockPrefix,
+        target,
+        completion === null ? null : encodeWorkItem(completion),
+        completion === null ? null : completion.type,
+        instanceToken,
+        lock !== undefined ? now + lock.lockTimeoutMs : null,
+        INLINE_HISTORY_MAX,
+        known?.executionId ?? null,
+        known?.lastEventId ?? null,
+      ],
+    );
+    const row = res.rows[0];
+    if ((row?.r_deleted ?? 0) === 0) {
       const why = await this.conn.pool.query(`SELECT 1 FROM ${t.workerQueue} WHERE lock_token = $1`, [lockToken]);
       throw why.rows.length > 0 ? lockErrors.workItemExpired("ackWorkItem") : lockErrors.workItemNotFound("ackWorkItem");
     }
-    if (completion !== null && res.rows[0]?.r_wake === true) this.conn.committed([note]);
+    if (row !== undefined && row.r_locked === true && target !== null && instanceToken !== null) {
+      // The completion is committed; what follows only shapes the locked instance into an item
+      // (or releases it on the rare follow-up paths, as a fetch would).
+      try {
+        const step = await this.orchestrator.lockedItem(target, row, instanceToken, now, lock, true);
+        return { item: step.kind === "item" ? step.item : null };
+      } catch {
+        // The lock we could not hand over expires, and the instance is fetched as usual then.
+        return { item: null };
+      }
+    }
+    if (completion !== null && row?.r_wake === true) this.conn.committed([{ kind: "orchestrator", visibleAtMs: now }]);
+    return { item: null };
   }
 
   async #requireLock(c: PoolClient, operation: string, lockToken: string, now: number): Promise<{ id: number; session_id: string | null }> {
