@@ -1,6 +1,6 @@
-// The package as users get it: `npm pack`, install the tarball into fresh apps (offline: the
-// package has no runtime dependencies, and the drivers are linked from this checkout), then run
-// ESM and CommonJS programs and type-check TypeScript consumers of both module kinds against it.
+// The package as users get it: `npm pack`, install the tarball into fresh apps (its few runtime
+// dependencies from npm's cache when there, else the registry; the drivers are linked from this
+// checkout), then run ESM and CommonJS programs and type-check TypeScript consumers of both module kinds against it.
 // The SQLite app has no `pg` installed and the PostgreSQL app no `better-sqlite3`, which proves
 // each store loads only its own driver.
 import { after, before, describe, it } from "node:test";
@@ -35,7 +35,7 @@ function makeApp(name: string, drivers: string[]): string {
   const dir = join(work, name);
   mkdirSync(dir);
   writeFileSync(join(dir, "package.json"), JSON.stringify({ name, version: "1.0.0", private: true }));
-  npm(dir, ["install", tarball, "--offline", "--no-audit", "--no-fund", "--ignore-scripts"]);
+  npm(dir, ["install", tarball, "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"]);
   for (const d of drivers) symlinkSync(join(ROOT, "node_modules", d), join(dir, "node_modules", d), "dir");
   return dir;
 }
