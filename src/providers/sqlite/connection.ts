@@ -2,8 +2,9 @@
 // WAL, migrations, the checkpointer thread), the prepared-statement cache, write transactions and
 // closing. The role files (orchestratorQueue, workerQueue, history, reads) run their SQL on it.
 //
-// Every multi-statement operation runs as ONE `BEGIN IMMEDIATE` transaction, so several processes
-// may share a file store safely (the write lock serialises them; busy_timeout makes them wait).
+// Every multi-statement operation runs as ONE `BEGIN IMMEDIATE` transaction (or, group-committed,
+// as a savepoint of one), so several processes may share a file store safely (the write lock
+// serialises them; busy_timeout makes them wait).
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import type Database from "better-sqlite3";
@@ -12,6 +13,7 @@ import { REAL_CLOCK, type Clock } from "../../model/clock.js";
 import { ProviderError } from "../../model/errors.js";
 import { loadDriver } from "../driver.js";
 import { WalCheckpointer } from "./checkpointer.js";
+import { GroupCommit } from "./groupCommit.js";
 import { toProviderError } from "./errors.js";
 import { migrate } from "./schema.js";
 import { parseSqliteUrl } from "./url.js";
@@ -63,6 +65,8 @@ const sqliteDriver = (): typeof Database => loadDriver<typeof Database>("better-
 export class SqliteConnection {
   readonly #statements = new Map<string, Stmt>();
   #checkpointer: WalCheckpointer | null = null;
+  /** Writes that share one commit (acks, starts); fetches join them. */
+  readonly commits: GroupCommit;
 
   private constructor(
     readonly db: Database.Database,
@@ -70,7 +74,9 @@ export class SqliteConnection {
     readonly location: string,
     /** Time for queue visibility and stored timestamps (locks use real time). */
     readonly clock: Clock,
-  ) {}
+  ) {
+    this.commits = new GroupCommit(db);
+  }
 
   /** Opens (creating if needed) a file store. See `parseSqliteUrl` for the accepted forms. */
   static async open(url: string, options: SqliteProviderOptions): Promise<SqliteConnection> {
@@ -143,6 +149,7 @@ export class SqliteConnection {
   }
 
   async close(): Promise<void> {
+    this.commits.flush();
     this.#statements.clear();
     await this.#checkpointer?.close();
     this.db.close();

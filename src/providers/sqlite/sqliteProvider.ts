@@ -3,6 +3,9 @@
 // connection.ts (open, statements, transactions), orchestratorQueue.ts, workerQueue.ts (with
 // sessions), history.ts, reads.ts (status, KV, pending work), queueRows.ts, admin.ts, schema.ts.
 // better-sqlite3 is synchronous: each async method does its work before its promise settles.
+// Acks and starts are group-committed (groupCommit.ts) while other locks this provider handed out
+// are still out (outstanding.ts): they settle after the commit they share, which happens when the
+// event loop is next free or in front of the next fetch; a write alone commits at once.
 import type Database from "better-sqlite3";
 
 import type { HistoryEvent } from "../../model/events.js";
@@ -31,6 +34,7 @@ import { SqliteConnection, type SqliteProviderOptions } from "./connection.js";
 import { toProviderError } from "./errors.js";
 import { readHistory, readLatestHistory } from "./history.js";
 import { SqliteOrchestratorQueue } from "./orchestratorQueue.js";
+import { Outstanding } from "./outstanding.js";
 import { readKvAllValues, readKvValue, readPendingWork, readStatus } from "./reads.js";
 import { SqliteWorkerQueue } from "./workerQueue.js";
 
@@ -47,6 +51,8 @@ export class SqliteProvider implements Provider {
   private readonly worker: SqliteWorkerQueue;
   private readonly listeners = new Listeners();
   private readonly operations = new StoreOperations(toProviderError);
+  /** Locks handed out and not answered yet: whether a write can expect company for its commit. */
+  private readonly outstanding = new Outstanding();
 
   private constructor(conn: SqliteConnection) {
     this.conn = conn;
@@ -84,6 +90,16 @@ export class SqliteProvider implements Provider {
     return this.operations.run(operation, fn);
   }
 
+  /**
+   * A group-committed write (groupCommit.ts); settles once it is committed. It answers the lock
+   * `lockToken` (null: none) and waits for company only while another lock is out.
+   */
+  private write<R>(operation: string, lockToken: string | null, fn: () => R): Promise<R> {
+    const alone = !this.outstanding.othersThan(lockToken);
+    if (lockToken !== null) this.outstanding.delete(lockToken);
+    return this.operations.runAsync(operation, () => this.conn.commits.write(fn, alone));
+  }
+
   private emit(notifications: readonly ProviderNotification[]): void {
     this.listeners.emit(notifications);
   }
@@ -102,24 +118,30 @@ export class SqliteProvider implements Provider {
   // Orchestrator queue
 
   async fetchOrchestrationItem(lockTimeoutMs: number, options?: FetchOrchestrationOptions): Promise<OrchestrationItem | null> {
-    return this.run("fetchOrchestrationItem", () => this.orchestrator.fetch(lockTimeoutMs, options));
+    // Queued writes go first, in the fetch's transaction: it sees them, and they wait no longer.
+    const item = this.run("fetchOrchestrationItem", () => this.conn.commits.now(() => this.orchestrator.fetch(lockTimeoutMs, options)));
+    if (item !== null) this.outstanding.add(item.lockToken, lockTimeoutMs);
+    return item;
   }
 
   async ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<AckResult> {
     const leased = leasesOf(ack);
-    const notes = this.run("ackOrchestrationItem", () => this.orchestrator.ack(lockToken, ack, leased));
+    const notes = await this.write("ackOrchestrationItem", lockToken, () => this.orchestrator.ack(lockToken, ack, leased));
+    for (const lease of leased.values()) this.outstanding.add(lease.lockToken, ack.leaseWorkerItems?.lockTimeoutMs ?? 0);
     this.emit(notes);
     return { leases: [...leased.values()] };
   }
 
   async abandonOrchestrationItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void> {
     const delay = Math.max(0, delayMs ?? 0);
+    this.outstanding.delete(lockToken);
     this.run("abandonOrchestrationItem", () => this.orchestrator.abandon(lockToken, delay, ignoreAttempt === true));
     this.emit([{ kind: "orchestrator", visibleAtMs: this.conn.clock.now() + delay }]);
   }
 
   async suspendOrchestrationItem(lockToken: string, error: ErrorDetailsData, retryInMs: number): Promise<void> {
     const delay = Math.max(0, retryInMs);
+    this.outstanding.delete(lockToken);
     this.run("suspendOrchestrationItem", () => this.orchestrator.suspend(lockToken, error, delay));
     this.emit([{ kind: "orchestrator", visibleAtMs: this.conn.clock.now() + delay }]);
   }
@@ -134,7 +156,7 @@ export class SqliteProvider implements Provider {
   }
 
   async createInstance(item: WorkItem & { type: "StartOrchestration" }): Promise<void> {
-    const visibleAt = this.run("createInstance", () => this.orchestrator.create(item));
+    const visibleAt = await this.write("createInstance", null, () => this.orchestrator.create(item));
     this.emit([{ kind: "orchestrator", visibleAtMs: visibleAt }]);
   }
 
@@ -148,11 +170,13 @@ export class SqliteProvider implements Provider {
 
   async fetchWorkItem(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null> {
     if (options.tagFilter.kind === "none") return null;
-    return this.run("fetchWorkItem", () => this.worker.fetch(lockTimeoutMs, options));
+    const lease = this.run("fetchWorkItem", () => this.conn.commits.now(() => this.worker.fetch(lockTimeoutMs, options)));
+    if (lease !== null) this.outstanding.add(lease.lockToken, lockTimeoutMs);
+    return lease;
   }
 
   async ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void> {
-    const visibleAt = this.run("ackWorkItem", () => this.worker.ack(lockToken, completion));
+    const visibleAt = await this.write("ackWorkItem", lockToken, () => this.worker.ack(lockToken, completion));
     if (visibleAt !== null) this.emit([{ kind: "orchestrator", visibleAtMs: visibleAt }]);
   }
 
@@ -161,6 +185,7 @@ export class SqliteProvider implements Provider {
   }
 
   async abandonWorkItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void> {
+    this.outstanding.delete(lockToken);
     this.run("abandonWorkItem", () => this.worker.abandon(lockToken, Math.max(0, delayMs ?? 0), ignoreAttempt === true));
     this.emit([{ kind: "worker" }]);
   }
