@@ -215,8 +215,34 @@ export class SqliteOrchestratorQueue {
     // A finished execution's pending timers can fire into nothing: drop them with it.
     if (plan.terminal) conn.stmt("DELETE FROM orchestrator_queue WHERE instance_id = ? AND item_type = 'TimerFired'").run(instance);
 
-    const existing = conn.stmt("SELECT 1 AS x FROM instances WHERE instance_id = ?").get(instance);
-    if (existing === undefined) {
+    // instances.status mirrors the current execution's status (listing indexes use it). The row
+    // is rewritten only when a column that indexes cover changes: writing the same value still
+    // rewrites their entries (two more pages per turn). updated_at moves only when the ack
+    // changes the instance (a message for a finished instance is consumed without touching it).
+    const changed = conn
+      .stmt(
+        `UPDATE instances SET orchestration_name = @name, orchestration_version = @version, suspension = NULL,
+           updated_at = CASE WHEN @changes THEN @now ELSE updated_at END,
+           status = CASE WHEN @status IS NOT NULL THEN @status WHEN @exec > current_execution_id THEN 'Running' ELSE status END,
+           current_execution_id = MAX(current_execution_id, @exec)
+         WHERE instance_id = @instance AND (orchestration_name IS NOT @name OR orchestration_version IS NOT @version
+           OR suspension IS NOT NULL OR (@status IS NOT NULL AND status IS NOT @status) OR @exec > current_execution_id)`,
+      )
+      .run({
+        name: md.orchestrationName,
+        version: md.orchestrationVersion,
+        changes: plan.changesInstance ? 1 : 0,
+        now,
+        status: md.status ?? null,
+        exec,
+        instance,
+      }).changes;
+    const exists =
+      changed > 0 ||
+      (plan.changesInstance
+        ? conn.stmt("UPDATE instances SET updated_at = ? WHERE instance_id = ?").run(now, instance).changes > 0
+        : conn.stmt("SELECT 1 AS x FROM instances WHERE instance_id = ?").get(instance) !== undefined);
+    if (!exists) {
       conn
         .stmt(
           `INSERT INTO instances (instance_id, orchestration_name, orchestration_version, current_execution_id,
@@ -224,18 +250,6 @@ export class SqliteOrchestratorQueue {
            VALUES (?, ?, ?, ?, NULL, 0, ?, ?, ?, ?)`,
         )
         .run(instance, md.orchestrationName, md.orchestrationVersion, exec, md.parentInstanceId ?? null, now, now, md.status ?? "Running");
-    } else {
-      // instances.status mirrors the current execution's status (listing indexes use it).
-      // updated_at moves only when the ack changes the instance (a message for a finished
-      // instance is consumed without touching it).
-      conn
-        .stmt(
-          `UPDATE instances SET orchestration_name = ?, orchestration_version = ?, suspension = NULL,
-             updated_at = CASE WHEN ? THEN ? ELSE updated_at END,
-             status = CASE WHEN ? IS NOT NULL THEN ? WHEN ? > current_execution_id THEN 'Running' ELSE status END,
-             current_execution_id = MAX(current_execution_id, ?) WHERE instance_id = ?`,
-        )
-        .run(md.orchestrationName, md.orchestrationVersion, plan.changesInstance ? 1 : 0, now, md.status ?? null, md.status ?? null, exec, exec, instance);
     }
     conn.stmt("INSERT OR IGNORE INTO executions (instance_id, execution_id, status, started_at) VALUES (?, ?, 'Running', ?)").run(instance, exec, now);
 
