@@ -605,6 +605,14 @@ export class WorkerDispatcher {
     try {
       const asked = Date.now();
       await provider.renewWorkItemLock(lease.lockToken, leaseMs);
+      // The renewal holds from when the store ran it, which may have been as early as `asked`. An
+      // answer that arrives after two thirds of that lock proves too little: the lock may lapse (or
+      // have lapsed, and the item run and completed elsewhere) before the first renewal of the run.
+      if (Date.now() - asked >= (leaseMs * 2) / 3) {
+        this.d.logger.debug("late activity lease renewed too late to trust; not running it", { activity_id: lease.item.id });
+        await provider.abandonWorkItem(lease.lockToken, 0, true).catch(() => undefined);
+        return false;
+      }
       this.#leaseUntil.set(lease, asked + leaseMs);
       return true;
     } catch (err) {

@@ -43,6 +43,25 @@ function slowFirstLease(inner: Provider, delayMs: number, onGranted: () => void)
   });
 }
 
+/** A provider whose first activity lock renewal is run by the store at once but answered `delayMs` late. */
+function slowFirstRenewal(inner: Provider, delayMs: number): Provider {
+  let first = true;
+  return new Proxy(inner, {
+    get(target, prop, receiver) {
+      if (prop === "renewWorkItemLock")
+        return async (...args: Parameters<Provider["renewWorkItemLock"]>): Promise<void> => {
+          await target.renewWorkItemLock(...args);
+          if (first) {
+            first = false;
+            await sleep(delayMs);
+          }
+        };
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 for (const kind of PROVIDERS) {
   describe(`chaos regressions (${kind})`, () => {
     it("an activity running when its runtime stops with shutdown(0) is not lost: the value it still returns is recorded", { timeout: 20_000 }, async () => {
@@ -137,6 +156,37 @@ for (const kind of PROVIDERS) {
         // Once: by B, or by A's own fetch after the lapse when the late lease came with A's ack
         // (A's fetch loop is then free, as it was not the one kept waiting).
         assert.equal(runs.length, 1, `the completed activity ran again on the late lease: ${runs.join(", ")}`);
+        await a.stop();
+        await b.stop();
+      } finally {
+        await store.close();
+      }
+    });
+    it("a late lease whose renewal is answered after the lock could have lapsed is not run (chaos seed 12003)", { timeout: 20_000 }, async () => {
+      const store = new SharedStore(kind);
+      try {
+        const runs: string[] = [];
+        const setup = (name: string) => (rt: Runtime) => {
+          rt.registerActivity("Work", async (_ctx, input: string) => {
+            runs.push(`${name}:${input}`);
+            return `done:${input}`;
+          });
+          rt.registerOrchestration("One", async (ctx, input: string) => ctx.scheduleActivity("Work", input));
+        };
+        const opts = { workerLockTimeoutMs: 300, orchestratorLockTimeoutMs: 300 };
+        let granted = false;
+        // A's lease arrives half a lock late, so A renews it before running it; the store renews at
+        // once, but the answer takes two lock periods: meanwhile the lock lapses and B runs the activity.
+        const a = await store.node(setup("A"), opts, (p) => slowFirstLease(slowFirstRenewal(p, 600), 150, () => (granted = true)));
+        const client = await store.client();
+        await client.startOrchestration("i4", "One", "w");
+        await until(() => granted, 5_000, "runtime A to be granted the lease");
+        const b = await store.node(setup("B"), opts);
+        const r = await client.waitForOrchestration("i4", 5_000);
+        assert.equal(r.status, "Completed", r.error ?? "");
+        assert.equal(r.output, "done:w");
+        await sleep(1_000); // A's renewal has been answered by now
+        assert.equal(runs.length, 1, `the completed activity ran again after a late renewal: ${runs.join(", ")}`);
         await a.stop();
         await b.stop();
       } finally {
