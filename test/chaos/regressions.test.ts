@@ -1,7 +1,7 @@
 // Deterministic regressions for failures the chaos runs found, on every provider.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { PROVIDERS } from "../e2e/harness.js";
+import { PROVIDERS, type ProviderKind } from "../e2e/harness.js";
 import { SharedStore, until } from "../e2e/multi.js";
 import type { Provider, Runtime } from "../../src/index.js";
 import type { AckResult, WorkItemLease } from "../../src/providers/provider.js";
@@ -60,6 +60,47 @@ function slowFirstRenewal(inner: Provider, delayMs: number): Provider {
       return typeof v === "function" ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
   });
+}
+
+/**
+ * Runtime A (its provider wrapped by `slowA`) is granted the one activity's lease; runtime B then
+ * joins, the instance completes, and after `settleMs` (A's late answers have arrived) the runs of
+ * the activity are returned, as "A:<input>" / "B:<input>".
+ */
+async function lateLeaseRuns(
+  kind: ProviderKind,
+  instance: string,
+  workerLockTimeoutMs: number,
+  slowA: (p: Provider, granted: () => void) => Provider,
+  settleMs: number,
+): Promise<string[]> {
+  const store = new SharedStore(kind);
+  try {
+    const runs: string[] = [];
+    const setup = (name: string) => (rt: Runtime) => {
+      rt.registerActivity("Work", async (_ctx, input: string) => {
+        runs.push(`${name}:${input}`);
+        return `done:${input}`;
+      });
+      rt.registerOrchestration("One", async (ctx, input: string) => ctx.scheduleActivity("Work", input));
+    };
+    const opts = { workerLockTimeoutMs, orchestratorLockTimeoutMs: 300 };
+    let granted = false;
+    const a = await store.node(setup("A"), opts, (p) => slowA(p, () => (granted = true)));
+    const client = await store.client();
+    await client.startOrchestration(instance, "One", instance);
+    await until(() => granted, 5_000, "runtime A to be granted the lease");
+    const b = await store.node(setup("B"), opts);
+    const r = await client.waitForOrchestration(instance, 5_000);
+    assert.equal(r.status, "Completed", r.error ?? "");
+    assert.equal(r.output, `done:${instance}`);
+    await sleep(settleMs);
+    await a.stop();
+    await b.stop();
+    return runs;
+  } finally {
+    await store.close();
+  }
 }
 
 for (const kind of PROVIDERS) {
@@ -130,68 +171,17 @@ for (const kind of PROVIDERS) {
       }
     });
     it("a lease that reaches the worker after its lock lapsed is not run: the activity another runtime completed does not run again", { timeout: 20_000 }, async () => {
-      const store = new SharedStore(kind);
-      try {
-        const runs: string[] = [];
-        const setup = (name: string) => (rt: Runtime) => {
-          rt.registerActivity("Work", async (_ctx, input: string) => {
-            runs.push(`${name}:${input}`);
-            return `done:${input}`;
-          });
-          rt.registerOrchestration("One", async (ctx, input: string) => ctx.scheduleActivity("Work", input));
-        };
-        const opts = { workerLockTimeoutMs: 200, orchestratorLockTimeoutMs: 300 };
-        let granted = false;
-        // Runtime A gets the lease, but the answer takes 3 lock periods to arrive (a slow network, a GC pause).
-        const a = await store.node(setup("A"), opts, (p) => slowFirstLease(p, 600, () => (granted = true)));
-        const client = await store.client();
-        await client.startOrchestration("i3", "One", "z");
-        await until(() => granted, 5_000, "runtime A to be granted the lease");
-        // Runtime B (or A's own fetch loop) takes the item once the lock lapsed, runs it and records the completion.
-        const b = await store.node(setup("B"), opts);
-        const r = await client.waitForOrchestration("i3", 5_000);
-        assert.equal(r.status, "Completed", r.error ?? "");
-        assert.equal(r.output, "done:z");
-        await sleep(800); // A's late lease has arrived by now
-        // Once: by B, or by A's own fetch after the lapse when the late lease came with A's ack
-        // (A's fetch loop is then free, as it was not the one kept waiting).
-        assert.equal(runs.length, 1, `the completed activity ran again on the late lease: ${runs.join(", ")}`);
-        await a.stop();
-        await b.stop();
-      } finally {
-        await store.close();
-      }
+      // A gets the lease, but the answer takes 3 lock periods to arrive (a slow network, a GC pause).
+      // The item is then run once: by B, or by A's own fetch after the lapse when the late lease came
+      // with A's ack (A's fetch loop is then free, as it was not the one kept waiting).
+      const runs = await lateLeaseRuns(kind, "i3", 200, (p, granted) => slowFirstLease(p, 600, granted), 800);
+      assert.equal(runs.length, 1, `the completed activity ran again on the late lease: ${runs.join(", ")}`);
     });
     it("a late lease whose renewal is answered after the lock could have lapsed is not run (chaos seed 12003)", { timeout: 20_000 }, async () => {
-      const store = new SharedStore(kind);
-      try {
-        const runs: string[] = [];
-        const setup = (name: string) => (rt: Runtime) => {
-          rt.registerActivity("Work", async (_ctx, input: string) => {
-            runs.push(`${name}:${input}`);
-            return `done:${input}`;
-          });
-          rt.registerOrchestration("One", async (ctx, input: string) => ctx.scheduleActivity("Work", input));
-        };
-        const opts = { workerLockTimeoutMs: 300, orchestratorLockTimeoutMs: 300 };
-        let granted = false;
-        // A's lease arrives half a lock late, so A renews it before running it; the store renews at
-        // once, but the answer takes two lock periods: meanwhile the lock lapses and B runs the activity.
-        const a = await store.node(setup("A"), opts, (p) => slowFirstLease(slowFirstRenewal(p, 600), 150, () => (granted = true)));
-        const client = await store.client();
-        await client.startOrchestration("i4", "One", "w");
-        await until(() => granted, 5_000, "runtime A to be granted the lease");
-        const b = await store.node(setup("B"), opts);
-        const r = await client.waitForOrchestration("i4", 5_000);
-        assert.equal(r.status, "Completed", r.error ?? "");
-        assert.equal(r.output, "done:w");
-        await sleep(1_000); // A's renewal has been answered by now
-        assert.equal(runs.length, 1, `the completed activity ran again after a late renewal: ${runs.join(", ")}`);
-        await a.stop();
-        await b.stop();
-      } finally {
-        await store.close();
-      }
+      // A's lease arrives half a lock late, so A renews it before running it; the store renews at
+      // once, but the answer takes two lock periods: meanwhile the lock lapses and B runs the activity.
+      const runs = await lateLeaseRuns(kind, "i4", 300, (p, granted) => slowFirstLease(slowFirstRenewal(p, 600), 150, granted), 1_000);
+      assert.equal(runs.length, 1, `the completed activity ran again after a late renewal: ${runs.join(", ")}`);
     });
   });
 }
