@@ -21,6 +21,7 @@ import { registerHeartbeats } from "./heartbeats.js";
 import { registerDrainHints } from "./drainHints.js";
 import { registerAckLeases } from "./ackLeases.js";
 import { registerWorkAckLocks } from "./workAckLocks.js";
+import { registerConcurrentWrites } from "./concurrentWrites.js";
 
 export type { ConformanceOptions, ProviderFactory } from "./harness.js";
 
@@ -44,6 +45,7 @@ export function runProviderConformance(name: string, factory: ProviderFactory, o
     registerDrainHints(ctx, options.drainHints === true);
     registerAckLeases(ctx, options.ackLeases === true);
     registerWorkAckLocks(ctx, options.workAckLocks === true);
+    registerConcurrentWrites(ctx);
   });
   runManagementConformance(name, factory);
 }

@@ -1117,6 +1117,48 @@ END
 $fn$;
 `,
   },
+  {
+    version: 12,
+    description: "group commit: dx_batch applies several acks, worker acks and creations in one call, each in its own subtransaction",
+    sql: (t) => `
+-- Group commit (groupCommit.ts): p_calls is a JSON array of writes, each [kind, ...arguments of
+-- its function]: ["ack", token, now, prefix, plan] (dx_ack_plan), ["work", token, now, prefix,
+-- target, item, type, lock_token, until, hist_max, known_exec, known_last] (dx_ack_work_lock),
+-- ["create", instance, lock_key, item, type, now] (dx_create_instance). Each runs in a
+-- subtransaction of its own (the EXCEPTION block); the result is an array in the same order: the
+-- function's row as JSON, or null when it raised (it was undone alone, and the caller sends it
+-- again by itself, so it gets exactly the error a lone call gets). Everything that did not raise
+-- commits together when the call returns. Locks the writes take are held until then: the caller
+-- orders the writes by the advisory-lock key each blocks on, so batches cannot deadlock each other.
+CREATE FUNCTION ${t.schema}.dx_batch(p_calls JSONB) RETURNS JSONB LANGUAGE plpgsql AS $fn$
+DECLARE
+  c JSONB;
+  v JSONB;
+  v_out JSONB := '[]'::jsonb;
+BEGIN
+  FOR c IN SELECT u.e FROM jsonb_array_elements(p_calls) WITH ORDINALITY AS u(e, ord) ORDER BY u.ord LOOP
+    BEGIN
+      CASE c->>0
+        WHEN 'ack' THEN
+          SELECT to_jsonb(x) INTO v FROM ${t.schema}.dx_ack_plan(c->>1, (c->>2)::bigint, c->>3, c->4) x;
+        WHEN 'work' THEN
+          SELECT to_jsonb(x) INTO v FROM ${t.schema}.dx_ack_work_lock(c->>1, (c->>2)::bigint, c->>3, c->>4, c->>5, c->>6, c->>7,
+            (c->>8)::bigint, (c->>9)::integer, (c->>10)::bigint, (c->>11)::bigint) x;
+        WHEN 'create' THEN
+          v := jsonb_build_object('ok', ${t.schema}.dx_create_instance(c->>1, c->>2, c->>3, c->>4, (c->>5)::bigint));
+        ELSE
+          v := NULL;
+      END CASE;
+    EXCEPTION WHEN OTHERS THEN
+      v := NULL;
+    END;
+    v_out := v_out || jsonb_build_array(v);
+  END LOOP;
+  RETURN v_out;
+END
+$fn$;
+`,
+  },
 ];
 
 /**

@@ -37,6 +37,14 @@ import type { PgConnection } from "./connection.js";
 import { pgCode, UNIQUE_VIOLATION } from "./errors.js";
 import { deadLetter, insertDeadLetter } from "./queueRows.js";
 
+/** What dx_ack_plan (migration 9) returns. */
+interface AckRow {
+  r_code: number;
+  r_instance: string | null;
+  r_next_visible: number | null;
+  r_cancelled: [string, number, number][] | null;
+}
+
 export type FetchStep = { kind: "none" } | { kind: "retry" } | { kind: "item"; item: OrchestrationItem };
 
 /** What dx_lock_instance (migration 11) returns for an instance it locked; dx_fetch_orch and dx_ack_work_lock pass it on. */
@@ -93,6 +101,13 @@ function encodePlan(ack: OrchestrationAck, plan: AckPlan, leased: ReadonlyMap<nu
 }
 
 export class PgOrchestratorQueue {
+  /**
+   * The instance each lock token this process was handed holds: an ack's advisory-lock key,
+   * which orders the writes of a batch (groupCommit.ts). Only an ordering hint: a token missing
+   * here (another process's, or forgotten) sorts first, and is checked by the store as always.
+   */
+  readonly #heldInstances = new Map<string, string>();
+
   constructor(
     private readonly conn: PgConnection,
     /** Wakes this process's listeners only (no NOTIFY). */
@@ -144,6 +159,9 @@ export class PgOrchestratorQueue {
   ): Promise<FetchStep> {
     const conn = this.conn;
     const t = conn.t;
+    // Bounded: tokens whose turn was never acked nor abandoned (a lost lock) are dropped in bulk.
+    if (this.#heldInstances.size >= 10_000) this.#heldInstances.clear();
+    this.#heldInstances.set(token, instance);
 
     const messages: WorkItem[] = [];
     const deadLettered: DeadLetteredMessage[] = [];
@@ -306,14 +324,19 @@ export class PgOrchestratorQueue {
     const now = Date.now();
     const plan = planAck(ack, now);
     const leased = leasesOf(ack);
-    let res: pg.QueryResult<{ r_code: number; r_instance: string | null; r_next_visible: number | null; r_cancelled: [string, number, number][] | null }>;
+    const conn = this.conn;
+    const encoded = encodePlan(ack, plan, leased, now + (ack.leaseWorkerItems?.lockTimeoutMs ?? 0));
+    const instance = this.#heldInstances.get(lockToken);
+    this.#heldInstances.delete(lockToken);
+    let r: AckRow | undefined;
     try {
-      res = await this.conn.pool.query(`SELECT * FROM ${this.conn.t.schema}.dx_ack_plan($1, $2, $3, $4)`, [
-        lockToken,
-        now,
-        this.conn.lockPrefix,
-        encodePlan(ack, plan, leased, now + (ack.leaseWorkerItems?.lockTimeoutMs ?? 0)),
-      ]);
+      // Alone, or with other writes in one dx_batch call (groupCommit.ts): same function, same row.
+      r = await conn.writes.run<AckRow | undefined>({
+        key: instance !== undefined ? conn.lockPrefix + instance : "",
+        call: () => `["ack",${JSON.stringify(lockToken)},${now},${JSON.stringify(conn.lockPrefix)},${encoded}]`,
+        alone: async () =>
+          (await conn.pool.query<AckRow>(`SELECT * FROM ${conn.t.schema}.dx_ack_plan($1, $2, $3, $4)`, [lockToken, now, conn.lockPrefix, encoded])).rows[0],
+      });
     } catch (err) {
       if (pgCode(err) === UNIQUE_VIOLATION) {
         const detail = err instanceof Error && "detail" in err ? String((err as { detail: unknown }).detail ?? "") : "";
@@ -321,7 +344,6 @@ export class PgOrchestratorQueue {
       }
       throw err;
     }
-    const r = res.rows[0];
     if (r === undefined || r.r_code === 1 || r.r_instance === null) throw lockErrors.instanceNotHeld(op);
     if (r.r_code === 2) throw lockErrors.instanceExpired(op);
     const notes: ProviderNotification[] = [];
@@ -358,6 +380,7 @@ export class PgOrchestratorQueue {
 
   /** Releases the instance lock; its messages become visible again after `delay`. Returns the instance. */
   async #abandonInTx(c: PoolClient, notes: ProviderNotification[], op: string, lockToken: string, delay: number, ignoreAttempt: boolean): Promise<string> {
+    this.#heldInstances.delete(lockToken);
     const now = Date.now();
     const instance = await this.#requireLock(c, op, lockToken, now, true);
     await c.query(
@@ -430,15 +453,25 @@ export class PgOrchestratorQueue {
    * creations, which the existence check alone would not), check and insert in one call.
    */
   async create(item: WorkItem & { type: "StartOrchestration" }): Promise<void> {
+    const conn = this.conn;
     const now = Date.now();
-    const r = await this.conn.pool.query<{ ok: boolean }>(`SELECT ${this.conn.t.schema}.dx_create_instance($1, $2, $3, $4, $5) AS ok`, [
-      item.instance,
-      `duroxide:${this.conn.schema}:create:${item.instance}`,
-      encodeWorkItem(item),
-      item.type,
-      now,
-    ]);
-    if (r.rows[0]?.ok !== true) throw new InstanceAlreadyExistsError(item.instance);
+    const key = `duroxide:${conn.schema}:create:${item.instance}`;
+    const encoded = encodeWorkItem(item);
+    const r = await conn.writes.run<{ ok: boolean } | undefined>({
+      key,
+      call: () => JSON.stringify(["create", item.instance, key, encoded, item.type, now]),
+      alone: async () =>
+        (
+          await conn.pool.query<{ ok: boolean }>(`SELECT ${conn.t.schema}.dx_create_instance($1, $2, $3, $4, $5) AS ok`, [
+            item.instance,
+            key,
+            encoded,
+            item.type,
+            now,
+          ])
+        ).rows[0],
+    });
+    if (r?.ok !== true) throw new InstanceAlreadyExistsError(item.instance);
     this.conn.committed([{ kind: "orchestrator", visibleAtMs: now }]);
   }
 }

@@ -13,6 +13,9 @@ import type { PgConnection, Queryable } from "./connection.js";
 import { deadLetter } from "./queueRows.js";
 import { INLINE_HISTORY_MAX, type LockedInstanceRow, type PgOrchestratorQueue } from "./orchestratorQueue.js";
 
+/** What dx_ack_work_lock (migration 11) returns. */
+type WorkAckRow = LockedInstanceRow & { r_deleted: number; r_wake: boolean; r_locked: boolean };
+
 export class PgWorkerQueue {
   constructor(
     private readonly conn: PgConnection,
@@ -121,23 +124,28 @@ export class PgWorkerQueue {
     // instance for us when it is free and returns it as a fetch would. Otherwise it tells whether
     // anyone needs waking: not while the instance is locked by a live turn, whose ack finds the
     // message and wakes its own process (see the orchestrator queue's pendingWake).
-    const res = await this.conn.pool.query<LockedInstanceRow & { r_deleted: number; r_wake: boolean; r_locked: boolean }>(
-      `SELECT * FROM ${t.schema}.dx_ack_work_lock($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [
-        lockToken,
-        now,
-        this.conn.lockPrefix,
-        target,
-        completion === null ? null : encodeWorkItem(completion),
-        completion === null ? null : completion.type,
-        instanceToken,
-        lock !== undefined ? now + lock.lockTimeoutMs : null,
-        INLINE_HISTORY_MAX,
-        known?.executionId ?? null,
-        known?.lastEventId ?? null,
-      ],
-    );
-    const row = res.rows[0];
+    const conn = this.conn;
+    const args = [
+      lockToken,
+      now,
+      conn.lockPrefix,
+      target,
+      completion === null ? null : encodeWorkItem(completion),
+      completion === null ? null : completion.type,
+      instanceToken,
+      lock !== undefined ? now + lock.lockTimeoutMs : null,
+      INLINE_HISTORY_MAX,
+      known?.executionId ?? null,
+      known?.lastEventId ?? null,
+    ];
+    // Alone, or with other writes in one dx_batch call (groupCommit.ts): same function, same row.
+    const row = await conn.writes.run<WorkAckRow | undefined>({
+      // The completion's instance is the lock it blocks on (none without a completion).
+      key: target !== null ? conn.lockPrefix + target : "",
+      call: () => JSON.stringify(["work", ...args]),
+      alone: async () =>
+        (await conn.pool.query<WorkAckRow>(`SELECT * FROM ${t.schema}.dx_ack_work_lock($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, args)).rows[0],
+    });
     if ((row?.r_deleted ?? 0) === 0) {
       const why = await this.conn.pool.query(`SELECT 1 FROM ${t.workerQueue} WHERE lock_token = $1`, [lockToken]);
       throw why.rows.length > 0 ? lockErrors.workItemExpired("ackWorkItem") : lockErrors.workItemNotFound("ackWorkItem");

@@ -1,0 +1,124 @@
+// PostgreSQL group commit (src/providers/postgres/groupCommit.ts): writes that come while one is in
+// flight go together as one dx_batch call; a write alone goes as its own call; a write that raises
+// in a batch (a duplicate event id, a deadlock) is undone alone and sent again alone. The stored
+// results are checked by the conformance category "concurrent writes"; here, that batching happens
+// and how its failures are handled. Needs a server: DATABASE_URL or the local default.
+import { after, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import pg from "pg";
+
+import { ProviderError } from "../../src/model/errors.js";
+import { ack, bootstrap, event, external, fetchFor } from "../../src/providers/conformance/fixtures.js";
+import type { PgConnection } from "../../src/providers/postgres/connection.js";
+import type { GroupCommitStats } from "../../src/providers/postgres/groupCommit.js";
+import { probePostgres, ThrowawaySchemas, type PostgresProvider } from "../../src/providers/postgres/index.js";
+
+const URL = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
+const unreachable = await probePostgres(URL);
+const skip = unreachable === null ? false : `PostgreSQL unreachable at ${URL}: ${unreachable}`;
+
+/** The provider's group-commit counters (a private field: test only). */
+function statsOf(p: PostgresProvider): GroupCommitStats {
+  return { ...(p as unknown as { conn: PgConnection }).conn.writes.stats };
+}
+
+const nextTurn = (i: string) => ack(1, { historyDelta: [event(i, 1, 2, { type: "ExternalEvent", name: "evt", data: "1" })] });
+
+/** Instances bootstrapped, each with a message waiting, fetched (locked): their lock tokens. */
+async function lockedInstances(p: PostgresProvider, names: string[]): Promise<Map<string, string>> {
+  const tokens = new Map<string, string>();
+  for (const i of names) {
+    await bootstrap(p, i);
+    await p.enqueueForOrchestrator(external(i));
+  }
+  for (const i of names) tokens.set(i, (await fetchFor(p, i)).lockToken);
+  return tokens;
+}
+
+describe("postgres group commit", { skip }, () => {
+  const schemas = new ThrowawaySchemas(URL, `dx_gc_${process.pid}`);
+  after(async () => {
+    await schemas.cleanup();
+  });
+
+  it("a write alone goes as its own call; writes that come together go as one batch", async () => {
+    const p = await schemas.open();
+    const names = Array.from({ length: 20 }, (_, k) => `i${k}`);
+    const tokens = await lockedInstances(p, names);
+    const before = statsOf(p);
+    // One after another: each alone, no batch.
+    for (const i of names.slice(0, 5)) await p.ackOrchestrationItem(tokens.get(i)!, nextTurn(i));
+    const serial = statsOf(p);
+    assert.equal(serial.batches, before.batches);
+    assert.equal(serial.alone, before.alone + 5);
+    // Together: the first goes at once, the 14 that come while it is in flight go as one call.
+    await Promise.all(names.slice(5).map((i) => p.ackOrchestrationItem(tokens.get(i)!, nextTurn(i))));
+    const together = statsOf(p);
+    assert.equal(together.alone, serial.alone + 1);
+    assert.equal(together.batches, serial.batches + 1);
+    assert.equal(together.batchedWrites, serial.batchedWrites + 14);
+    for (const i of names) assert.deepEqual((await p.read(i)).map((e) => e.type), ["OrchestrationStarted", "ExternalEvent"], i);
+  });
+
+  it("a write that raises in a batch is sent again alone and gets the error it gets alone", async () => {
+    const p = await schemas.open();
+    const tokens = await lockedInstances(p, ["a", "b", "c", "d"]);
+    const before = statsOf(p);
+    const dup = ack(1, { historyDelta: [event("c", 1, 1, { type: "ExternalEvent", name: "evt", data: "1" })] });
+    const results = await Promise.allSettled([
+      p.ackOrchestrationItem(tokens.get("a")!, nextTurn("a")),
+      p.ackOrchestrationItem(tokens.get("b")!, nextTurn("b")),
+      p.ackOrchestrationItem(tokens.get("c")!, dup),
+      p.ackOrchestrationItem(tokens.get("d")!, nextTurn("d")),
+    ]);
+    const after = statsOf(p);
+    assert.equal(after.batches, before.batches + 1);
+    assert.equal(after.retriedAlone, before.retriedAlone + 1);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ["fulfilled", "fulfilled", "rejected", "fulfilled"],
+    );
+    const reason = results[2]?.status === "rejected" ? results[2].reason : null;
+    assert.ok(reason instanceof ProviderError);
+    assert.equal(reason.retryable, false);
+    assert.match(reason.message, /duplicate event id for execution 1/);
+    assert.deepEqual((await p.read("c")).map((e) => e.type), ["OrchestrationStarted"]);
+    for (const i of ["a", "b", "d"]) assert.deepEqual((await p.read(i)).map((e) => e.type), ["OrchestrationStarted", "ExternalEvent"], i);
+  });
+
+  it("a batch that deadlocks with another transaction sends the deadlocked write again alone; nothing is lost or applied twice", async () => {
+    const p = await schemas.open();
+    const tokens = await lockedInstances(p, ["a-x", "b-y", "z"]);
+    const key = (i: string) => `duroxide:${p.schema}:instance:${i}`;
+    const other = new pg.Client({ connectionString: URL });
+    await other.connect();
+    try {
+      // Another transaction holds b-y's instance lock and will ask for a-x's, which the batch takes
+      // first (the batch is ordered by that key). It waits long before checking for a deadlock, so
+      // the batch's backend is the one that finds it (after deadlock_timeout, 1 s by default).
+      await other.query("BEGIN");
+      await other.query("SET LOCAL deadlock_timeout = '60s'");
+      await other.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [key("b-y")]);
+      const before = statsOf(p);
+      const acks = Promise.allSettled(["z", "a-x", "b-y"].map((i) => p.ackOrchestrationItem(tokens.get(i)!, nextTurn(i))));
+      // Wait until the batch (a-x, then b-y) is blocked on b-y.
+      const admin = p.unsafeRawPool();
+      for (let k = 0; k < 100; k++) {
+        const w = await admin.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND pid <> pg_backend_pid()
+          AND objid = (hashtextextended($1, 0) & 4294967295)::oid`, [key("b-y")]);
+        if (w.rows.length > 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await other.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [key("a-x")]);
+      await other.query("COMMIT");
+      const results = await acks;
+      assert.deepEqual(results.map((r) => r.status), ["fulfilled", "fulfilled", "fulfilled"]);
+      const after = statsOf(p);
+      assert.equal(after.batches, before.batches + 1);
+      assert.equal(after.retriedAlone, before.retriedAlone + 1, "the deadlocked write went again alone");
+      for (const i of ["a-x", "b-y", "z"]) assert.deepEqual((await p.read(i)).map((e) => e.type), ["OrchestrationStarted", "ExternalEvent"], i);
+    } finally {
+      await other.end();
+    }
+  });
+});
