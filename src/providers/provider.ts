@@ -222,6 +222,15 @@ export interface Provider {
 
   // ---- orchestrator queue ----
   fetchOrchestrationItem(lockTimeoutMs: number, options?: FetchOrchestrationOptions): Promise<OrchestrationItem | null>;
+  /**
+   * Optional batch fetch: up to `max` instances in one round trip (one transaction), each locked
+   * on its own exactly as `fetchOrchestrationItem` locks one: its own lock token, all its visible
+   * messages, its history (honouring `knownHistory`), KV snapshot, attempt count and dead-letter
+   * handling. No instance appears twice. Empty: nothing was ready. `moreReady` of the last item
+   * says whether more was ready after the batch (earlier items: true). A store without it is
+   * fetched one instance per call.
+   */
+  fetchOrchestrationItems?(max: number, lockTimeoutMs: number, options?: FetchOrchestrationOptions): Promise<OrchestrationItem[]>;
   /** Applies the ack atomically; returns the worker items it leased to the caller, if asked to. */
   ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<AckResult | void>;
   abandonOrchestrationItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void>;
@@ -237,6 +246,15 @@ export interface Provider {
    * has one.
    */
   fetchWorkItem(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null>;
+  /**
+   * Optional batch fetch: up to `max` work items in one round trip (one transaction), each leased
+   * on its own exactly as `fetchWorkItem` leases one: its own lock token and lease length, attempt
+   * count, heartbeat details, `lapsed`, the tag filter and session rules (a session is claimed for
+   * `options.session.ownerId` as a single fetch claims it), unreadable items moved to the dead
+   * letters. Empty: nothing was ready. `moreReady` as for `fetchOrchestrationItems`. A store
+   * without it is fetched one item per call.
+   */
+  fetchWorkItems?(max: number, lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease[]>;
   /**
    * Deletes the item (if still locked by this token) and enqueues the completion, atomically;
    * optionally also locks the completion's instance for the caller (`WorkAckOptions.lockInstance`).

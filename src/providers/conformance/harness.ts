@@ -27,6 +27,8 @@ export interface ConformanceOptions {
   ackLeases?: boolean;
   /** The provider locks a worker ack's completion instance for the caller when asked (`WorkAckOptions.lockInstance`): check it exactly. */
   workAckLocks?: boolean;
+  /** The provider has both batch fetches (`fetchOrchestrationItems`, `fetchWorkItems`): they must exist (default: tested where present). */
+  batchFetch?: boolean;
 }
 
 /** What each category of the suite is registered with. */

@@ -22,6 +22,7 @@ import { registerDrainHints } from "./drainHints.js";
 import { registerAckLeases } from "./ackLeases.js";
 import { registerWorkAckLocks } from "./workAckLocks.js";
 import { registerConcurrentWrites } from "./concurrentWrites.js";
+import { registerBatchFetch } from "./batchFetch.js";
 
 export type { ConformanceOptions, ProviderFactory } from "./harness.js";
 
@@ -46,6 +47,7 @@ export function runProviderConformance(name: string, factory: ProviderFactory, o
     registerAckLeases(ctx, options.ackLeases === true);
     registerWorkAckLocks(ctx, options.workAckLocks === true);
     registerConcurrentWrites(ctx);
+    registerBatchFetch(ctx, options.batchFetch === true);
   });
   runManagementConformance(name, factory);
 }

@@ -1159,6 +1159,135 @@ END
 $fn$;
 `,
   },
+  {
+    version: 13,
+    description: "batch fetches: dx_fetch_orchs locks up to n instances and dx_lease_works leases up to n work items in one round trip, each on its own",
+    sql: (t) => `
+-- As dx_fetch_orch (migration 11), for up to cardinality(p_tokens) instances in one call: the k-th
+-- instance locked gets p_tokens[k], each picked and locked exactly as there (FOR UPDATE SKIP
+-- LOCKED, the advisory lock only tried, dx_lock_instance). An instance locked earlier in the call
+-- has a live lock row, so it is never picked twice. After the instances, when any was locked, one
+-- last row with r_token NULL carries r_more: is another instance ready with all these locks in
+-- place? No row at all: nothing was fetchable.
+CREATE FUNCTION ${t.schema}.dx_fetch_orchs(p_now BIGINT, p_tokens TEXT[], p_until BIGINT, p_prefix TEXT, p_hist_max INTEGER,
+  OUT r_token TEXT, OUT r_instance TEXT, OUT r_exec BIGINT, OUT r_name TEXT, OUT r_version TEXT, OUT r_max_event BIGINT, OUT r_kv JSON,
+  OUT r_msg_ids BIGINT[], OUT r_msg_items TEXT[], OUT r_msg_attempts INTEGER[], OUT r_event_ids BIGINT[], OUT r_events TEXT[], OUT r_more BOOLEAN)
+RETURNS SETOF RECORD LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_excluded TEXT[] := '{}';
+  v_got BOOLEAN;
+  v_locked BOOLEAN;
+  v_k INTEGER := 0;
+  v_max INTEGER := COALESCE(cardinality(p_tokens), 0);
+BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
+  -- As many lost races, dead ends and orphans per call as a single fetch allows, plus one round per instance.
+  FOR v_round IN 1..(64 + v_max) LOOP
+    EXIT WHEN v_k >= v_max;
+    SELECT x.instance_id, pg_try_advisory_xact_lock(hashtextextended(p_prefix || x.instance_id, 0)) INTO r_instance, v_got
+    FROM (SELECT q.instance_id FROM ${t.orchestratorQueue} q
+          WHERE q.visible_at <= p_now AND NOT (q.instance_id = ANY(v_excluded))
+            AND NOT EXISTS (SELECT 1 FROM ${t.instanceLocks} l WHERE l.instance_id = q.instance_id AND l.locked_until > p_now)
+          ORDER BY q.visible_at, q.id LIMIT 1
+          FOR UPDATE OF q SKIP LOCKED) x;
+    EXIT WHEN NOT FOUND;
+    -- Another process is fetching, acking or abandoning this instance right now.
+    IF NOT v_got THEN v_excluded := v_excluded || r_instance; CONTINUE; END IF;
+    SELECT * INTO v_locked, r_exec, r_name, r_version, r_max_event, r_kv, r_msg_ids, r_msg_items, r_msg_attempts, r_event_ids, r_events
+    FROM ${t.schema}.dx_lock_instance(r_instance, p_now, p_tokens[v_k + 1], p_until, p_hist_max, NULL, NULL);
+    IF NOT v_locked THEN v_excluded := v_excluded || r_instance; CONTINUE; END IF;
+    v_k := v_k + 1;
+    r_token := p_tokens[v_k];
+    r_more := NULL;
+    RETURN NEXT;
+  END LOOP;
+  IF v_k = 0 THEN RETURN; END IF;
+  r_token := NULL; r_instance := NULL; r_exec := NULL; r_name := NULL; r_version := NULL; r_max_event := NULL; r_kv := NULL;
+  r_msg_ids := NULL; r_msg_items := NULL; r_msg_attempts := NULL; r_event_ids := NULL; r_events := NULL;
+  -- Read with every lock of this call in place. (Rows other fetchers hold count too, so this may
+  -- say yes wrongly, never no wrongly.)
+  r_more := EXISTS (SELECT 1 FROM ${t.orchestratorQueue} q
+    WHERE q.visible_at <= p_now
+      AND NOT EXISTS (SELECT 1 FROM ${t.instanceLocks} l WHERE l.instance_id = q.instance_id AND l.locked_until > p_now));
+  RETURN NEXT;
+END
+$fn$;
+
+-- As dx_lease_work (migration 8), for up to cardinality(p_tokens) items in one call: the oldest
+-- visible, unlocked items the filters allow (FOR UPDATE SKIP LOCKED), each item's session claimed
+-- as there (an item whose claim fails is left alone), the k-th item leased with p_tokens[k] for
+-- p_until or its heartbeat timeout. Then one last row with r_token NULL carries r_more (when any
+-- item was leased). No row at all: nothing was leased.
+CREATE FUNCTION ${t.schema}.dx_lease_works(p_now BIGINT, p_tokens TEXT[], p_until BIGINT, p_tag_mode INTEGER, p_tags TEXT[],
+  p_owner TEXT, p_session_until BIGINT,
+  OUT r_token TEXT, OUT r_id BIGINT, OUT r_work_item TEXT, OUT r_attempt_count INTEGER, OUT r_session_id TEXT,
+  OUT r_heartbeat_details TEXT, OUT r_lapsed BOOLEAN, OUT r_more BOOLEAN)
+RETURNS SETOF RECORD LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_n BIGINT;
+  v_until BIGINT;
+  v_hb BIGINT;
+  v_k INTEGER := 0;
+  v_row RECORD;
+BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
+  FOR v_row IN
+    SELECT w.id, w.session_id, w.work_item, w.heartbeat_details, w.lock_token IS NOT NULL AS lapsed
+    FROM ${t.workerQueue} w
+    WHERE w.visible_at <= p_now AND (w.lock_token IS NULL OR w.locked_until <= p_now)
+      AND CASE p_tag_mode WHEN 0 THEN w.tag IS NULL WHEN 1 THEN w.tag = ANY(p_tags)
+                          WHEN 2 THEN (w.tag IS NULL OR w.tag = ANY(p_tags)) ELSE TRUE END
+      AND (w.session_id IS NULL OR (p_owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${t.sessions} s
+            WHERE s.session_id = w.session_id AND s.locked_until > p_now AND s.worker_id <> p_owner)))
+    ORDER BY w.id LIMIT COALESCE(cardinality(p_tokens), 0)
+    FOR UPDATE SKIP LOCKED
+  LOOP
+    IF v_row.session_id IS NOT NULL THEN
+      INSERT INTO ${t.sessions} AS s (session_id, worker_id, locked_until, last_activity_at) VALUES (v_row.session_id, p_owner, p_session_until, p_now)
+      ON CONFLICT (session_id) DO UPDATE SET worker_id = EXCLUDED.worker_id,
+        locked_until = CASE WHEN s.locked_until > p_now THEN GREATEST(s.locked_until, EXCLUDED.locked_until) ELSE EXCLUDED.locked_until END,
+        last_activity_at = EXCLUDED.last_activity_at
+      WHERE s.worker_id = EXCLUDED.worker_id OR s.locked_until <= p_now;
+      GET DIAGNOSTICS v_n = ROW_COUNT;
+      -- Another owner claimed the session meanwhile.
+      IF v_n <> 1 THEN CONTINUE; END IF;
+    END IF;
+    v_until := p_until;
+    IF strpos(v_row.work_item, '"heartbeatTimeoutMs"') > 0 THEN
+      BEGIN
+        v_hb := (v_row.work_item::jsonb ->> 'heartbeatTimeoutMs')::bigint;
+      EXCEPTION WHEN others THEN
+        v_hb := NULL; -- a damaged item: the runtime dead-letters it after this fetch
+      END;
+      IF v_hb IS NOT NULL AND v_hb > 0 THEN v_until := p_now + v_hb; END IF;
+    END IF;
+    v_k := v_k + 1;
+    r_token := p_tokens[v_k];
+    UPDATE ${t.workerQueue} SET lock_token = r_token, locked_until = v_until, attempt_count = attempt_count + 1
+    WHERE id = v_row.id RETURNING attempt_count INTO r_attempt_count;
+    r_id := v_row.id;
+    r_work_item := v_row.work_item;
+    r_session_id := v_row.session_id;
+    r_heartbeat_details := v_row.heartbeat_details;
+    r_lapsed := v_row.lapsed;
+    r_more := NULL;
+    RETURN NEXT;
+  END LOOP;
+  IF v_k = 0 THEN RETURN; END IF;
+  r_token := NULL; r_id := NULL; r_work_item := NULL; r_attempt_count := NULL; r_session_id := NULL;
+  r_heartbeat_details := NULL; r_lapsed := NULL;
+  -- Is another item this caller may take ready? (May say yes wrongly, never no wrongly.)
+  r_more := EXISTS (SELECT 1 FROM ${t.workerQueue} w
+    WHERE w.visible_at <= p_now AND (w.lock_token IS NULL OR w.locked_until <= p_now)
+      AND CASE p_tag_mode WHEN 0 THEN w.tag IS NULL WHEN 1 THEN w.tag = ANY(p_tags)
+                          WHEN 2 THEN (w.tag IS NULL OR w.tag = ANY(p_tags)) ELSE TRUE END
+      AND (w.session_id IS NULL OR (p_owner IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ${t.sessions} s
+            WHERE s.session_id = w.session_id AND s.locked_until > p_now AND s.worker_id <> p_owner))));
+  RETURN NEXT;
+END
+$fn$;
+`,
+  },
 ];
 
 /**

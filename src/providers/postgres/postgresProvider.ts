@@ -179,6 +179,10 @@ export class PostgresProvider implements Provider {
     return this.run("fetchOrchestrationItem", () => this.orchestrator.fetch(lockTimeoutMs, options));
   }
 
+  async fetchOrchestrationItems(max: number, lockTimeoutMs: number, options?: FetchOrchestrationOptions): Promise<OrchestrationItem[]> {
+    return this.run("fetchOrchestrationItems", () => this.orchestrator.fetchMany(max, lockTimeoutMs, options));
+  }
+
   async ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<AckResult> {
     return this.run("ackOrchestrationItem", () => this.orchestrator.ack(lockToken, ack));
   }
@@ -215,6 +219,11 @@ export class PostgresProvider implements Provider {
   async fetchWorkItem(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null> {
     if (options.tagFilter.kind === "none") return null;
     return this.run("fetchWorkItem", () => this.worker.fetch(lockTimeoutMs, options));
+  }
+
+  async fetchWorkItems(max: number, lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease[]> {
+    if (options.tagFilter.kind === "none") return [];
+    return this.run("fetchWorkItems", () => this.worker.fetchMany(max, lockTimeoutMs, options));
   }
 
   async ackWorkItem(lockToken: string, completion: WorkItem | null, options?: WorkAckOptions): Promise<WorkAckResult> {

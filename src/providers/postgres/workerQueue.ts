@@ -15,6 +15,16 @@ import { INLINE_HISTORY_MAX, type LockedInstanceRow, type PgOrchestratorQueue } 
 
 /** What dx_ack_work_lock (migration 11) returns. */
 type WorkAckRow = LockedInstanceRow & { r_deleted: number; r_wake: boolean; r_locked: boolean };
+/** A row of dx_lease_work / dx_lease_works (migrations 8 and 13). */
+interface LeaseRow {
+  r_id: number;
+  r_work_item: string;
+  r_attempt_count: number;
+  r_session_id: string | null;
+  r_heartbeat_details: string | null;
+  r_lapsed: boolean;
+  r_more: boolean | null;
+}
 
 export class PgWorkerQueue {
   constructor(
@@ -60,6 +70,55 @@ export class PgWorkerQueue {
   }
 
   /**
+   * Up to `max` items in one round trip of `dx_lease_works` (migration 13), each leased as
+   * `#fetchStep` leases one, with its own token. An unreadable item is moved to the dead letters
+   * and left out; when every one is, the call is made again, as a single fetch goes another round.
+   */
+  async fetchMany(max: number, lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease[]> {
+    const n = Math.max(1, Math.floor(max));
+    const conn = this.conn;
+    const session = options.session;
+    const f = options.tagFilter;
+    const mode = f.kind === "defaultOnly" ? 0 : f.kind === "tags" ? 1 : f.kind === "defaultAnd" ? 2 : 3;
+    const tags = f.kind === "tags" || f.kind === "defaultAnd" ? f.tags : [];
+    for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
+      const now = Date.now();
+      const tokens = Array.from({ length: n }, () => randomUUID());
+      const res = await conn.pool.query<LeaseRow & { r_token: string | null }>(
+        `SELECT * FROM ${conn.t.schema}.dx_lease_works($1, $2, $3, $4, $5, $6, $7)`,
+        [
+          now,
+          tokens,
+          now + lockTimeoutMs,
+          mode,
+          tags,
+          session !== undefined ? session.ownerId : null,
+          session !== undefined ? now + session.lockTimeoutMs : null,
+        ],
+      );
+      if (res.rows.length === 0) return [];
+      const leases: WorkItemLease[] = [];
+      let more = true;
+      let skipped = false;
+      for (const row of res.rows) {
+        if (row.r_token === null) {
+          // The closing row: was more ready with these leases in place?
+          more = row.r_more !== false;
+          continue;
+        }
+        const lease = await this.#leaseOf(row, row.r_token, true);
+        if (lease === "retry") skipped = true;
+        else leases.push(lease);
+      }
+      const last = leases[leases.length - 1];
+      if (last === undefined) continue;
+      last.moreReady = more || skipped;
+      return leases;
+    }
+    return [];
+  }
+
+  /**
    * One attempt through `dx_lease_work` (migration 5), one autocommitted round trip: the oldest
    * visible, unlocked item the tag filter allows (FOR UPDATE SKIP LOCKED) whose session is free or
    * ours, the session claimed when it has one, the item locked with a new token (for its heartbeat
@@ -73,15 +132,7 @@ export class PgWorkerQueue {
     const mode = f.kind === "defaultOnly" ? 0 : f.kind === "tags" ? 1 : f.kind === "defaultAnd" ? 2 : 3;
     const tags = f.kind === "tags" || f.kind === "defaultAnd" ? f.tags : [];
     const token = randomUUID();
-    const res = await conn.pool.query<{
-      r_id: number;
-      r_work_item: string;
-      r_attempt_count: number;
-      r_session_id: string | null;
-      r_heartbeat_details: string | null;
-      r_lapsed: boolean;
-      r_more: boolean | null;
-    }>(`SELECT * FROM ${conn.t.schema}.dx_lease_work($1, $2, $3, $4, $5, $6, $7)`, [
+    const res = await conn.pool.query<LeaseRow>(`SELECT * FROM ${conn.t.schema}.dx_lease_work($1, $2, $3, $4, $5, $6, $7)`, [
       now,
       token,
       now + lockTimeoutMs,
@@ -92,6 +143,12 @@ export class PgWorkerQueue {
     ]);
     const row = res.rows[0];
     if (row === undefined) return null;
+    return this.#leaseOf(row, token, row.r_more !== false);
+  }
+
+  /** A leased row as the lease the runtime gets; "retry": it was unreadable and is moved to the dead letters. */
+  async #leaseOf(row: LeaseRow, token: string, moreReady: boolean): Promise<WorkItemLease | "retry"> {
+    const conn = this.conn;
     const activity = readActivity(row.r_work_item);
     if (!activity.ok) {
       const error = activity.error;
@@ -108,7 +165,7 @@ export class PgWorkerQueue {
       attemptCount: row.r_attempt_count,
       heartbeatDetails: row.r_heartbeat_details,
       lapsed: row.r_lapsed === true,
-      moreReady: row.r_more !== false,
+      moreReady,
     };
   }
 

@@ -1,5 +1,5 @@
 // The SQLite store's orchestrator queue: enqueue and create, the peek-locking fetch of one
-// instance with all its visible messages, the ack (running the ack plan's statements), abandon,
+// instance (or several, each locked on its own, in one transaction) with all its visible messages, the ack (running the ack plan's statements), abandon,
 // suspend and lock renewal. Each write is one BEGIN IMMEDIATE transaction; the provider wraps
 // errors and delivers the notifications these return.
 import { randomUUID } from "node:crypto";
@@ -40,7 +40,7 @@ interface InstanceRow {
 
 export class SqliteOrchestratorQueue {
   // Transaction wrappers, built once.
-  readonly #txFetch: (lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined) => OrchestrationItem | null;
+  readonly #txFetch: (max: number, lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined) => OrchestrationItem[];
   readonly #txAck: (lockToken: string, ack: OrchestrationAck, leased: ReadonlyMap<number, WorkItemLease>) => ProviderNotification[];
   readonly #txAbandon: (lockToken: string, delayMs: number, ignoreAttempt: boolean) => void;
   readonly #txSuspend: (lockToken: string, error: ErrorDetailsData, delayMs: number) => void;
@@ -48,7 +48,7 @@ export class SqliteOrchestratorQueue {
   readonly #txCreate: (item: WorkItem & { type: "StartOrchestration" }) => number;
 
   constructor(private readonly conn: SqliteConnection) {
-    this.#txFetch = conn.immediate((lockTimeoutMs, options) => this.#fetchInTx(lockTimeoutMs, options));
+    this.#txFetch = conn.immediate((max, lockTimeoutMs, options) => this.#fetchInTx(max, lockTimeoutMs, options));
     this.#txAck = conn.immediate((lockToken, ack, leased) => this.#ackInTx(lockToken, ack, leased));
     this.#txAbandon = conn.immediate((lockToken, delayMs, ignoreAttempt) => this.#abandonInTx(lockToken, delayMs, ignoreAttempt));
     this.#txSuspend = conn.immediate((lockToken, error, delayMs) => {
@@ -70,121 +70,142 @@ export class SqliteOrchestratorQueue {
     return this.conn.stmt(ORCH_CANDIDATE_SQL).get(visibleNow, now) !== undefined;
   }
 
-  fetch(lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): OrchestrationItem | null {
+  /** Up to `max` instances, each locked on its own, in one transaction (empty: none ready). */
+  fetch(max: number, lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): OrchestrationItem[] {
     // A plain read first: an empty (or fully locked) queue costs no write transaction.
-    if (!this.hasReady(this.conn.clock.now(), Date.now())) return null;
-    return this.#txFetch(lockTimeoutMs, options);
+    if (!this.hasReady(this.conn.clock.now(), Date.now())) return [];
+    return this.#txFetch(Math.max(1, Math.floor(max)), lockTimeoutMs, options);
   }
 
-  #fetchInTx(lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): OrchestrationItem | null {
-    const conn = this.conn;
+  #fetchInTx(max: number, lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): OrchestrationItem[] {
     const now = Date.now();
-    const visibleNow = conn.clock.now();
-    for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
-      const cand = conn.stmt(ORCH_CANDIDATE_SQL).get(visibleNow, now) as { id: number; instance_id: string } | undefined;
-      if (cand === undefined) return null;
-      const instance = cand.instance_id;
-
-      const rows = conn
-        .stmt("SELECT id, work_item, attempt_count, item_type FROM orchestrator_queue WHERE instance_id = ? AND visible_at <= ? ORDER BY id")
-        .all(instance, visibleNow) as (QueueRow & { item_type: string | null })[];
-      if (rows.length === 0) {
-        // The stored id does not read back as itself (its bytes are not UTF-8: a lone surrogate
-        // written before ids were validated reads back as U+FFFD), so no query by value can ever
-        // match it and it would hold the head of the queue for good. Move its rows aside by row id.
-        const stuck = conn
-          .stmt("SELECT id, work_item FROM orchestrator_queue WHERE instance_id = (SELECT instance_id FROM orchestrator_queue WHERE id = ?)")
-          .all(cand.id) as QueueRow[];
-        for (const r of stuck)
-          deadLetter(conn, "orchestrator", r.id, instance, r.work_item, "instance id is not valid UTF-8 (written before ids were validated); it cannot be processed");
-        continue;
-      }
-      const inst = conn
-        .stmt("SELECT orchestration_name, orchestration_version, current_execution_id, suspension FROM instances WHERE instance_id = ?")
-        .get(instance) as InstanceRow | undefined;
-
-      const messages: WorkItem[] = [];
-      const deadLettered: DeadLetteredMessage[] = [];
-      let maxAttempt = 0;
-      for (const row of rows) {
-        if (row.attempt_count > maxAttempt) maxAttempt = row.attempt_count;
-        const read = readQueuedMessage(row.work_item);
-        if (read.kind === "message") messages.push(read.item);
-        else if (read.kind === "deadLettered") deadLettered.push(read.notice);
-        else if (inst === undefined) {
-          // No instance yet (a start in this batch may create one): moved, reported this once.
-          const deadLetterId = deadLetter(conn, "orchestrator", row.id, instance, row.work_item, read.error);
-          deadLettered.push({ deadLetterId, messageId: row.id, kind: row.item_type, error: read.error });
-        } else {
-          // Kept as a dead letter; the row stays as a notice until a turn of its instance is acked.
-          const deadLetterId = insertDeadLetter(conn, "orchestrator", row.id, instance, row.work_item, read.error);
-          const m: DeadLetteredMessage = { deadLetterId, messageId: row.id, kind: row.item_type, error: read.error };
-          conn.stmt("UPDATE orchestrator_queue SET work_item = ?, item_type = ? WHERE id = ?").run(encodeDeadLetterNotice(m), DEAD_LETTER_NOTICE_TYPE, row.id);
-          deadLettered.push(m);
-        }
-      }
-      // Everything was unreadable and the instance does not exist: nothing to report; look again.
-      if (messages.length === 0 && deadLettered.length === 0) continue;
-
-      if (inst === undefined && !canCreateInstance(messages)) {
-        // No instance and nothing in this batch can create one.
-        const pending = conn
-          .stmt(`SELECT MIN(visible_at) AS v FROM orchestrator_queue WHERE instance_id = ? AND item_type IN ${START_TYPES_SQL}`)
-          .get(instance) as { v: number | null };
-        if (pending.v !== null && pending.v > visibleNow) {
-          // A delayed start is queued: hold these messages back until it becomes visible.
-          conn
-            .stmt("UPDATE orchestrator_queue SET visible_at = ?, lock_token = NULL WHERE instance_id = ? AND visible_at <= ?")
-            .run(pending.v, instance, visibleNow);
-        } else {
-          // Orphans can never be processed; drop them so they never block other instances.
-          conn.stmt("DELETE FROM orchestrator_queue WHERE instance_id = ? AND visible_at <= ?").run(instance, visibleNow);
-        }
-        continue;
-      }
-
-      const token = randomUUID();
-      conn
-        .stmt(
-          `INSERT INTO instance_locks (instance_id, lock_token, locked_until, locked_at) VALUES (?, ?, ?, ?)
-           ON CONFLICT(instance_id) DO UPDATE SET lock_token = excluded.lock_token,
-             locked_until = excluded.locked_until, locked_at = excluded.locked_at`,
-        )
-        .run(instance, token, now + lockTimeoutMs, now);
-      conn
-        .stmt("UPDATE orchestrator_queue SET lock_token = ?, attempt_count = attempt_count + 1 WHERE instance_id = ? AND visible_at <= ?")
-        .run(token, instance, visibleNow);
-
-      const executionId = inst?.current_execution_id ?? 1;
-      // The current execution's history, or nothing of it when the caller already holds all of it.
-      const held = inst !== undefined ? heldLastEventId(options?.knownHistory, instance, executionId) : null;
-      const history =
-        held !== null && held === lastEventId(conn, instance, executionId)
-          ? { heldUpTo: held }
-          : inst !== undefined
-            ? loadHistory(conn, instance, executionId)
-            : { ok: true as const, value: [] };
-      const kvRows = conn.stmt("SELECT key, value, last_updated_at_ms FROM kv_store WHERE instance_id = ?").all(instance) as {
-        key: string;
-        value: string;
-        last_updated_at_ms: number;
-      }[];
-
-      return orchestrationItem({
-        instance,
-        stored: inst === undefined ? null : { name: inst.orchestration_name, version: inst.orchestration_version, executionId },
-        history,
-        messages,
-        deadLettered,
-        kvSnapshot: kvSnapshotOf(kvRows.map((r) => [r.key, r.value, r.last_updated_at_ms] as const)),
-        lockToken: token,
-        attemptCount: maxAttempt + 1,
-        suspended: inst?.suspension != null,
-        // Read after this instance's lock is in: another instance ready now?
-        moreReady: this.hasReady(visibleNow, now),
-      });
+    const visibleNow = this.conn.clock.now();
+    const items: OrchestrationItem[] = [];
+    // Each instance may spend rounds on lost races, dead letters and orphans, as a single fetch does.
+    for (let round = 0; round < MAX_FETCH_ROUNDS + max && items.length < max; round++) {
+      const step = this.#lockOne(lockTimeoutMs, options, visibleNow, now);
+      if (step === "none") break;
+      if (step !== "again") items.push(step);
     }
-    return null;
+    const last = items[items.length - 1];
+    // Read after every lock of the batch is in: another instance ready now? (Earlier items keep
+    // true: the next one was ready.)
+    if (last !== undefined) last.moreReady = this.hasReady(visibleNow, now);
+    return items;
+  }
+
+  /**
+   * Locks the next ready instance and reads it (`moreReady` left true for the caller to settle);
+   * "again": this round locked nothing (orphans, dead letters) but another may; "none": nothing ready.
+   */
+  #lockOne(
+    lockTimeoutMs: number,
+    options: FetchOrchestrationOptions | undefined,
+    visibleNow: number,
+    now: number,
+  ): OrchestrationItem | "again" | "none" {
+    const conn = this.conn;
+    const cand = conn.stmt(ORCH_CANDIDATE_SQL).get(visibleNow, now) as { id: number; instance_id: string } | undefined;
+    if (cand === undefined) return "none";
+    const instance = cand.instance_id;
+
+    const rows = conn
+      .stmt("SELECT id, work_item, attempt_count, item_type FROM orchestrator_queue WHERE instance_id = ? AND visible_at <= ? ORDER BY id")
+      .all(instance, visibleNow) as (QueueRow & { item_type: string | null })[];
+    if (rows.length === 0) {
+      // The stored id does not read back as itself (its bytes are not UTF-8: a lone surrogate
+      // written before ids were validated reads back as U+FFFD), so no query by value can ever
+      // match it and it would hold the head of the queue for good. Move its rows aside by row id.
+      const stuck = conn
+        .stmt("SELECT id, work_item FROM orchestrator_queue WHERE instance_id = (SELECT instance_id FROM orchestrator_queue WHERE id = ?)")
+        .all(cand.id) as QueueRow[];
+      for (const r of stuck)
+        deadLetter(conn, "orchestrator", r.id, instance, r.work_item, "instance id is not valid UTF-8 (written before ids were validated); it cannot be processed");
+      return "again";
+    }
+    const inst = conn
+      .stmt("SELECT orchestration_name, orchestration_version, current_execution_id, suspension FROM instances WHERE instance_id = ?")
+      .get(instance) as InstanceRow | undefined;
+
+    const messages: WorkItem[] = [];
+    const deadLettered: DeadLetteredMessage[] = [];
+    let maxAttempt = 0;
+    for (const row of rows) {
+      if (row.attempt_count > maxAttempt) maxAttempt = row.attempt_count;
+      const read = readQueuedMessage(row.work_item);
+      if (read.kind === "message") messages.push(read.item);
+      else if (read.kind === "deadLettered") deadLettered.push(read.notice);
+      else if (inst === undefined) {
+        // No instance yet (a start in this batch may create one): moved, reported this once.
+        const deadLetterId = deadLetter(conn, "orchestrator", row.id, instance, row.work_item, read.error);
+        deadLettered.push({ deadLetterId, messageId: row.id, kind: row.item_type, error: read.error });
+      } else {
+        // Kept as a dead letter; the row stays as a notice until a turn of its instance is acked.
+        const deadLetterId = insertDeadLetter(conn, "orchestrator", row.id, instance, row.work_item, read.error);
+        const m: DeadLetteredMessage = { deadLetterId, messageId: row.id, kind: row.item_type, error: read.error };
+        conn.stmt("UPDATE orchestrator_queue SET work_item = ?, item_type = ? WHERE id = ?").run(encodeDeadLetterNotice(m), DEAD_LETTER_NOTICE_TYPE, row.id);
+        deadLettered.push(m);
+      }
+    }
+    // Everything was unreadable and the instance does not exist: nothing to report; look again.
+    if (messages.length === 0 && deadLettered.length === 0) return "again";
+
+    if (inst === undefined && !canCreateInstance(messages)) {
+      // No instance and nothing in this batch can create one.
+      const pending = conn
+        .stmt(`SELECT MIN(visible_at) AS v FROM orchestrator_queue WHERE instance_id = ? AND item_type IN ${START_TYPES_SQL}`)
+        .get(instance) as { v: number | null };
+      if (pending.v !== null && pending.v > visibleNow) {
+        // A delayed start is queued: hold these messages back until it becomes visible.
+        conn
+          .stmt("UPDATE orchestrator_queue SET visible_at = ?, lock_token = NULL WHERE instance_id = ? AND visible_at <= ?")
+          .run(pending.v, instance, visibleNow);
+      } else {
+        // Orphans can never be processed; drop them so they never block other instances.
+        conn.stmt("DELETE FROM orchestrator_queue WHERE instance_id = ? AND visible_at <= ?").run(instance, visibleNow);
+      }
+      return "again";
+    }
+
+    const token = randomUUID();
+    conn
+      .stmt(
+        `INSERT INTO instance_locks (instance_id, lock_token, locked_until, locked_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT(instance_id) DO UPDATE SET lock_token = excluded.lock_token,
+           locked_until = excluded.locked_until, locked_at = excluded.locked_at`,
+      )
+      .run(instance, token, now + lockTimeoutMs, now);
+    conn
+      .stmt("UPDATE orchestrator_queue SET lock_token = ?, attempt_count = attempt_count + 1 WHERE instance_id = ? AND visible_at <= ?")
+      .run(token, instance, visibleNow);
+
+    const executionId = inst?.current_execution_id ?? 1;
+    // The current execution's history, or nothing of it when the caller already holds all of it.
+    const held = inst !== undefined ? heldLastEventId(options?.knownHistory, instance, executionId) : null;
+    const history =
+      held !== null && held === lastEventId(conn, instance, executionId)
+        ? { heldUpTo: held }
+        : inst !== undefined
+          ? loadHistory(conn, instance, executionId)
+          : { ok: true as const, value: [] };
+    const kvRows = conn.stmt("SELECT key, value, last_updated_at_ms FROM kv_store WHERE instance_id = ?").all(instance) as {
+      key: string;
+      value: string;
+      last_updated_at_ms: number;
+    }[];
+
+    return orchestrationItem({
+      instance,
+      stored: inst === undefined ? null : { name: inst.orchestration_name, version: inst.orchestration_version, executionId },
+      history,
+      messages,
+      deadLettered,
+      kvSnapshot: kvSnapshotOf(kvRows.map((r) => [r.key, r.value, r.last_updated_at_ms] as const)),
+      lockToken: token,
+      attemptCount: maxAttempt + 1,
+      suspended: inst?.suspension != null,
+      moreReady: true,
+    });
   }
 
   /** Validates an orchestration lock token; returns the locked instance. */

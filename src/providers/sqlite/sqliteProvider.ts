@@ -118,10 +118,18 @@ export class SqliteProvider implements Provider {
   // Orchestrator queue
 
   async fetchOrchestrationItem(lockTimeoutMs: number, options?: FetchOrchestrationOptions): Promise<OrchestrationItem | null> {
+    return (await this.#fetchOrchestration("fetchOrchestrationItem", 1, lockTimeoutMs, options))[0] ?? null;
+  }
+
+  async fetchOrchestrationItems(max: number, lockTimeoutMs: number, options?: FetchOrchestrationOptions): Promise<OrchestrationItem[]> {
+    return this.#fetchOrchestration("fetchOrchestrationItems", max, lockTimeoutMs, options);
+  }
+
+  #fetchOrchestration(op: string, max: number, lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): OrchestrationItem[] {
     // Queued writes go first, in the fetch's transaction: it sees them, and they wait no longer.
-    const item = this.run("fetchOrchestrationItem", () => this.conn.commits.now(() => this.orchestrator.fetch(lockTimeoutMs, options)));
-    if (item !== null) this.outstanding.add(item.lockToken, lockTimeoutMs);
-    return item;
+    const items = this.run(op, () => this.conn.commits.now(() => this.orchestrator.fetch(max, lockTimeoutMs, options)));
+    for (const item of items) this.outstanding.add(item.lockToken, lockTimeoutMs);
+    return items;
   }
 
   async ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<AckResult> {
@@ -169,10 +177,18 @@ export class SqliteProvider implements Provider {
   }
 
   async fetchWorkItem(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null> {
-    if (options.tagFilter.kind === "none") return null;
-    const lease = this.run("fetchWorkItem", () => this.conn.commits.now(() => this.worker.fetch(lockTimeoutMs, options)));
-    if (lease !== null) this.outstanding.add(lease.lockToken, lockTimeoutMs);
-    return lease;
+    return this.#fetchWork("fetchWorkItem", 1, lockTimeoutMs, options)[0] ?? null;
+  }
+
+  async fetchWorkItems(max: number, lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease[]> {
+    return this.#fetchWork("fetchWorkItems", max, lockTimeoutMs, options);
+  }
+
+  #fetchWork(op: string, max: number, lockTimeoutMs: number, options: FetchWorkOptions): WorkItemLease[] {
+    if (options.tagFilter.kind === "none") return [];
+    const leases = this.run(op, () => this.conn.commits.now(() => this.worker.fetch(max, lockTimeoutMs, options)));
+    for (const lease of leases) this.outstanding.add(lease.lockToken, lockTimeoutMs);
+    return leases;
   }
 
   async ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void> {

@@ -1,5 +1,5 @@
-// The SQLite store's worker queue and sessions: enqueue, the fetch that leases one activity (tag
-// filter, session affinity), ack with the completion, renew (heartbeats), abandon, session lock
+// The SQLite store's worker queue and sessions: enqueue, the fetch that leases one activity or
+// several, each on its own, in one transaction (tag filter, session affinity), ack with the completion, renew (heartbeats), abandon, session lock
 // renewal and cleanup. Each write is one BEGIN IMMEDIATE transaction; the worker queue runs on
 // real time whatever the store's clock says (activities are real work).
 import { randomUUID } from "node:crypto";
@@ -66,13 +66,13 @@ function fetchParams(options: FetchWorkOptions, now: number): { now: number; own
 
 export class SqliteWorkerQueue {
   // Transaction wrappers, built once.
-  readonly #txFetch: (lockTimeoutMs: number, options: FetchWorkOptions) => WorkItemLease | null;
+  readonly #txFetch: (max: number, lockTimeoutMs: number, options: FetchWorkOptions) => WorkItemLease[];
   readonly #txAck: (lockToken: string, completion: WorkItem | null) => number | null;
   readonly #txRenew: (lockToken: string, extendMs: number, heartbeatDetails: string | null) => void;
   readonly #txAbandon: (lockToken: string, delayMs: number, ignoreAttempt: boolean) => void;
 
   constructor(private readonly conn: SqliteConnection) {
-    this.#txFetch = conn.immediate((lockTimeoutMs, options) => this.#fetchInTx(lockTimeoutMs, options));
+    this.#txFetch = conn.immediate((max, lockTimeoutMs, options) => this.#fetchInTx(max, lockTimeoutMs, options));
     this.#txAck = conn.immediate((lockToken, completion) => this.#ackInTx(lockToken, completion));
     this.#txRenew = conn.immediate((lockToken, extendMs, heartbeatDetails) => this.#renewInTx(lockToken, extendMs, heartbeatDetails));
     this.#txAbandon = conn.immediate((lockToken, delayMs, ignoreAttempt) => this.#abandonInTx(lockToken, delayMs, ignoreAttempt));
@@ -82,22 +82,26 @@ export class SqliteWorkerQueue {
     insertWorkerItem(this.conn, item, Date.now());
   }
 
-  fetch(lockTimeoutMs: number, options: FetchWorkOptions): WorkItemLease | null {
+  /** Up to `max` items, each leased on its own, in one transaction (empty: none ready). */
+  fetch(max: number, lockTimeoutMs: number, options: FetchWorkOptions): WorkItemLease[] {
     // A plain read first: an empty queue costs no write transaction.
     const ready = this.conn.stmt(workerFetchSql(options.tagFilter, options.session !== undefined)).get(fetchParams(options, Date.now()));
-    if (ready === undefined) return null;
-    return this.#txFetch(lockTimeoutMs, options);
+    if (ready === undefined) return [];
+    return this.#txFetch(Math.max(1, Math.floor(max)), lockTimeoutMs, options);
   }
 
-  #fetchInTx(lockTimeoutMs: number, options: FetchWorkOptions): WorkItemLease | null {
+  #fetchInTx(max: number, lockTimeoutMs: number, options: FetchWorkOptions): WorkItemLease[] {
     const conn = this.conn;
     const now = Date.now();
     const session = options.session;
     const select = conn.stmt(workerFetchSql(options.tagFilter, session !== undefined));
     const params = fetchParams(options, now);
-    for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
+    const leases: WorkItemLease[] = [];
+    // Each item may spend rounds on unreadable rows, as a single fetch does.
+    for (let round = 0; round < MAX_FETCH_ROUNDS + max && leases.length < max; round++) {
+      // Items leased above carry a live lock now, so the probe passes over them.
       const row = select.get(params) as WorkerRow | undefined;
-      if (row === undefined) return null;
+      if (row === undefined) break;
       const activity = readActivity(row.work_item);
       if (!activity.ok) {
         deadLetter(conn, "worker", row.id, null, row.work_item, activity.error);
@@ -114,25 +118,28 @@ export class SqliteWorkerQueue {
              WHERE sessions.worker_id = excluded.worker_id OR sessions.locked_until <= @now`,
           )
           .run({ sid: row.session_id, owner: session.ownerId, until: now + session.lockTimeoutMs, now });
-        if (claimed.changes === 0) return null;
+        // Claimed by another owner meanwhile: stop here, as a single fetch would return nothing.
+        if (claimed.changes === 0) break;
       }
       const token = randomUUID();
       const item = activity.value;
       // A heartbeating activity is leased for its heartbeat timeout: only heartbeats keep it.
       const leaseMs = typeof item.heartbeatTimeoutMs === "number" && item.heartbeatTimeoutMs > 0 ? item.heartbeatTimeoutMs : lockTimeoutMs;
       conn.stmt("UPDATE worker_queue SET lock_token = ?, locked_until = ?, attempt_count = attempt_count + 1 WHERE id = ?").run(token, now + leaseMs, row.id);
-      return {
+      leases.push({
         item,
         lockToken: token,
         attemptCount: row.attempt_count + 1,
         heartbeatDetails: row.heartbeat_details,
         // Still carrying a token: the previous lease expired unreleased (its holder was lost).
         lapsed: row.lock_token !== null,
-        // Read after this item's lock is in: another item ready now?
-        moreReady: select.get(params) !== undefined,
-      };
+        moreReady: true,
+      });
     }
-    return null;
+    const last = leases[leases.length - 1];
+    // Read after every lease of the batch is in: another item ready now?
+    if (last !== undefined) last.moreReady = select.get(params) !== undefined;
+    return leases;
   }
 
   #requireLock(operation: string, lockToken: string, now: number): { id: number; session_id: string | null } {
