@@ -100,7 +100,19 @@ class CodecProvider implements Provider {
     this.#enc = (t) => encodePayloadText(codec, t);
     this.#dec = (t) => decodePayloadText(codec, t);
     if (inner.admin) this.admin = codecAdmin(inner.admin, this.#dec);
+    // The batch fetches exist here only when the wrapped store has them.
+    if (inner.fetchOrchestrationItems) {
+      const many = inner.fetchOrchestrationItems.bind(inner);
+      this.fetchOrchestrationItems = async (max, lockTimeoutMs, options) => (await many(max, lockTimeoutMs, options)).map((i) => this.#decFetched(i));
+    }
+    if (inner.fetchWorkItems) {
+      const many = inner.fetchWorkItems.bind(inner);
+      this.fetchWorkItems = async (max, lockTimeoutMs, options) => (await many(max, lockTimeoutMs, options)).map((l) => this.#decLease(l));
+    }
   }
+
+  readonly fetchOrchestrationItems?: Provider["fetchOrchestrationItems"];
+  readonly fetchWorkItems?: Provider["fetchWorkItems"];
 
   get name(): string {
     return this.#inner.name;
@@ -161,7 +173,9 @@ class CodecProvider implements Provider {
   }
   async fetchWorkItem(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null> {
     const lease = await this.#inner.fetchWorkItem(lockTimeoutMs, options);
-    if (!lease) return null;
+    return lease ? this.#decLease(lease) : null;
+  }
+  #decLease(lease: WorkItemLease): WorkItemLease {
     const out: WorkItemLease = { ...lease, item: this.#decItem(lease.item) };
     if (typeof lease.heartbeatDetails === "string") out.heartbeatDetails = this.#dec(lease.heartbeatDetails);
     return out;

@@ -1,9 +1,12 @@
 // The dispatch loop both dispatchers share: one fetcher feeds up to `slots.size` handlers at a
 // time, sleeps on the wake signal when the queue is empty (or the last fetch said it drained it),
-// and backs off on provider errors.
+// and backs off on provider errors. With a batch fetch, one call fills every free slot.
 import type { Slots } from "./slots.js";
 import type { WakeSignal } from "./signal.js";
 import { sleep } from "./signal.js";
+
+/** Most items one batch fetch asks for (bounds the time one fetch holds its locks before any runs). */
+export const MAX_FETCH_BATCH = 32;
 
 /**
  * How long an idle fetch loop sleeps between fetches. With notifications that reach across
@@ -23,6 +26,11 @@ export interface FetchLoop<T> {
   pollIntervalMs: number;
   isRunning(): boolean;
   fetch(): Promise<T | null>;
+  /**
+   * Optional: fetch up to `max` (> 1) items in one call, each of which then holds one of the slots
+   * taken for it. Used when more than one slot is free.
+   */
+  fetchMany?(max: number): Promise<T[]>;
   /** A fetch failed; `consecutive` counts failures in a row (for logging). */
   onFetchError(err: unknown, consecutive: number): void;
   /** Handle one item. Return false to give the item straight back (the slot is released). */
@@ -47,25 +55,33 @@ export async function runFetchLoop<T>(loop: FetchLoop<T>): Promise<void> {
       loop.slots.release();
       break;
     }
-    let item: T | null;
+    // Every other free slot too (never waiting for one): one batch fetch fills them all.
+    const taken = 1 + (loop.fetchMany !== undefined ? loop.slots.tryAcquire(MAX_FETCH_BATCH - 1) : 0);
+    let items: T[];
     try {
-      item = await loop.fetch();
+      if (taken > 1 && loop.fetchMany !== undefined) items = await loop.fetchMany(taken);
+      else {
+        const item = await loop.fetch();
+        items = item === null ? [] : [item];
+      }
       errors = 0;
     } catch (err) {
-      loop.slots.release();
+      for (let i = 0; i < taken; i++) loop.slots.release();
       loop.onFetchError(err, ++errors);
       // Capped at 1 s so a store that comes back is in use again within about a second.
       await sleep(Math.min(100 * 2 ** (errors - 1), 1_000));
       continue;
     }
-    if (item === null) {
-      loop.slots.release();
+    if (items.length > taken) items = items.slice(0, taken);
+    // The slots the fetch did not fill.
+    for (let i = items.length; i < taken; i++) loop.slots.release();
+    const last = items[items.length - 1];
+    if (last === undefined) {
       await loop.wake.wait(loop.pollIntervalMs);
       continue;
     }
-    const it = item;
-    await dispatchItem(loop, it);
-    if (loop.drained?.(it)) await loop.wake.wait(loop.pollIntervalMs);
+    for (const it of items) await dispatchItem(loop, it);
+    if (loop.drained?.(last)) await loop.wake.wait(loop.pollIntervalMs);
   }
   await loop.slots.drained();
 }

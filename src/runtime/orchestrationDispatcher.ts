@@ -129,6 +129,17 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
         if (item) this.#leaseUntil.set(item, asked + options.orchestratorLockTimeoutMs);
         return item;
       },
+      // Several instances per round trip when the store can (each locked on its own).
+      ...(provider.fetchOrchestrationItems !== undefined
+        ? {
+            fetchMany: async (max: number) => {
+              const asked = Date.now();
+              const items = (await provider.fetchOrchestrationItems?.(max, options.orchestratorLockTimeoutMs, { knownHistory: this.cache.known })) ?? [];
+              for (const item of items) this.#leaseUntil.set(item, asked + options.orchestratorLockTimeoutMs);
+              return items;
+            },
+          }
+        : {}),
       onFetchError: (err) => {
         metrics.providerError("fetch_orchestration_item");
         logger.warn("fetch_orchestration_item failed", { error: String(err), worker_id: workerId });

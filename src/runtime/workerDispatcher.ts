@@ -241,6 +241,26 @@ export class WorkerDispatcher {
         if (lease) this.#track(lease, askedAt, askedAtMs);
         return lease;
       },
+      // Several items per round trip when the store can (each leased on its own).
+      ...(provider.fetchWorkItems !== undefined
+        ? {
+            fetchMany: async (max: number) => {
+              const askedAt = performance.now();
+              const askedAtMs = Date.now();
+              const room = options.maxSessions - this.#sessionCounts.size;
+              // With sessions offered, ask for no more items than session places are left, so the
+              // batch never brings more new sessions than a fetch per slot would (each fetch
+              // rechecks the capacity); the slots not asked for are released by the loop.
+              const leases =
+                (await provider.fetchWorkItems?.(room > 0 ? Math.min(max, room) : max, options.workerLockTimeoutMs, {
+                  tagFilter: options.tagFilter,
+                  ...(room > 0 ? { session: { ownerId: options.workerNodeId ?? workerId, lockTimeoutMs: options.sessionLockTimeoutMs } } : {}),
+                })) ?? [];
+              for (const lease of leases) this.#track(lease, askedAt, askedAtMs);
+              return leases;
+            },
+          }
+        : {}),
       onFetchError: (err) => {
         metrics.providerError("fetch_work_item");
         logger.warn("fetch_work_item failed", { error: String(err), worker_id: workerId });

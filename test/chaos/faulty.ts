@@ -93,6 +93,8 @@ export type FaultyOp =
   | "createInstance"
   | "enqueueForWorker"
   | "fetchWorkItem"
+  | "fetchOrchestrationItems"
+  | "fetchWorkItems"
   | "ackWorkItem"
   | "renewWorkItemLock"
   | "abandonWorkItem"
@@ -173,7 +175,29 @@ export class FaultyProvider implements Provider {
   ) {
     this.name = `faulty(${inner.name})`;
     if (inner.notifiesAcrossProcesses !== undefined) this.notifiesAcrossProcesses = inner.notifiesAcrossProcesses;
+    // Batch fetches (faults hit the call as a whole) where the store has them.
+    if (inner.fetchOrchestrationItems) {
+      const many = inner.fetchOrchestrationItems.bind(inner);
+      this.fetchOrchestrationItems = (max, lockTimeoutMs, options) => this.#call("fetchOrchestrationItems", () => many(max, lockTimeoutMs, options));
+    }
+    if (inner.fetchWorkItems) {
+      const many = inner.fetchWorkItems.bind(inner);
+      this.fetchWorkItems = (max, lockTimeoutMs, options) =>
+        this.#call(
+          "fetchWorkItems",
+          () => many(max, lockTimeoutMs, options),
+          (leases) => {
+            for (const lease of leases) this.#granted(lease);
+          },
+        ).then((leases) => {
+          for (const lease of leases) this.#delivered(lease);
+          return leases;
+        });
+    }
   }
+
+  readonly fetchOrchestrationItems?: Provider["fetchOrchestrationItems"];
+  readonly fetchWorkItems?: Provider["fetchWorkItems"];
 
   get admin(): ProviderAdmin | undefined {
     return this.inner.admin;
@@ -263,15 +287,20 @@ export class FaultyProvider implements Provider {
       "fetchWorkItem",
       () => this.inner.fetchWorkItem(lockTimeoutMs, options),
       (lease) => {
-        if (!lease) return;
-        const key = activityKey(lease.item.instance, lease.item.executionId, lease.item.id);
-        this.#leases.set(lease.lockToken, key);
-        this.journal.note(key, `${this.label} granted lease ${lease.lockToken.slice(0, 6)} (attempt ${lease.attemptCount})`);
+        if (lease) this.#granted(lease);
       },
     ).then((lease) => {
-      if (lease) this.journal.note(activityKey(lease.item.instance, lease.item.executionId, lease.item.id), `${this.label} lease ${lease.lockToken.slice(0, 6)} delivered to the runtime`);
+      if (lease) this.#delivered(lease);
       return lease;
     });
+  }
+  #granted(lease: WorkItemLease): void {
+    const key = activityKey(lease.item.instance, lease.item.executionId, lease.item.id);
+    this.#leases.set(lease.lockToken, key);
+    this.journal.note(key, `${this.label} granted lease ${lease.lockToken.slice(0, 6)} (attempt ${lease.attemptCount})`);
+  }
+  #delivered(lease: WorkItemLease): void {
+    this.journal.note(activityKey(lease.item.instance, lease.item.executionId, lease.item.id), `${this.label} lease ${lease.lockToken.slice(0, 6)} delivered to the runtime`);
   }
   #leases = new Map<string, string>();
   #sent(token: string, op: string): () => void {

@@ -27,6 +27,8 @@ function slowFirstLease(inner: Provider, delayMs: number, onGranted: () => void)
           }
           return result;
         };
+      // Single fetches only, so the first lease is the one delayed here.
+      if (prop === "fetchWorkItems") return undefined;
       if (prop === "fetchWorkItem")
         return async (...args: Parameters<Provider["fetchWorkItem"]>): Promise<WorkItemLease | null> => {
           const lease = await target.fetchWorkItem(...args);

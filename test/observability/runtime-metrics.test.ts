@@ -21,14 +21,16 @@ interface Probe {
 /**
  * Wraps a provider to count what the dispatchers fetch, to fail the first `failWorkFetches`
  * worker fetches, and to make items of instance "poison" / activity "PoisonAct" look over-attempted.
- * It takes no leases from acks and no instances from worker acks (both allowed by the contract),
- * so activities and turns are always fetched.
+ * It takes no leases from acks and no instances from worker acks and has no batch fetches (all
+ * allowed by the contract), so activities and turns are always fetched, one per call.
  */
 function probe(inner: Provider, failWorkFetches: number): Probe {
   const state: Probe = { provider: inner, orchFetched: 0, workFetched: 0 };
   let failuresLeft = failWorkFetches;
   state.provider = new Proxy(inner, {
     get(target, key) {
+      // No batch fetches: every fetch goes through the counted single paths below.
+      if (key === "fetchOrchestrationItems" || key === "fetchWorkItems") return undefined;
       if (key === "fetchOrchestrationItem") {
         return async (...args: Parameters<Provider["fetchOrchestrationItem"]>) => {
           const item = await target.fetchOrchestrationItem(...args);
