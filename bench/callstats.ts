@@ -6,10 +6,12 @@ import type { Provider } from "../src/index.js";
 
 const METHODS = [
   "fetchOrchestrationItem",
+  "fetchOrchestrationItems",
   "ackOrchestrationItem",
   "abandonOrchestrationItem",
   "renewOrchestrationItemLock",
   "fetchWorkItem",
+  "fetchWorkItems",
   "ackWorkItem",
   "renewWorkItemLock",
   "isActivityPending",
@@ -42,7 +44,7 @@ export function instrument(provider: Provider, walPath: string | null = null): (
     if (typeof orig !== "function") continue;
     const s = (stats[m] = { calls: 0, ms: 0 } as { calls: number; empty?: number; ms: number; frames?: number });
     if (walPath) s.frames = 0;
-    const isFetch = m === "fetchOrchestrationItem" || m === "fetchWorkItem";
+    const isFetch = m.startsWith("fetch");
     if (isFetch) s.empty = 0;
     target[m] = function (this: unknown, ...args: unknown[]) {
       const f0 = walPath ? walFrames(walPath) : 0;
@@ -52,7 +54,8 @@ export function instrument(provider: Provider, walPath: string | null = null): (
       // SQLite does the work synchronously inside the call; this is the cost of the call itself.
       s.ms += performance.now() - t;
       if (walPath) s.frames! += walFrames(walPath) - f0;
-      if (isFetch) void p.then((r) => { if (r === null) s.empty!++; }, () => undefined);
+      // A batch fetch comes back empty as [].
+      if (isFetch) void p.then((r) => { if (r === null || (Array.isArray(r) && r.length === 0)) s.empty!++; }, () => undefined);
       return p;
     };
   }
