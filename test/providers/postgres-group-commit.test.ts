@@ -10,7 +10,8 @@ import pg from "pg";
 import { ProviderError } from "../../src/model/errors.js";
 import { ack, bootstrap, event, external, fetchFor } from "../../src/providers/conformance/fixtures.js";
 import type { PgConnection } from "../../src/providers/postgres/connection.js";
-import type { GroupCommitStats } from "../../src/providers/postgres/groupCommit.js";
+import { PgGroupCommit, type BatchedWrite, type GroupCommitStats } from "../../src/providers/postgres/groupCommit.js";
+import type { ProviderNotification } from "../../src/providers/provider.js";
 import { probePostgres, ThrowawaySchemas, type PostgresProvider } from "../../src/providers/postgres/index.js";
 
 const URL = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
@@ -34,6 +35,100 @@ async function lockedInstances(p: PostgresProvider, names: string[]): Promise<Ma
   for (const i of names) tokens.set(i, (await fetchFor(p, i)).lockToken);
   return tokens;
 }
+
+/** A pool whose calls are recorded and answered by the test. */
+class FakePool {
+  readonly calls: { text: string; values: unknown[]; answer: (rows: unknown[] | Error) => void }[] = [];
+  query(text: string, values: unknown[]): Promise<{ rows: unknown[] }> {
+    return new Promise((resolve, reject) => {
+      this.calls.push({ text, values, answer: (r) => (r instanceof Error ? reject(r) : resolve({ rows: r })) });
+    });
+  }
+}
+
+/** A write whose lone call the test answers; records how often it went alone. */
+function fakeWrite(key: string) {
+  const w = {
+    lone: 0,
+    answers: [] as ((v: unknown) => void)[],
+    write: {
+      key,
+      call: () => JSON.stringify(["w", key]),
+      alone: () => {
+        w.lone++;
+        return new Promise<unknown>((resolve) => w.answers.push(resolve));
+      },
+    } satisfies BatchedWrite<unknown>,
+  };
+  return w;
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe("postgres group commit (module, no server)", () => {
+  it("sends writes that come while one is in flight as one call, ordered by key, with a NOTIFY riding along", async () => {
+    const pool = new FakePool();
+    const gc = new PgGroupCommit(pool as never, '"s"');
+    const a = fakeWrite("k-a");
+    const first = gc.run(a.write);
+    assert.equal(a.lone, 1, "idle: at once, alone");
+    const c = fakeWrite("k-c");
+    const b = fakeWrite("k-b");
+    const pc = gc.run(c.write);
+    const pb = gc.run(b.write);
+    const notified = gc.notify("ch", ["x;o:1"]);
+    assert.equal(pool.calls.length, 0, "nothing goes while a call is in flight");
+    a.answers[0]!({ r_code: 0 });
+    assert.deepEqual(await first, { r_code: 0 });
+    await tick();
+    assert.equal(pool.calls.length, 1);
+    const call = pool.calls[0]!;
+    assert.match(call.text, /dx_batch/);
+    assert.deepEqual(JSON.parse(call.values[0] as string), [["notify", "ch", ["x;o:1"]], ["w", "k-b"], ["w", "k-c"]]);
+    call.answer([{ r: [{}, { row: "b" }, { row: "c" }] }]);
+    assert.deepEqual(await pb, { row: "b" });
+    assert.deepEqual(await pc, { row: "c" });
+    await notified;
+    assert.equal(b.lone + c.lone, 0);
+    assert.deepEqual({ ...gc.stats }, { alone: 1, batches: 1, batchedWrites: 2, retriedAlone: 0, batchFallbacks: 0, notifiesAlong: 1 });
+    // Nothing queued: a NOTIFY goes at once by itself.
+    void gc.notify("ch", ["y"]);
+    assert.match(pool.calls[1]!.text, /pg_notify/);
+  });
+
+  it("a write that raised in the batch goes again alone; a batch failing as a whole goes write by write; a lost connection fails them all", async () => {
+    const pool = new FakePool();
+    const gc = new PgGroupCommit(pool as never, '"s"');
+    const round = async (answer: unknown[] | Error) => {
+      await tick();
+      const head = fakeWrite("0");
+      const first = gc.run(head.write);
+      const x = fakeWrite("x");
+      const y = fakeWrite("y");
+      const px = gc.run(x.write).then((v) => ({ v }), (e: unknown) => ({ e }));
+      const py = gc.run(y.write).then((v) => ({ v }), (e: unknown) => ({ e }));
+      head.answers[0]!("head");
+      await first;
+      await tick();
+      pool.calls[pool.calls.length - 1]!.answer(answer);
+      await tick();
+      for (const w of [x, y]) for (const r of w.answers) r(`${w.write.key}-alone`);
+      return { x, y, rx: await px, ry: await py };
+    };
+    // y raised (null): only y goes again, alone.
+    let r = await round([{ r: [{ ok: "x" }, null] }]);
+    assert.deepEqual([r.rx, r.ry, r.x.lone, r.y.lone], [{ v: { ok: "x" } }, { v: "y-alone" }, 0, 1]);
+    assert.equal(gc.stats.retriedAlone, 1);
+    // The whole call failed (rolled back, say a statement timeout): both go alone.
+    r = await round(Object.assign(new Error("canceling statement due to statement timeout"), { code: "57014" }));
+    assert.deepEqual([r.rx, r.ry, r.x.lone, r.y.lone], [{ v: "x-alone" }, { v: "y-alone" }, 1, 1]);
+    assert.equal(gc.stats.batchFallbacks, 1);
+    // The connection was lost: committed or not, unknown; each caller gets the error, nothing is resent.
+    const lost = Object.assign(new Error("Connection terminated unexpectedly"), {});
+    r = await round(lost);
+    assert.deepEqual([r.rx, r.ry, r.x.lone, r.y.lone], [{ e: lost }, { e: lost }, 0, 0]);
+  });
+});
 
 describe("postgres group commit", { skip }, () => {
   const schemas = new ThrowawaySchemas(URL, `dx_gc_${process.pid}`);
@@ -84,6 +179,38 @@ describe("postgres group commit", { skip }, () => {
     assert.match(reason.message, /duplicate event id for execution 1/);
     assert.deepEqual((await p.read("c")).map((e) => e.type), ["OrchestrationStarted"]);
     for (const i of ["a", "b", "d"]) assert.deepEqual((await p.read(i)).map((e) => e.type), ["OrchestrationStarted", "ExternalEvent"], i);
+  });
+
+  it("the NOTIFY of a write committed while a call is in flight rides along with the next batch and is heard", async () => {
+    const name = schemas.newSchemaName();
+    const listener = await schemas.open(name);
+    const p = await schemas.open(name);
+    const seen: ProviderNotification[] = [];
+    listener.subscribe((n) => seen.push(n));
+    assert.equal(await listener.whenListening(), true);
+    const tokens = await lockedInstances(p, ["held", "q1", "q2"]);
+    const other = new pg.Client({ connectionString: URL });
+    await other.connect();
+    try {
+      // Hold the first ack in flight (blocked on its instance lock) while two more queue.
+      await other.query("BEGIN");
+      await other.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [`duroxide:${p.schema}:instance:held`]);
+      const before = statsOf(p);
+      const acks = Promise.all(["held", "q1", "q2"].map((i) => p.ackOrchestrationItem(tokens.get(i)!, nextTurn(i))));
+      seen.length = 0;
+      // A write outside group commit commits now; its wake-up waits for the batch.
+      await p.enqueueForOrchestrator(external("elsewhere"));
+      await other.query("COMMIT");
+      await acks;
+      const after = statsOf(p);
+      assert.equal(after.notifiesAlong, before.notifiesAlong + 1);
+      assert.equal(after.batches, before.batches + 1);
+      const heard = () => seen.some((n) => n.kind === "orchestrator");
+      for (let k = 0; k < 150 && !heard(); k++) await new Promise((r) => setTimeout(r, 20));
+      assert.ok(heard(), "the other provider heard the wake-up");
+    } finally {
+      await other.end();
+    }
   });
 
   it("a batch that deadlocks with another transaction sends the deadlocked write again alone; nothing is lost or applied twice", async () => {

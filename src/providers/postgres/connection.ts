@@ -9,7 +9,7 @@ import { ProviderError } from "../../model/errors.js";
 import type { ProviderNotification } from "../provider.js";
 import { pgDriver } from "./driver.js";
 import { isConnectionError, toProviderError } from "./errors.js";
-import { PgGroupCommit } from "./groupCommit.js";
+import type { PgGroupCommit } from "./groupCommit.js";
 import { migrate } from "./migrations.js";
 import { preparedStatementClient } from "./preparedClient.js";
 import { tablesOf, validateSchemaName, type Tables } from "./schemaName.js";
@@ -86,18 +86,16 @@ export class PgConnection {
   readonly t: Tables;
   /** Prefix of the advisory-lock keys of instances (fetch, ack and abandon take them). */
   readonly lockPrefix: string;
-  /** Acks, worker acks and creations that come together share one call and one commit. */
-  readonly writes: PgGroupCommit;
-
   constructor(
     readonly pool: Pool,
     readonly schema: string,
+    /** Acks, worker acks and creations that come together share one call and one commit. */
+    readonly writes: PgGroupCommit,
     /** Told the notes of each committed transaction. */
     private readonly onCommit: (notes: TxNotes) => void,
   ) {
     this.t = tablesOf(schema);
     this.lockPrefix = `duroxide:${schema}:instance:`;
-    this.writes = new PgGroupCommit(pool, this.t.schema);
   }
 
   /**

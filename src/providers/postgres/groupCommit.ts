@@ -24,6 +24,8 @@ export interface BatchedWrite<R> {
 
 interface Queued {
   write: BatchedWrite<unknown>;
+  /** A NOTIFY riding along (not a write). */
+  notify?: true;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -39,12 +41,16 @@ export interface GroupCommitStats {
   retriedAlone: number;
   /** Batches that failed as a whole and were sent again write by write. */
   batchFallbacks: number;
+  /** NOTIFYs sent within a batch instead of by a call of their own. */
+  notifiesAlong: number;
 }
+
+const NOTIFY_SQL = "SELECT pg_notify($1, u.b) FROM unnest($2::text[]) AS u(b)";
 
 export class PgGroupCommit {
   #queue: Queued[] = [];
   #inFlight = 0;
-  readonly stats: GroupCommitStats = { alone: 0, batches: 0, batchedWrites: 0, retriedAlone: 0, batchFallbacks: 0 };
+  readonly stats: GroupCommitStats = { alone: 0, batches: 0, batchedWrites: 0, retriedAlone: 0, batchFallbacks: 0, notifiesAlong: 0 };
   readonly #sql: string;
 
   constructor(
@@ -67,6 +73,22 @@ export class PgGroupCommit {
     }
     return new Promise<R>((resolve, reject) => {
       this.#queue.push({ write: write as BatchedWrite<unknown>, resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  /**
+   * NOTIFYs the wake-ups of committed writes. With writes waiting for the call in flight, they ride
+   * along in the batch those go in (no call nor commit of their own); otherwise they go at once by
+   * themselves, beside whatever is in flight, as before.
+   */
+  notify(channel: string, bodies: readonly string[]): Promise<void> {
+    const alone = async (): Promise<void> => {
+      await this.pool.query(NOTIFY_SQL, [channel, bodies]);
+    };
+    if (this.#queue.length === 0) return alone();
+    return new Promise<void>((resolve, reject) => {
+      const write: BatchedWrite<unknown> = { key: "", call: () => JSON.stringify(["notify", channel, bodies]), alone };
+      this.#queue.push({ write, notify: true, resolve: resolve as (v: unknown) => void, reject });
     });
   }
 
@@ -96,8 +118,10 @@ export class PgGroupCommit {
     }
     let results: unknown;
     try {
+      const notifies = writes.filter((w) => w.notify === true).length;
       this.stats.batches++;
-      this.stats.batchedWrites += writes.length;
+      this.stats.batchedWrites += writes.length - notifies;
+      this.stats.notifiesAlong += notifies;
       const res = await this.pool.query<{ r: unknown }>(this.#sql, [calls]);
       results = res.rows[0]?.r;
     } catch (err) {

@@ -1288,6 +1288,45 @@ END
 $fn$;
 `,
   },
+  {
+    version: 14,
+    description: "group commit: dx_batch also sends the NOTIFYs of writes already committed",
+    sql: (t) => `
+-- As in migration 12, plus the kind ["notify", channel, [body, ...]]: wake-ups of writes that
+-- committed before this call, sent with this call's commit instead of by a call and a commit of
+-- their own (they are only hints: receivers poll as a floor).
+CREATE OR REPLACE FUNCTION ${t.schema}.dx_batch(p_calls JSONB) RETURNS JSONB LANGUAGE plpgsql AS $fn$
+DECLARE
+  c JSONB;
+  v JSONB;
+  v_out JSONB := '[]'::jsonb;
+BEGIN
+  FOR c IN SELECT u.e FROM jsonb_array_elements(p_calls) WITH ORDINALITY AS u(e, ord) ORDER BY u.ord LOOP
+    BEGIN
+      CASE c->>0
+        WHEN 'ack' THEN
+          SELECT to_jsonb(x) INTO v FROM ${t.schema}.dx_ack_plan(c->>1, (c->>2)::bigint, c->>3, c->4) x;
+        WHEN 'work' THEN
+          SELECT to_jsonb(x) INTO v FROM ${t.schema}.dx_ack_work_lock(c->>1, (c->>2)::bigint, c->>3, c->>4, c->>5, c->>6, c->>7,
+            (c->>8)::bigint, (c->>9)::integer, (c->>10)::bigint, (c->>11)::bigint) x;
+        WHEN 'create' THEN
+          v := jsonb_build_object('ok', ${t.schema}.dx_create_instance(c->>1, c->>2, c->>3, c->>4, (c->>5)::bigint));
+        WHEN 'notify' THEN
+          PERFORM pg_notify(c->>1, b) FROM jsonb_array_elements_text(c->2) AS b;
+          v := '{}'::jsonb;
+        ELSE
+          v := NULL;
+      END CASE;
+    EXCEPTION WHEN OTHERS THEN
+      v := NULL;
+    END;
+    v_out := v_out || jsonb_build_array(v);
+  END LOOP;
+  RETURN v_out;
+END
+$fn$;
+`,
+  },
 ];
 
 /**

@@ -12,9 +12,12 @@
 //   - every multi-statement write is ONE transaction; the hot paths (orchestrator fetch and ack,
 //     worker fetch and ack, createInstance) are plpgsql functions, one round trip each; the
 //     orchestrator ack sends its whole plan (providers/ackPlan.ts) as one JSONB value (dx_ack_plan);
+//     acks, worker acks and creations that come while one is in flight share one call and one
+//     commit (groupCommit.ts, dx_batch);
 //   - wake-ups are NOTIFYed right after the commit (NotifyBatcher: coalesced, never inside the
 //     write, where PostgreSQL would serialise every notifying commit behind one lock held through
-//     its WAL flush), so other processes hear about committed writes only.
+//     its WAL flush; with the next batch of other writes when one is coming), so other processes
+//     hear about committed writes only.
 //
 // This class is the public entry: it checks the provider is open and wraps errors; the SQL lives in
 // the role files: connection.ts (pool, transactions), wakeups.ts (local listeners, NOTIFY, LISTEN),
@@ -49,7 +52,8 @@ import { toProviderError } from "./errors.js";
 import { readHistory, readLatestHistory } from "./history.js";
 import { PgOrchestratorQueue } from "./orchestratorQueue.js";
 import { readKvAllValues, readKvValue, readStatus } from "./reads.js";
-import { channelName, DEFAULT_SCHEMA } from "./schemaName.js";
+import { PgGroupCommit } from "./groupCommit.js";
+import { channelName, DEFAULT_SCHEMA, tablesOf } from "./schemaName.js";
 import { PgWakeups } from "./wakeups.js";
 import { PgWorkerQueue } from "./workerQueue.js";
 
@@ -134,8 +138,9 @@ export class PostgresProvider implements Provider {
 
   static async #open(connection: pg.ClientConfig, schema: string, options: PostgresProviderOptions): Promise<PostgresProvider> {
     const pool = await openPool(connection, schema, options);
-    const wakeups = new PgWakeups(pool, connection, channelName(schema), options);
-    return new PostgresProvider(new PgConnection(pool, schema, (notes) => wakeups.committed(notes)), wakeups);
+    const writes = new PgGroupCommit(pool, tablesOf(schema).schema);
+    const wakeups = new PgWakeups(writes, connection, channelName(schema), options);
+    return new PostgresProvider(new PgConnection(pool, schema, writes, (notes) => wakeups.committed(notes)), wakeups);
   }
 
   // ------------------------------------------------------------------------------------------

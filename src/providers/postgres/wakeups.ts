@@ -1,14 +1,15 @@
 // The PostgreSQL store's wake-ups: local listeners told right after a commit, the coalesced NOTIFY
-// to other processes (NotifyBatcher: never inside the write, where PostgreSQL would serialise
-// every notifying commit behind one lock held through its WAL flush), and the LISTEN connection
+// to other processes (NotifyBatcher: never inside the write it announces, where PostgreSQL would
+// serialise every notifying commit behind one lock held through its WAL flush; it rides along with
+// the next group-committed batch when one is coming, see groupCommit.ts), and the LISTEN connection
 // that hears other processes' writes on this schema.
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
-import type { Pool } from "pg";
 
 import { Listeners } from "../listeners.js";
 import type { NotificationListener, ProviderNotification } from "../provider.js";
 import { holdingEventLoop } from "./connection.js";
+import type { PgGroupCommit } from "./groupCommit.js";
 import { encodeNotifications, NotifyBatcher, PgListener } from "./notifier.js";
 
 export interface WakeupOptions {
@@ -27,14 +28,13 @@ export class PgWakeups {
   readonly #notifier: NotifyBatcher;
 
   constructor(
-    pool: Pool,
+    /** NOTIFYs go through it: along with the next batch of writes when one is coming. */
+    writes: PgGroupCommit,
     private readonly connection: pg.ClientConfig,
     private readonly channel: string,
     private readonly options: WakeupOptions,
   ) {
-    this.#notifier = new NotifyBatcher(async (bodies) => {
-      await pool.query(`SELECT pg_notify($1, u.b) FROM unnest($2::text[]) AS u(b)`, [this.channel, bodies]);
-    });
+    this.#notifier = new NotifyBatcher((bodies) => writes.notify(this.channel, bodies));
   }
 
   /** LISTEN/NOTIFY carries every process's writes on this schema. */
