@@ -205,6 +205,8 @@ describe("postgres group commit", { skip }, () => {
       const after = statsOf(p);
       assert.equal(after.notifiesAlong, before.notifiesAlong + 1);
       assert.equal(after.batches, before.batches + 1);
+      // dx_batch knows the 'notify' kind (an unknown kind would come back null and go again alone).
+      assert.equal(after.retriedAlone, before.retriedAlone);
       const heard = () => seen.some((n) => n.kind === "orchestrator");
       for (let k = 0; k < 150 && !heard(); k++) await new Promise((r) => setTimeout(r, 20));
       assert.ok(heard(), "the other provider heard the wake-up");

@@ -1294,7 +1294,9 @@ $fn$;
     sql: (t) => `
 -- As in migration 12, plus the kind ["notify", channel, [body, ...]]: wake-ups of writes that
 -- committed before this call, sent with this call's commit instead of by a call and a commit of
--- their own (they are only hints: receivers poll as a floor).
+-- their own (they are only hints: receivers poll as a floor). A later migration that redefines
+-- dx_batch must keep every kind: an unknown one comes back null and is sent again alone (correct,
+-- but a call and a commit more; test/providers/postgres-group-commit.test.ts checks 'notify').
 CREATE OR REPLACE FUNCTION ${t.schema}.dx_batch(p_calls JSONB) RETURNS JSONB LANGUAGE plpgsql AS $fn$
 DECLARE
   c JSONB;
