@@ -13,6 +13,7 @@ const METHODS = [
   "fetchWorkItem",
   "fetchWorkItems",
   "ackWorkItem",
+  "ackWorkItemWithTurn",
   "renewWorkItemLock",
   "isActivityPending",
   "createInstance",

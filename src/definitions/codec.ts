@@ -10,6 +10,7 @@ import { PAYLOAD_FIELDS } from "../model/payload.js";
 import type { ExecutionInfo, InstanceInfo, ProviderAdmin } from "../providers/admin.js";
 import type {
   AckResult,
+  CompletionTurn,
   EnqueueOptions,
   FetchOrchestrationOptions,
   FetchWorkOptions,
@@ -22,6 +23,7 @@ import type {
   WorkAckOptions,
   WorkAckResult,
   WorkItemLease,
+  WorkTurnAckResult,
 } from "../providers/provider.js";
 import type { ActivityIdentity } from "../model/workItems.js";
 
@@ -109,6 +111,7 @@ class CodecProvider implements Provider {
       const many = inner.fetchWorkItems.bind(inner);
       this.fetchWorkItems = async (max, lockTimeoutMs, options) => (await many(max, lockTimeoutMs, options)).map((l) => this.#decLease(l));
     }
+    if (inner.ackWorkItemWithTurn) this.ackWorkItemWithTurn = (t, c, turn, o) => this.#ackWorkItemWithTurn(t, c, turn, o);
   }
 
   readonly fetchOrchestrationItems?: Provider["fetchOrchestrationItems"];
@@ -140,9 +143,9 @@ class CodecProvider implements Provider {
       return { ...item, history: [], historyError: err.message };
     }
   }
-  async ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<AckResult | void> {
+  #encAck(ack: OrchestrationAck): OrchestrationAck {
     const m = ack.metadata;
-    const r = await this.#inner.ackOrchestrationItem(lockToken, {
+    return {
       ...ack,
       historyDelta: ack.historyDelta.map((e) => mapPayloads(e, this.#enc)),
       workerItems: ack.workerItems.map(this.#encItem),
@@ -152,9 +155,15 @@ class CodecProvider implements Provider {
         ...(typeof m.output === "string" ? { output: this.#enc(m.output) } : {}),
         ...(m.failure ? { failure: mapFailure(m.failure, this.#enc) } : {}),
       },
-    });
-    // Leased items are this ack's own worker items: hand back the caller's (decoded) ones.
-    return r ? { leases: r.leases.map((l) => ({ ...l, item: this.#decItem(l.item) as WorkItemLease["item"] })) } : r;
+    };
+  }
+  /** Leased items are the ack's own worker items: hand back the caller's (decoded) ones. */
+  #decLeases(leases: readonly WorkItemLease[]): WorkItemLease[] {
+    return leases.map((l) => ({ ...l, item: this.#decItem(l.item) as WorkItemLease["item"] }));
+  }
+  async ackOrchestrationItem(lockToken: string, ack: OrchestrationAck): Promise<AckResult | void> {
+    const r = await this.#inner.ackOrchestrationItem(lockToken, this.#encAck(ack));
+    return r ? { leases: this.#decLeases(r.leases) } : r;
   }
   abandonOrchestrationItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void> {
     return this.#inner.abandonOrchestrationItem(lockToken, delayMs, ignoreAttempt);
@@ -183,6 +192,12 @@ class CodecProvider implements Provider {
   async ackWorkItem(lockToken: string, completion: WorkItem | null, options?: WorkAckOptions): Promise<WorkAckResult | void> {
     const r = await this.#inner.ackWorkItem(lockToken, completion && this.#encItem(completion), options);
     return r ? { item: r.item && this.#decFetched(r.item) } : r;
+  }
+  /** Present only when the wrapped provider has it (the runtime then stores completion turns). */
+  readonly ackWorkItemWithTurn?: Provider["ackWorkItemWithTurn"];
+  async #ackWorkItemWithTurn(lockToken: string, completion: WorkItem, turn: CompletionTurn, options?: WorkAckOptions): Promise<WorkTurnAckResult> {
+    const r = await this.#inner.ackWorkItemWithTurn!(lockToken, this.#encItem(completion), { ...turn, ack: this.#encAck(turn.ack) }, options);
+    return r.applied ? { applied: true, leases: this.#decLeases(r.leases) } : { applied: false, item: r.item && this.#decFetched(r.item) };
   }
   renewWorkItemLock(lockToken: string, extendMs: number, heartbeatDetails?: string): Promise<void> {
     return this.#inner.renewWorkItemLock(lockToken, extendMs, heartbeatDetails === undefined ? undefined : this.#enc(heartbeatDetails));

@@ -116,6 +116,27 @@ export interface WorkAckResult {
   item: OrchestrationItem | null;
 }
 
+/**
+ * A turn the caller already ran on the execution it holds, for the completion it acks
+ * (`Provider.ackWorkItemWithTurn`): the completion is its only message.
+ */
+export interface CompletionTurn {
+  /** The instance (the completion's target). */
+  instance: string;
+  /** Where the held execution stood before the turn: the store applies it only if it still stands there. */
+  executionId: number;
+  lastEventId: number;
+  /** The turn's ack, as `ackOrchestrationItem` takes it (its history delta holds the completion's event). */
+  ack: OrchestrationAck;
+}
+
+/** What `Provider.ackWorkItemWithTurn` did, besides deleting the work item. */
+export type WorkTurnAckResult =
+  /** The turn was stored with the ack (the completion was consumed by it, never queued). */
+  | { applied: true; leases: WorkItemLease[] }
+  /** Not applied: the completion was queued as `ackWorkItem` queues it, `item` as there. */
+  | { applied: false; item: OrchestrationItem | null };
+
 /** What an orchestrator ack hands back. */
 export interface AckResult {
   /** The worker items leased to the caller (see `OrchestrationAck.leaseWorkerItems`). */
@@ -265,6 +286,19 @@ export interface Provider {
    * expired or moved on). With `heartbeatDetails`, also stores them on the item; the next delivery
    * of the item reports them in `WorkItemLease.heartbeatDetails`.
    */
+  /**
+   * Optional: the worker ack and the turn its completion causes, in one atomic write. The caller
+   * ran `turn` ahead of the ack on the execution it holds in memory, with the completion as the
+   * turn's only message. In the same transaction the store deletes the work item (rejecting as
+   * `ackWorkItem` does when the lock token is no longer valid: then nothing is written) and then,
+   * under the instance's lock discipline (nobody holds a live lock on the instance, no fetch or ack
+   * of it runs concurrently), applies the turn as `ackOrchestrationItem` would (leases included)
+   * only if the instance's current execution and its last stored event are `turn.executionId` and
+   * `turn.lastEventId` and no other message of the instance is visible in the queue (it would have
+   * to be part of the turn). Otherwise it does exactly what `ackWorkItem(lockToken, completion,
+   * options)` does and reports `applied: false`; the caller then drops the turn it ran.
+   */
+  ackWorkItemWithTurn?(lockToken: string, completion: WorkItem, turn: CompletionTurn, options?: WorkAckOptions): Promise<WorkTurnAckResult>;
   renewWorkItemLock(lockToken: string, extendMs: number, heartbeatDetails?: string): Promise<void>;
   abandonWorkItem(lockToken: string, delayMs?: number, ignoreAttempt?: boolean): Promise<void>;
   /** True while the activity's row still exists (false once withdrawn by a cancellation). */

@@ -1,6 +1,6 @@
 // Orchestration dispatcher: fetch a locked instance, run one turn of the replay engine, ack it.
-import type { AckResult, OrchestrationAck, OrchestrationItem, Provider } from "../providers/provider.js";
-import type { LocalOrchestrator, WorkerDispatcher } from "./workerDispatcher.js";
+import type { AckResult, OrchestrationAck, OrchestrationItem, Provider, WorkItemLease } from "../providers/provider.js";
+import type { LocalOrchestrator, SpeculativeTurn, WorkerDispatcher } from "./workerDispatcher.js";
 import { OrchestrationExecution, type TurnResult } from "../orchestration/execution.js";
 import { activate, rejectDuplicateStarts, turnStart, type TurnBegin } from "../orchestration/engine.js";
 import type { HistoryEvent } from "../model/events.js";
@@ -35,6 +35,14 @@ export interface DispatcherDeps {
 export type LocalWorker = Pick<WorkerDispatcher, "reserve" | "unreserve" | "accepts" | "runLeased">;
 
 type StartLike = WorkItemOf<"StartOrchestration"> | WorkItemOf<"ContinueAsNew">;
+
+/** A turn the engine ran, waiting for its ack's answer. */
+interface RanTurn {
+  instance: string;
+  execution: OrchestrationExecution;
+  result: TurnResult;
+  began: { name: string; version: string; initiatedBy: "client" | "continueAsNew" } | null;
+}
 
 /** The turn's telemetry, once begun; ended exactly once (after the ack, or on an error). */
 interface TurnTrace {
@@ -292,14 +300,24 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
     }
     const ok = await this.#ack(item, [], { execution, result });
     this.d.metrics.turnDuration(execution.orchestrationName, Date.now() - startedAt);
+    this.#settle({ instance, execution, result, began }, ok, trace, workerId);
+  }
+
+  /**
+   * After a turn's ack was answered: a stored turn commits its execution, counts and logs once,
+   * ends its telemetry and stays cached unless it finished; one that was not stored ends its
+   * telemetry so and leaves the cache (the next turn replays from storage).
+   */
+  #settle(t: RanTurn, stored: boolean, trace: TurnTrace, workerId: string): void {
+    const { instance, execution, result, began } = t;
     const endTrace = (): void => {
       const tel = trace.tel;
       if (!tel) return;
       trace.tel = undefined;
       this.#turnIds.delete(execution);
-      tel.end({ stored: ok, status: result.status, delta: result.delta, output: result.output, failure: result.failure });
+      tel.end({ stored, status: result.status, delta: result.delta, output: result.output, failure: result.failure });
     };
-    if (!ok) {
+    if (!stored) {
       endTrace();
       this.cache.delete(instance);
       return;
@@ -317,6 +335,90 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
     endTrace();
     if (!execution.isFinished) this.cache.put(instance, execution);
     else this.cache.delete(instance);
+  }
+
+  /**
+   * The completion turn: runs the turn an activity's completion causes ahead of its worker ack,
+   * on the execution this dispatcher holds for the instance, with the completion as its only
+   * message, so that the store can commit the ack and the turn together
+   * (`Provider.ackWorkItemWithTurn`). Called by the worker in the turn slot it reserved
+   * (`reserveTurn`). Null when it cannot (the execution is not held here or is in a turn, the
+   * provider cannot store it, or the turn is one the stored history must decide: nothing was run
+   * then, or what ran is dropped); the ack then goes as usual.
+   */
+  async completionTurn(completion: WorkItem): Promise<SpeculativeTurn | null> {
+    if (completion.type !== "ActivityCompleted" && completion.type !== "ActivityFailed") return null;
+    if (!this.#running || this.d.provider.ackWorkItemWithTurn === undefined) return null;
+    const instance = completion.instance;
+    if (this.cache.known.get(instance)?.executionId !== completion.executionId) return null;
+    const cached = this.cache.take(instance);
+    if (cached === undefined) return null;
+    const from = { executionId: cached.executionId, lastEventId: cached.lastEventId };
+    const workerId = this.#workerId;
+    const trace: TurnTrace = { tel: undefined };
+    const startedAt = Date.now();
+    let outcome: Awaited<ReturnType<typeof activate>>;
+    try {
+      outcome = await activate({
+        instance,
+        executionId: cached.executionId,
+        history: [],
+        messages: [completion],
+        cached,
+        resolve: (name, version) => this.d.registry.resolve(name, version),
+        create: () => {
+          throw new Error("a cached execution is never created again");
+        },
+        onBegin: (execution, begin) => {
+          this.#beginTurn(trace, execution, workerId, begin);
+          return trace.tel?.executionContext;
+        },
+      });
+    } catch (err) {
+      trace.tel?.end({ stored: false, status: "Running", delta: [], output: null, failure: null, error: err });
+      return null;
+    }
+    if (outcome.kind !== "ran") {
+      // Not with a cached execution; should it happen, the usual path decides from storage.
+      trace.tel?.end({ stored: false, status: "Running", delta: [], output: null, failure: null });
+      return null;
+    }
+    const { execution, result } = outcome;
+    const ran: RanTurn = { instance, execution, result, began: outcome.began };
+    if (result.status === "Failed" && result.failure?.category === "configuration") {
+      // Nondeterminism and the like: the fallback turn decides from stored history (it may suspend).
+      this.#settle(ran, false, trace, workerId);
+      return null;
+    }
+    const workContext = trace.tel?.workContext;
+    if (workContext) {
+      stampTrace(result.workerItems, workContext);
+      stampTrace(result.orchestratorItems, workContext);
+    }
+    const ack = this.#ackOf({ executionId: execution.executionId, orchestrationName: null, orchestrationVersion: null }, [], { execution, result });
+    const reserved = this.#leaseToLocalWorker(ack);
+    this.#inFlight++;
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      this.#inFlight--;
+      return true;
+    };
+    return {
+      turn: { instance, executionId: from.executionId, lastEventId: from.lastEventId, ack },
+      stored: (leases, askedAt, askedAtMs) => {
+        if (!settle()) return;
+        this.d.metrics.turnDuration(execution.orchestrationName, Date.now() - startedAt);
+        this.#settle(ran, true, trace, workerId);
+        this.#handOver(reserved, leases, askedAt, askedAtMs);
+      },
+      dropped: () => {
+        if (!settle()) return;
+        this.d.localWorker?.unreserve(reserved);
+        this.#settle(ran, false, trace, workerId);
+      },
+    };
   }
 
   #newExecution(
@@ -353,21 +455,7 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
   /** Ack with retries on transient errors. Returns false when the turn could not be stored. */
   async #ack(item: OrchestrationItem, extra: WorkItem[], turn: { execution: OrchestrationExecution; result: TurnResult } | null): Promise<boolean> {
     const { provider, logger } = this.d;
-    const r = turn?.result;
-    const x = turn?.execution;
-    const ack: OrchestrationAck = {
-      executionId: x ? x.executionId : item.executionId,
-      historyDelta: r?.delta ?? [],
-      workerItems: r?.workerItems ?? [],
-      orchestratorItems: [...(r?.orchestratorItems ?? []), ...extra],
-      cancelledActivities: r?.cancelledActivities ?? [],
-      metadata: {
-        orchestrationName: x?.orchestrationName ?? item.orchestrationName ?? "",
-        orchestrationVersion: x?.orchestrationVersion ?? item.orchestrationVersion ?? "",
-        ...(r && r.status !== "Running" ? { status: r.status, output: r.output, failure: r.failure } : {}),
-        ...(x ? { parentInstanceId: x.parentInstance } : {}),
-      },
-    };
+    const ack = this.#ackOf(item, extra, turn);
     const reserved = this.#leaseToLocalWorker(ack);
     try {
       let result: AckResult | void = undefined;
@@ -389,6 +477,29 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
       }
       return false;
     }
+  }
+
+  /** What a turn (or, with none, an item that ran no turn) writes. */
+  #ackOf(
+    item: Pick<OrchestrationItem, "executionId" | "orchestrationName" | "orchestrationVersion">,
+    extra: WorkItem[],
+    turn: { execution: OrchestrationExecution; result: TurnResult } | null,
+  ): OrchestrationAck {
+    const r = turn?.result;
+    const x = turn?.execution;
+    return {
+      executionId: x ? x.executionId : item.executionId,
+      historyDelta: r?.delta ?? [],
+      workerItems: r?.workerItems ?? [],
+      orchestratorItems: [...(r?.orchestratorItems ?? []), ...extra],
+      cancelledActivities: r?.cancelledActivities ?? [],
+      metadata: {
+        orchestrationName: x?.orchestrationName ?? item.orchestrationName ?? "",
+        orchestrationVersion: x?.orchestrationVersion ?? item.orchestrationVersion ?? "",
+        ...(r && r.status !== "Running" ? { status: r.status, output: r.output, failure: r.failure } : {}),
+        ...(x ? { parentInstanceId: x.parentInstance } : {}),
+      },
+    };
   }
 
   /**
@@ -416,7 +527,7 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
    * Runs the leased activities once the turn's own bookkeeping (commit, cache) is done — it runs
    * in the microtasks right after the ack — and gives back the slots not used.
    */
-  #handOver(reserved: number, leases: AckResult["leases"], askedAt: number, askedAtMs: number): void {
+  #handOver(reserved: number, leases: readonly WorkItemLease[], askedAt: number, askedAtMs: number): void {
     const worker = this.d.localWorker;
     if (!worker || reserved === 0) return;
     const used = leases.slice(0, reserved);

@@ -1,7 +1,7 @@
 // Worker dispatcher: fetch an activity, run its handler with an ActivityContext, ack the result.
 // Cancellation (the orchestration ended, or the activity lost a race) reaches the handler through
 // its AbortSignal: at once by in-process notification, else by a short poll or a failed renewal.
-import type { OrchestrationItem, Provider, TagFilter, WorkAckOptions, WorkAckResult, WorkItemLease } from "../providers/provider.js";
+import type { CompletionTurn, OrchestrationItem, Provider, TagFilter, WorkAckOptions, WorkAckResult, WorkItemLease, WorkTurnAckResult } from "../providers/provider.js";
 import { ErrorDetails, HeartbeatTimeoutError, ProviderError, identityOfThrown } from "../model/errors.js";
 import { decodeJson, encodeJson } from "../model/json.js";
 import { activityKey, type ActivityExecuteItem, type ActivityIdentity, type WorkItem } from "../model/workItems.js";
@@ -28,6 +28,20 @@ export interface LocalOrchestrator {
   lockInstanceOptions(): NonNullable<WorkAckOptions["lockInstance"]>;
   /** Runs the turn in the reserved slot; `askedAtMs` is when the ack that locked it was sent. */
   runHandedOver(item: OrchestrationItem, askedAtMs: number): void;
+  /**
+   * In the reserved slot: runs the turn the completion causes ahead of the ack, when the
+   * completion's execution is held here (null: not run; ack as usual).
+   */
+  completionTurn(completion: WorkItem): Promise<SpeculativeTurn | null>;
+}
+
+/** A turn run for a completion ahead of its worker ack (`Provider.ackWorkItemWithTurn`); settled once. */
+export interface SpeculativeTurn {
+  readonly turn: CompletionTurn;
+  /** The store applied it with the ack: it is finished as an acked turn is (its leases run here). */
+  stored(leases: readonly WorkItemLease[], askedAt: number, askedAtMs: number): void;
+  /** Not applied (refused, or the ack failed): it is dropped, as a turn whose ack failed. */
+  dropped(): void;
 }
 
 export interface WorkerDeps {
@@ -103,6 +117,8 @@ export class WorkerDispatcher {
   }
 
   #sessionCounts = new Map<string, number>();
+  /** Activities of each instance admitted here and not done (running or acking). */
+  #perInstance = new Map<string, number>();
   /** When each lease was asked for: its lock was taken no earlier, so it holds at least until then + lock timeout. */
   #askedAt = new WeakMap<WorkItemLease, number>();
   /** Until when (Date.now() ms) each lease's lock surely holds: asked-for time of the last fetch or renewal + lock timeout. */
@@ -274,6 +290,7 @@ export class WorkerDispatcher {
           return false;
         }
         if (sid !== null) this.#holdSession(sid);
+        this.#perInstance.set(lease.item.instance, (this.#perInstance.get(lease.item.instance) ?? 0) + 1);
         return true;
       },
       handle: (lease) => this.#execute(lease, workerId),
@@ -284,6 +301,9 @@ export class WorkerDispatcher {
       done: (lease) => {
         const sid = lease.item.sessionId ?? null;
         if (sid !== null) this.#releaseSession(sid);
+        const n = (this.#perInstance.get(lease.item.instance) ?? 1) - 1;
+        if (n <= 0) this.#perInstance.delete(lease.item.instance);
+        else this.#perInstance.set(lease.item.instance, n);
       },
       drained: (lease) => lease.moreReady === false,
     };
@@ -657,13 +677,36 @@ export class WorkerDispatcher {
     // turn slot reserved now): the next turn runs without a fetch and wakes no one.
     const orch = this.d.localOrchestrator?.() ?? null;
     const handOff = orch !== null && orch.reserveTurn() ? orch : null;
-    let result: WorkAckResult | void = undefined;
+    // Better still, when the orchestrator holds the instance's execution, it runs that turn now and
+    // the store commits it with this ack. Not while another activity of the instance is finishing
+    // here: its completion would be queued first and the store would refuse this turn.
+    const withTurn = provider.ackWorkItemWithTurn?.bind(provider);
+    const speculative =
+      handOff !== null && withTurn !== undefined && (this.#perInstance.get(lease.item.instance) ?? 0) <= 1
+        ? await handOff.completionTurn(completion)
+        : null;
+    const options: WorkAckOptions | undefined = handOff ? { lockInstance: handOff.lockInstanceOptions() } : undefined;
+    let result: WorkAckResult | WorkTurnAckResult | void = undefined;
+    let askedAt = 0;
     let askedAtMs = 0;
+    let withTurnFailed = false;
     try {
       await retryWithinLease(
         async () => {
+          askedAt = performance.now();
           askedAtMs = Date.now();
-          result = await provider.ackWorkItem(lease.lockToken, completion, handOff ? { lockInstance: handOff.lockInstanceOptions() } : undefined);
+          if (speculative !== null && withTurn !== undefined && !withTurnFailed) {
+            try {
+              result = await withTurn(lease.lockToken, completion, speculative.turn, options);
+              return;
+            } catch (err) {
+              if (!(err instanceof ProviderError) || err.retryable) throw err;
+              // Nothing was written. Whatever the store held against the turn, the result must
+              // not be lost with it: ack it plainly (a lost lock fails the same way there).
+              withTurnFailed = true;
+            }
+          }
+          result = await provider.ackWorkItem(lease.lockToken, completion, options);
         },
         until,
         (err, attempt) => {
@@ -678,12 +721,20 @@ export class WorkerDispatcher {
           }
         },
       );
-      const item = (result as WorkAckResult | void)?.item ?? null;
+      const r = result as WorkAckResult | WorkTurnAckResult | void;
+      if (r !== undefined && "applied" in r && r.applied) {
+        speculative?.stored(r.leases, askedAt, askedAtMs);
+        handOff?.unreserveTurn();
+        return;
+      }
+      speculative?.dropped();
+      const item = r !== undefined && "item" in r ? r.item : null;
       if (handOff !== null) {
         if (item !== null) handOff.runHandedOver(item, askedAtMs);
         else handOff.unreserveTurn();
       }
     } catch (err) {
+      speculative?.dropped();
       handOff?.unreserveTurn();
       if (err instanceof ProviderError && !err.retryable) {
         // Lock lost or row withdrawn: someone else owns it now, or it was cancelled.

@@ -11,6 +11,7 @@
 import { ProviderError } from "../../src/model/errors.js";
 import type { ActivityIdentity, WorkItem } from "../../src/model/workItems.js";
 import type {
+  CompletionTurn,
   EnqueueOptions,
   FetchOrchestrationOptions,
   FetchWorkOptions,
@@ -23,6 +24,7 @@ import type {
   WorkAckOptions,
   WorkAckResult,
   WorkItemLease,
+  WorkTurnAckResult,
 } from "../../src/providers/provider.js";
 import type { HistoryEvent } from "../../src/model/events.js";
 import type { ProviderAdmin } from "../../src/providers/admin.js";
@@ -174,6 +176,7 @@ export class FaultyProvider implements Provider {
     readonly label = "node",
   ) {
     this.name = `faulty(${inner.name})`;
+    if (inner.ackWorkItemWithTurn) this.ackWorkItemWithTurn = (t, c, turn, o) => this.#ackWorkItemWithTurn(t, c, turn, o);
     if (inner.notifiesAcrossProcesses !== undefined) this.notifiesAcrossProcesses = inner.notifiesAcrossProcesses;
     // Batch fetches (faults hit the call as a whole) where the store has them.
     if (inner.fetchOrchestrationItems) {
@@ -331,6 +334,25 @@ export class FaultyProvider implements Provider {
           const key = this.#leases.get(lockToken);
           if (key) this.journal.note(key, `${this.label} ack committed in store`);
           if (completion) this.journal.completionCommitted(completion);
+        },
+        this.#sent(lockToken, "ack"),
+      ),
+    );
+  }
+  /** Present when the store has it: the completion is committed by it either way (with its turn, or queued). */
+  readonly ackWorkItemWithTurn?: Provider["ackWorkItemWithTurn"];
+  #ackWorkItemWithTurn(lockToken: string, completion: WorkItem, turn: CompletionTurn, options?: WorkAckOptions): Promise<WorkTurnAckResult> {
+    return this.#traced(
+      lockToken,
+      `ack(${completion.type}, with turn)`,
+      this.#call(
+        "ackWorkItem",
+        () => this.inner.ackWorkItemWithTurn!(lockToken, completion, turn, options),
+        (r) => {
+          const key = this.#leases.get(lockToken);
+          if (key) this.journal.note(key, `${this.label} ack committed in store${r.applied ? " with its turn" : ""}`);
+          this.journal.completionCommitted(completion);
+          if (r.applied) for (const w of turn.ack.orchestratorItems) if (w.type === "StartOrchestration") this.journal.startsSent.add(w.instance);
         },
         this.#sent(lockToken, "ack"),
       ),

@@ -16,6 +16,8 @@ export const CRASH_RUNTIME_OPTIONS: RuntimeOptions = {
 /** Pipeline: two steps, a durable timer, a fan-out of three, two more steps. */
 export const PIPELINE_STEPS = ["s1", "s2", "f0", "f1", "f2", "s4", "s5"] as const;
 export const PIPELINE_TIMER_MS = 300;
+/** Sequence: this many activities one after another (each completion stored with its turn). */
+export const SEQUENCE_STEPS = 30;
 export const SLEEPER_TIMER_MS = 2_000;
 
 export interface StepInput {
@@ -49,6 +51,13 @@ export function register(rt: Runtime, logPath: string): void {
     out.push(...(await ctx.join<string>([step("f0"), step("f1"), step("f2")])));
     out.push(await step("s4"));
     out.push(await step("s5"));
+    return out;
+  });
+
+  rt.registerOrchestration("Sequence", async (ctx: OrchestrationContext) => {
+    const id = ctx.instanceId;
+    const out: string[] = [];
+    for (let i = 0; i < SEQUENCE_STEPS; i++) out.push(await ctx.scheduleActivity<string>("Step", { instance: id, step: `q${i}` } satisfies StepInput));
     return out;
   });
 

@@ -8,10 +8,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Client, Runtime, SqliteProvider, type HistoryEvent } from "../../src/index.js";
+import { after } from "node:test";
+import { Client, Runtime, SqliteProvider, type HistoryEvent, type Provider } from "../../src/index.js";
+import { PostgresProvider, probePostgres, ThrowawaySchemas } from "../../src/providers/postgres/index.js";
 import {
   CRASH_RUNTIME_OPTIONS,
   PIPELINE_STEPS,
+  SEQUENCE_STEPS,
   SLEEPER_TIMER_MS,
   completedSteps,
   expectedPipelineOutput,
@@ -229,3 +232,76 @@ describe("crash recovery: SIGKILL of a runtime on a SQLite file", () => {
     }
   });
 });
+
+const PG_URL = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test";
+const pgProblem = await probePostgres(PG_URL);
+const pgSchemas = pgProblem === null ? new ThrowawaySchemas(PG_URL, `dx_crash_${process.pid}`) : null;
+after(async () => {
+  await pgSchemas?.cleanup();
+});
+
+// Sequential activities: each completion is committed with the turn it causes (ackWorkItemWithTurn)
+// in the killed process. Whatever the kill interrupted, the resumed runtime must finish every
+// instance with each step run once, except the one step per instance that may have been in flight.
+for (const store of ["sqlite", "postgres"] as const) {
+  describe(`crash recovery: SIGKILL mid-sequence (${store})`, { skip: store === "postgres" && pgProblem !== null ? String(pgProblem) : false }, () => {
+    it("each completed step ran once; at most the step in flight at the kill ran again", { timeout: 60_000 }, async (t) => {
+      const { dir, db, log } = tempStore();
+      const schema = store === "postgres" ? pgSchemas!.newSchemaName() : null;
+      const where = schema !== null ? `pg:${PG_URL}#${schema}` : db;
+      const n = 3;
+      const ids = Array.from({ length: n }, (_, i) => `sequence-${i}`);
+      let child: Child | null = null;
+      let provider: Provider | null = null;
+      let runtime: Runtime | null = null;
+      try {
+        child = await spawnChild("sequence", where, log, n);
+        provider = schema !== null ? await PostgresProvider.connectWithSchema(PG_URL, schema, { maxConnections: 4 }) : await SqliteProvider.open(`sqlite:${db}`);
+        const client = new Client(provider);
+        const progress = (): number[] => ids.map((id) => [...readLog(log).keys()].filter((l) => l.startsWith(`${id}:`)).length);
+        await waitUntil("every instance a few steps in", () => progress().every((k) => k >= 4), 20_000, child);
+        await killHard(child);
+        const logAtKill = readLog(log);
+        const doneAtKill = new Map<string, Set<string>>();
+        for (const id of ids) {
+          const status = await client.getStatus(id);
+          assert.notEqual(status.status, "Completed", `${id} already completed at kill`);
+          doneAtKill.set(id, new Set(completedSteps(await client.readHistory(id))));
+        }
+
+        runtime = new Runtime(provider, CRASH_RUNTIME_OPTIONS);
+        register(runtime, log);
+        await runtime.start();
+        const steps = Array.from({ length: SEQUENCE_STEPS }, (_, i) => `q${i}`);
+        let rerun = 0;
+        for (const id of ids) {
+          const r = await client.waitForOrchestration(id, 40_000);
+          assert.equal(r.status, "Completed", `${id}: ${r.error ?? ""}`);
+          assert.deepEqual(r.output, steps.map((s) => `${s}@${id}`));
+          const h: HistoryEvent[] = await client.readHistory(id);
+          assert.deepEqual(completedSteps(h), steps, `${id}: each step's completion is in history once, in order`);
+          const logAfter = readLog(log);
+          let twice = 0;
+          for (const step of steps) {
+            const key = `${id}:${step}`;
+            const count = logAfter.get(key) ?? 0;
+            if (doneAtKill.get(id)!.has(step)) assert.equal(count, 1, `${key} was in history at the kill, yet ran ${count} times`);
+            else if (count !== 1) {
+              assert.equal(count, 2, `${key} ran ${count} times`);
+              assert.equal(logAtKill.get(key), 1, `${key} ran twice but had not run before the kill`);
+              twice++;
+            }
+          }
+          assert.ok(twice <= 1, `${id}: ${twice} steps ran twice; only the one in flight may`);
+          rerun += twice;
+        }
+        t.diagnostic(`at kill: ${[...doneAtKill.values()].map((d) => d.size).join(", ")} steps in history; ${rerun} in-flight steps ran again`);
+      } finally {
+        if (child) await killHard(child).catch(() => undefined);
+        await runtime?.shutdown(200);
+        await provider?.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}

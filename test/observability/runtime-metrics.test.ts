@@ -16,6 +16,8 @@ interface Probe {
   provider: Provider;
   orchFetched: number;
   workFetched: number;
+  /** Turns stored with their completion's worker ack (never fetched). */
+  completionTurns: number;
 }
 
 /**
@@ -24,8 +26,8 @@ interface Probe {
  * It takes no leases from acks and no instances from worker acks and has no batch fetches (all
  * allowed by the contract), so activities and turns are always fetched, one per call.
  */
-function probe(inner: Provider, failWorkFetches: number): Probe {
-  const state: Probe = { provider: inner, orchFetched: 0, workFetched: 0 };
+function probe(inner: Provider, failWorkFetches: number, completionTurns: boolean): Probe {
+  const state: Probe = { provider: inner, orchFetched: 0, workFetched: 0, completionTurns: 0 };
   let failuresLeft = failWorkFetches;
   state.provider = new Proxy(inner, {
     get(target, key) {
@@ -53,6 +55,18 @@ function probe(inner: Provider, failWorkFetches: number): Probe {
         // Nor does it lock the completion's instance from a worker ack: every turn goes through
         // the counted fetchOrchestrationItem path above.
         return (token: string, completion: Parameters<Provider["ackWorkItem"]>[1]) => target.ackWorkItem(token, completion);
+      }
+      // With `completionTurns`, a completion's turn may be stored with its worker ack (counted);
+      // without, every turn is fetched.
+      if (key === "ackWorkItemWithTurn") {
+        if (!completionTurns) return undefined;
+        return async (...[token, completion, turn, options]: Parameters<NonNullable<Provider["ackWorkItemWithTurn"]>>) => {
+          // No leases here either: every activity is fetched.
+          const { leaseWorkerItems: _ignored, ...ack } = turn.ack;
+          const r = await target.ackWorkItemWithTurn!(token, completion, { ...turn, ack }, options);
+          if (r.applied) state.completionTurns++;
+          return r;
+        };
       }
       if (key === "fetchWorkItem") {
         return async (...args: Parameters<Provider["fetchWorkItem"]>) => {
@@ -131,11 +145,11 @@ function register(rt: Runtime): void {
   rt.registerOrchestration("Poisoned", async (ctx: OrchestrationContext) => await ctx.scheduleActivity("Ok", 1));
 }
 
-for (const replayEveryTurn of [false, true]) {
-  describe(`runtime metrics are exact (sqlite, replayEveryTurn=${replayEveryTurn})`, () => {
+for (const [replayEveryTurn, completionTurns] of [[false, false], [true, false], [false, true]] as const) {
+  describe(`runtime metrics are exact (sqlite, replayEveryTurn=${replayEveryTurn}, completionTurns=${completionTurns})`, () => {
     it("known workload", async () => {
       const inner = await SqliteProvider.inMemory();
-      const pr = probe(inner, 2);
+      const pr = probe(inner, 2, completionTurns);
       const fromOptions = new CountingSink();
       const rt = new Runtime(pr.provider, {
         dispatcherPollIntervalMs: 10,
@@ -185,9 +199,11 @@ for (const replayEveryTurn of [false, true]) {
         assert.equal(pr.workFetched, 15);
         assert.equal(m.workerDispatcherItemsFetched, pr.workFetched);
         assert.equal(m.orchDispatcherItemsFetched, pr.orchFetched);
-        assert.ok(m.orchDispatcherItemsFetched >= 20, `at least one fetch per turn (${m.orchDispatcherItemsFetched})`);
+        const turns = m.orchDispatcherItemsFetched + pr.completionTurns;
+        assert.ok(turns >= 20, `at least one fetch or completion turn per turn (${m.orchDispatcherItemsFetched} + ${pr.completionTurns})`);
+        if (completionTurns) assert.ok(pr.completionTurns >= 5, `completion turns were stored (${pr.completionTurns})`);
         assert.equal(m.activityDurationMs.count, 14, "every executed activity (poisoned ones never ran)");
-        assert.ok(m.turnDurationMs.count >= 20 && m.turnDurationMs.count <= m.orchDispatcherItemsFetched);
+        assert.ok(m.turnDurationMs.count >= 20 && m.turnDurationMs.count <= turns);
         assert.ok(m.turnDurationMs.max >= m.turnDurationMs.p50 && m.turnDurationMs.sum > 0);
 
         for (const sink of [fromOptions, added]) {

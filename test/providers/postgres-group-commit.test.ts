@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import pg from "pg";
 
 import { ProviderError } from "../../src/model/errors.js";
-import { ack, bootstrap, event, external, fetchFor } from "../../src/providers/conformance/fixtures.js";
+import { ack, activityItem, bootstrap, completed, event, external, fetchFor } from "../../src/providers/conformance/fixtures.js";
 import type { PgConnection } from "../../src/providers/postgres/connection.js";
 import { PgGroupCommit, type BatchedWrite, type GroupCommitStats } from "../../src/providers/postgres/groupCommit.js";
 import type { ProviderNotification } from "../../src/providers/provider.js";
@@ -153,6 +153,36 @@ describe("postgres group commit", { skip }, () => {
     assert.equal(together.batches, serial.batches + 1);
     assert.equal(together.batchedWrites, serial.batchedWrites + 14);
     for (const i of names) assert.deepEqual((await p.read(i)).map((e) => e.type), ["OrchestrationStarted", "ExternalEvent"], i);
+  });
+
+  it("worker acks with their completion's turn (ackWorkItemWithTurn) go in one batch too, applied or not", async () => {
+    const p = await schemas.open();
+    const names = Array.from({ length: 10 }, (_, k) => `t${k}`);
+    for (const i of names) await bootstrap(p, i, { workerItems: [activityItem(i, 2)] });
+    const tokens = new Map<string, string>();
+    for (let k = 0; k < names.length; k++) {
+      const lease = await p.fetchWorkItem(5_000, { tagFilter: { kind: "defaultOnly" } });
+      tokens.set(lease!.item.instance, lease!.lockToken);
+    }
+    // t9 has a message waiting: its turn is refused and its completion queued.
+    await p.enqueueForOrchestrator(external("t9"));
+    const turn = (i: string) => ({
+      instance: i,
+      executionId: 1,
+      lastEventId: 1,
+      ack: ack(1, { historyDelta: [event(i, 1, 2, { type: "ActivityCompleted", result: '"ok"' }, 2)] }),
+    });
+    const before = statsOf(p);
+    const results = await Promise.all(names.map((i) => p.ackWorkItemWithTurn(tokens.get(i)!, completed(i, 2), turn(i))));
+    const after = statsOf(p);
+    assert.equal(after.alone, before.alone + 1);
+    assert.equal(after.batches, before.batches + 1);
+    assert.equal(after.batchedWrites, before.batchedWrites + 9);
+    assert.equal(after.retriedAlone, before.retriedAlone);
+    assert.deepEqual(results.map((r) => r.applied), [...names.slice(0, 9).map(() => true), false]);
+    for (const i of names.slice(0, 9)) assert.deepEqual((await p.read(i)).map((e) => e.type), ["OrchestrationStarted", "ActivityCompleted"], i);
+    assert.deepEqual((await p.read("t9")).map((e) => e.type), ["OrchestrationStarted"]);
+    assert.deepEqual((await fetchFor(p, "t9")).messages, [external("t9"), completed("t9", 2)]);
   });
 
   it("a write that raises in a batch is sent again alone and gets the error it gets alone", async () => {

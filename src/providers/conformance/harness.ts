@@ -29,6 +29,8 @@ export interface ConformanceOptions {
   workAckLocks?: boolean;
   /** The provider has both batch fetches (`fetchOrchestrationItems`, `fetchWorkItems`): they must exist (default: tested where present). */
   batchFetch?: boolean;
+  /** The provider stores a completion's turn with its worker ack (`ackWorkItemWithTurn`): check that it does. */
+  completionTurns?: boolean;
 }
 
 /** What each category of the suite is registered with. */

@@ -23,6 +23,7 @@ import { registerAckLeases } from "./ackLeases.js";
 import { registerWorkAckLocks } from "./workAckLocks.js";
 import { registerConcurrentWrites } from "./concurrentWrites.js";
 import { registerBatchFetch } from "./batchFetch.js";
+import { registerCompletionTurns } from "./completionTurns.js";
 
 export type { ConformanceOptions, ProviderFactory } from "./harness.js";
 
@@ -48,6 +49,7 @@ export function runProviderConformance(name: string, factory: ProviderFactory, o
     registerWorkAckLocks(ctx, options.workAckLocks === true);
     registerConcurrentWrites(ctx);
     registerBatchFetch(ctx, options.batchFetch === true);
+    registerCompletionTurns(ctx, options.completionTurns === true, options.workAckLocks === true);
   });
   runManagementConformance(name, factory);
 }

@@ -1329,6 +1329,106 @@ END
 $fn$;
 `,
   },
+  {
+    version: 15,
+    description: "worker acks that store the turn their completion causes (dx_ack_work_turn), also in dx_batch",
+    sql: (t) => `
+-- A worker ack with the turn the caller already ran for its completion (on the execution it held
+-- in memory), in one transaction: the turn is applied when the completion's instance is free (its
+-- advisory lock taken now, no live lock row), its current execution is p_turn_exec, that
+-- execution's last event is p_turn_last and no message of it is visible (it would belong to the
+-- turn). Then the work item is deleted (only while our lock is valid: r_deleted = 0 and nothing is
+-- changed otherwise), the instance is locked for p_turn_token and the plan is applied by
+-- dx_ack_plan (migration 9) under that lock, which it releases: the completion is never queued.
+-- Otherwise this is dx_ack_work_lock (migration 11) with the same arguments, and r_applied is false.
+CREATE FUNCTION ${t.schema}.dx_ack_work_turn(p_token TEXT, p_now BIGINT, p_prefix TEXT, p_target TEXT, p_item TEXT, p_type TEXT,
+  p_lock_token TEXT, p_until BIGINT, p_hist_max INTEGER, p_known_exec BIGINT, p_known_last BIGINT,
+  p_turn_exec BIGINT, p_turn_last BIGINT, p_turn_token TEXT, p_plan JSONB,
+  OUT r_applied BOOLEAN, OUT r_next_visible BIGINT, OUT r_cancelled JSONB,
+  OUT r_deleted INTEGER, OUT r_wake BOOLEAN,
+  OUT r_locked BOOLEAN, OUT r_exec BIGINT, OUT r_name TEXT, OUT r_version TEXT, OUT r_max_event BIGINT, OUT r_kv JSON,
+  OUT r_msg_ids BIGINT[], OUT r_msg_items TEXT[], OUT r_msg_attempts INTEGER[], OUT r_event_ids BIGINT[], OUT r_events TEXT[])
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_session TEXT;
+  v_code INTEGER;
+  v_ready BOOLEAN := FALSE;
+BEGIN
+  r_applied := FALSE;
+  r_wake := FALSE;
+  r_locked := FALSE;
+  IF pg_try_advisory_xact_lock(hashtextextended(p_prefix || p_target, 0)) THEN
+    v_ready := NOT EXISTS (SELECT 1 FROM ${t.instanceLocks} l WHERE l.instance_id = p_target AND l.locked_until > p_now)
+      AND EXISTS (SELECT 1 FROM ${t.instances} i WHERE i.instance_id = p_target AND i.current_execution_id = p_turn_exec)
+      AND (SELECT h.event_id FROM ${t.history} h WHERE h.instance_id = p_target AND h.execution_id = p_turn_exec
+           ORDER BY h.event_id DESC LIMIT 1) IS NOT DISTINCT FROM p_turn_last
+      AND NOT EXISTS (SELECT 1 FROM ${t.orchestratorQueue} q WHERE q.instance_id = p_target AND q.visible_at <= p_now);
+  END IF;
+  IF NOT v_ready THEN
+    SELECT * INTO r_deleted, r_wake, r_locked, r_exec, r_name, r_version, r_max_event, r_kv, r_msg_ids, r_msg_items, r_msg_attempts,
+      r_event_ids, r_events
+    FROM ${t.schema}.dx_ack_work_lock(p_token, p_now, p_prefix, p_target, p_item, p_type, p_lock_token, p_until, p_hist_max,
+      p_known_exec, p_known_last);
+    RETURN;
+  END IF;
+  DELETE FROM ${t.workerQueue} WHERE lock_token = p_token AND locked_until > p_now RETURNING session_id INTO v_session;
+  GET DIAGNOSTICS r_deleted = ROW_COUNT;
+  IF r_deleted = 0 THEN RETURN; END IF;
+  IF v_session IS NOT NULL THEN
+    UPDATE ${t.sessions} SET last_activity_at = p_now WHERE session_id = v_session AND locked_until > p_now;
+  END IF;
+  -- The turn's lock (an expired row of a lost holder is taken over, as a fetch does); dx_ack_plan
+  -- validates it under the advisory lock we hold and deletes it.
+  INSERT INTO ${t.instanceLocks} AS il (instance_id, lock_token, locked_until, locked_at) VALUES (p_target, p_turn_token, p_now + 1, p_now)
+  ON CONFLICT (instance_id) DO UPDATE SET lock_token = EXCLUDED.lock_token, locked_until = EXCLUDED.locked_until, locked_at = EXCLUDED.locked_at
+  WHERE il.locked_until <= p_now;
+  SELECT a.r_code, a.r_next_visible, a.r_cancelled INTO v_code, r_next_visible, r_cancelled
+  FROM ${t.schema}.dx_ack_plan(p_turn_token, p_now, p_prefix, p_plan) a;
+  IF v_code IS DISTINCT FROM 0 THEN
+    RAISE EXCEPTION 'dx_ack_work_turn: the turn''s instance lock was not in place (code %)', v_code;
+  END IF;
+  r_applied := TRUE;
+END
+$fn$;
+
+-- As in migration 14 (every kind kept), plus ["turn", ...dx_ack_work_lock's arguments, turn_exec,
+-- turn_last, turn_token, plan] (dx_ack_work_turn), so combined acks are group-committed too. A later
+-- migration that redefines dx_batch must keep every kind.
+CREATE OR REPLACE FUNCTION ${t.schema}.dx_batch(p_calls JSONB) RETURNS JSONB LANGUAGE plpgsql AS $fn$
+DECLARE
+  c JSONB;
+  v JSONB;
+  v_out JSONB := '[]'::jsonb;
+BEGIN
+  FOR c IN SELECT u.e FROM jsonb_array_elements(p_calls) WITH ORDINALITY AS u(e, ord) ORDER BY u.ord LOOP
+    BEGIN
+      CASE c->>0
+        WHEN 'ack' THEN
+          SELECT to_jsonb(x) INTO v FROM ${t.schema}.dx_ack_plan(c->>1, (c->>2)::bigint, c->>3, c->4) x;
+        WHEN 'work' THEN
+          SELECT to_jsonb(x) INTO v FROM ${t.schema}.dx_ack_work_lock(c->>1, (c->>2)::bigint, c->>3, c->>4, c->>5, c->>6, c->>7,
+            (c->>8)::bigint, (c->>9)::integer, (c->>10)::bigint, (c->>11)::bigint) x;
+        WHEN 'turn' THEN
+          SELECT to_jsonb(x) INTO v FROM ${t.schema}.dx_ack_work_turn(c->>1, (c->>2)::bigint, c->>3, c->>4, c->>5, c->>6, c->>7,
+            (c->>8)::bigint, (c->>9)::integer, (c->>10)::bigint, (c->>11)::bigint, (c->>12)::bigint, (c->>13)::bigint, c->>14, c->15) x;
+        WHEN 'create' THEN
+          v := jsonb_build_object('ok', ${t.schema}.dx_create_instance(c->>1, c->>2, c->>3, c->>4, (c->>5)::bigint));
+        WHEN 'notify' THEN
+          PERFORM pg_notify(c->>1, b) FROM jsonb_array_elements_text(c->2) AS b;
+          v := '{}'::jsonb;
+        ELSE
+          v := NULL;
+      END CASE;
+    EXCEPTION WHEN OTHERS THEN
+      v := NULL;
+    END;
+    v_out := v_out || jsonb_build_array(v);
+  END LOOP;
+  RETURN v_out;
+END
+$fn$;
+`,
+  },
 ];
 
 /**

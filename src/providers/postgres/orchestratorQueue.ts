@@ -100,6 +100,13 @@ function encodePlan(ack: OrchestrationAck, plan: AckPlan, leased: ReadonlyMap<nu
   });
 }
 
+/** A duplicate event id (a unique violation on history) is a permanent error of the ack; anything else is rethrown as it is. */
+export function duplicateEventError(err: unknown, op: string, executionId: number): unknown {
+  if (pgCode(err) !== UNIQUE_VIOLATION) return err;
+  const detail = err instanceof Error && "detail" in err ? String((err as { detail: unknown }).detail ?? "") : "";
+  return new ProviderError(op, `duplicate event id for execution ${executionId}${detail ? ` (${detail})` : ""}`, false);
+}
+
 export class PgOrchestratorQueue {
   /**
    * The instance each lock token this process was handed holds: an ack's advisory-lock key,
@@ -361,10 +368,8 @@ export class PgOrchestratorQueue {
   async ack(lockToken: string, ack: OrchestrationAck): Promise<AckResult> {
     const op = "ackOrchestrationItem";
     const now = Date.now();
-    const plan = planAck(ack, now);
-    const leased = leasesOf(ack);
+    const { plan, leased, json: encoded } = this.encodeAck(ack, now);
     const conn = this.conn;
-    const encoded = encodePlan(ack, plan, leased, now + (ack.leaseWorkerItems?.lockTimeoutMs ?? 0));
     const instance = this.#heldInstances.get(lockToken);
     this.#heldInstances.delete(lockToken);
     let r: AckRow | undefined;
@@ -377,24 +382,38 @@ export class PgOrchestratorQueue {
           (await conn.pool.query<AckRow>(`SELECT * FROM ${conn.t.schema}.dx_ack_plan($1, $2, $3, $4)`, [lockToken, now, conn.lockPrefix, encoded])).rows[0],
       });
     } catch (err) {
-      if (pgCode(err) === UNIQUE_VIOLATION) {
-        const detail = err instanceof Error && "detail" in err ? String((err as { detail: unknown }).detail ?? "") : "";
-        throw new ProviderError(op, `duplicate event id for execution ${ack.executionId}${detail ? ` (${detail})` : ""}`, false);
-      }
-      throw err;
+      throw duplicateEventError(err, op, ack.executionId);
     }
     if (r === undefined || r.r_code === 1 || r.r_instance === null) throw lockErrors.instanceNotHeld(op);
     if (r.r_code === 2) throw lockErrors.instanceExpired(op);
+    return this.acked(r.r_instance, ack, { plan, leased }, r.r_next_visible, r.r_cancelled);
+  }
+
+  /** The ack as `dx_ack_plan`'s argument (migration 9), with its plan and the leases it grants. */
+  encodeAck(ack: OrchestrationAck, now: number): { plan: AckPlan; leased: Map<number, WorkItemLease>; json: string } {
+    const plan = planAck(ack, now);
+    const leased = leasesOf(ack);
+    return { plan, leased, json: encodePlan(ack, plan, leased, now + (ack.leaseWorkerItems?.lockTimeoutMs ?? 0)) };
+  }
+
+  /** After a stored ack (`dx_ack_plan`, alone or inside dx_ack_work_turn): the wake-ups it owes, and its leases. */
+  acked(
+    instance: string,
+    ack: OrchestrationAck,
+    { plan, leased }: { plan: AckPlan; leased: ReadonlyMap<number, WorkItemLease> },
+    nextVisible: number | null,
+    cancelled: [string, number, number][] | null,
+  ): AckResult {
     const notes: ProviderNotification[] = [];
     // Items leased to the caller need nobody woken.
     if (ack.workerItems.length > leased.size) notes.push({ kind: "worker" });
     for (const v of plan.wakeTimes) notes.push({ kind: "orchestrator", visibleAtMs: v });
-    notes.push({ kind: "instanceChanged", instance: r.r_instance, changes: plan.changes });
-    if (r.r_cancelled !== null && r.r_cancelled.length > 0) {
-      const activities = r.r_cancelled.map(([instance, executionId, activityId]) => ({ instance, executionId: num(executionId), activityId: num(activityId) }));
+    notes.push({ kind: "instanceChanged", instance, changes: plan.changes });
+    if (cancelled !== null && cancelled.length > 0) {
+      const activities = cancelled.map(([instance, executionId, activityId]) => ({ instance, executionId: num(executionId), activityId: num(activityId) }));
       notes.push({ kind: "activitiesCancelled", activities });
     }
-    this.#pendingWake(r.r_next_visible);
+    this.#pendingWake(nextVisible);
     this.conn.committed(notes);
     return { leases: [...leased.values()] };
   }

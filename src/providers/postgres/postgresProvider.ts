@@ -33,6 +33,7 @@ import type { ProviderAdmin } from "../admin.js";
 import { StoreOperations } from "../operations.js";
 import type {
   AckResult,
+  CompletionTurn,
   EnqueueOptions,
   FetchOrchestrationOptions,
   FetchWorkOptions,
@@ -44,6 +45,7 @@ import type {
   WorkAckOptions,
   WorkAckResult,
   WorkItemLease,
+  WorkTurnAckResult,
 } from "../provider.js";
 import { PostgresAdmin } from "./admin.js";
 import { holdingEventLoop, openPool, PgConnection, type PostgresProviderOptions } from "./connection.js";
@@ -233,6 +235,10 @@ export class PostgresProvider implements Provider {
 
   async ackWorkItem(lockToken: string, completion: WorkItem | null, options?: WorkAckOptions): Promise<WorkAckResult> {
     return this.run("ackWorkItem", () => this.worker.ack(lockToken, completion, options));
+  }
+
+  async ackWorkItemWithTurn(lockToken: string, completion: WorkItem, turn: CompletionTurn, options?: WorkAckOptions): Promise<WorkTurnAckResult> {
+    return this.run("ackWorkItem", () => this.worker.ackWithTurn(lockToken, completion, turn, options));
   }
 
   async renewWorkItemLock(lockToken: string, extendMs: number, heartbeatDetails?: string): Promise<void> {

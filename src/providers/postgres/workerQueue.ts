@@ -1,19 +1,20 @@
 // The PostgreSQL store's worker queue and sessions: enqueue, the fetch that leases one activity
 // (dx_lease_work: FOR UPDATE SKIP LOCKED on the item row plus the session upsert rules), ack with
-// the completion (dx_ack_work_lock, which can also lock the completion's instance for the caller), renew (heartbeats), abandon, session lock renewal and cleanup.
+// the completion (dx_ack_work_lock, which can also lock the completion's instance for the caller;
+// dx_ack_work_turn, which can also store the turn the caller ran for it), renew (heartbeats), abandon, session lock renewal and cleanup.
 import { randomUUID } from "node:crypto";
 import type { PoolClient } from "pg";
 
 import { targetInstance, type ActivityIdentity, type WorkItem } from "../../model/workItems.js";
 import { MAX_FETCH_ROUNDS, readActivity } from "../fetchAssembly.js";
 import { lockErrors } from "../operations.js";
-import type { FetchWorkOptions, WorkAckOptions, WorkAckResult, WorkItemLease } from "../provider.js";
+import type { CompletionTurn, FetchWorkOptions, WorkAckOptions, WorkAckResult, WorkItemLease, WorkTurnAckResult } from "../provider.js";
 import { encodeWorkItem, num } from "./codec.js";
 import type { PgConnection, Queryable } from "./connection.js";
 import { deadLetter } from "./queueRows.js";
-import { INLINE_HISTORY_MAX, type LockedInstanceRow, type PgOrchestratorQueue } from "./orchestratorQueue.js";
+import { duplicateEventError, INLINE_HISTORY_MAX, type LockedInstanceRow, type PgOrchestratorQueue } from "./orchestratorQueue.js";
 
-/** What dx_ack_work_lock (migration 11) returns. */
+/** What dx_ack_work_lock (migration 11) returns (dx_ack_work_turn returns it too). */
 type WorkAckRow = LockedInstanceRow & { r_deleted: number; r_wake: boolean; r_locked: boolean };
 /** A row of dx_lease_work / dx_lease_works (migrations 8 and 13). */
 interface LeaseRow {
@@ -26,11 +27,21 @@ interface LeaseRow {
   r_more: boolean | null;
 }
 
+/** What dx_ack_work_turn (migration 15) returns. */
+type WorkTurnRow = WorkAckRow & { r_applied: boolean; r_next_visible: number | null; r_cancelled: [string, number, number][] | null };
+
+interface AckArgs {
+  target: string | null;
+  lock: WorkAckOptions["lockInstance"];
+  instanceToken: string | null;
+  params: unknown[];
+}
+
 export class PgWorkerQueue {
   constructor(
     private readonly conn: PgConnection,
     /** Shapes an instance a worker ack locked for the caller into the item a fetch returns. */
-    private readonly orchestrator: Pick<PgOrchestratorQueue, "lockedItem">,
+    private readonly orchestrator: Pick<PgOrchestratorQueue, "lockedItem" | "encodeAck" | "acked">,
   ) {}
 
   async #insert(q: Queryable, items: readonly WorkItem[], now: number): Promise<void> {
@@ -172,37 +183,91 @@ export class PgWorkerQueue {
   async ack(lockToken: string, completion: WorkItem | null, options: WorkAckOptions | undefined): Promise<WorkAckResult> {
     const t = this.conn.t;
     const now = Date.now();
-    const target = completion === null ? null : targetInstance(completion);
-    const lock = completion !== null ? options?.lockInstance : undefined;
-    const instanceToken = lock !== undefined ? randomUUID() : null;
-    const known = lock !== undefined && target !== null ? lock.knownHistory?.get(target) : undefined;
+    const a = this.#ackArgs(lockToken, completion, options, now);
     // One call of dx_ack_work_lock (migration 11): delete (only while our lock is valid), bump the
     // session and enqueue the completion, all or nothing. Asked to, it also locks the completion's
     // instance for us when it is free and returns it as a fetch would. Otherwise it tells whether
     // anyone needs waking: not while the instance is locked by a live turn, whose ack finds the
     // message and wakes its own process (see the orchestrator queue's pendingWake).
     const conn = this.conn;
-    const args = [
-      lockToken,
-      now,
-      conn.lockPrefix,
-      target,
-      completion === null ? null : encodeWorkItem(completion),
-      completion === null ? null : completion.type,
-      instanceToken,
-      lock !== undefined ? now + lock.lockTimeoutMs : null,
-      INLINE_HISTORY_MAX,
-      known?.executionId ?? null,
-      known?.lastEventId ?? null,
-    ];
     // Alone, or with other writes in one dx_batch call (groupCommit.ts): same function, same row.
     const row = await conn.writes.run<WorkAckRow | undefined>({
       // The completion's instance is the lock it blocks on (none without a completion).
-      key: target !== null ? conn.lockPrefix + target : "",
-      call: () => JSON.stringify(["work", ...args]),
+      key: a.target !== null ? conn.lockPrefix + a.target : "",
+      call: () => JSON.stringify(["work", ...a.params]),
       alone: async () =>
-        (await conn.pool.query<WorkAckRow>(`SELECT * FROM ${t.schema}.dx_ack_work_lock($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, args)).rows[0],
+        (await conn.pool.query<WorkAckRow>(`SELECT * FROM ${t.schema}.dx_ack_work_lock($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, a.params)).rows[0],
     });
+    return this.#answered(lockToken, completion, a, row, now);
+  }
+
+  /**
+   * The worker ack with the turn its completion causes (`Provider.ackWorkItemWithTurn`): one call
+   * of dx_ack_work_turn (migration 15), which applies the turn's plan (dx_ack_plan) in the ack's
+   * own transaction when the instance stands where the turn began, or else does what `ack` does.
+   */
+  async ackWithTurn(lockToken: string, completion: WorkItem, turn: CompletionTurn, options: WorkAckOptions | undefined): Promise<WorkTurnAckResult> {
+    const t = this.conn.t;
+    const now = Date.now();
+    const a = this.#ackArgs(lockToken, completion, options, now);
+    const encoded = this.orchestrator.encodeAck(turn.ack, now);
+    const conn = this.conn;
+    const params = [...a.params, turn.executionId, turn.lastEventId, randomUUID(), encoded.json];
+    let row: WorkTurnRow | undefined;
+    try {
+      // Alone, or with other writes in one dx_batch call (groupCommit.ts): same function, same row.
+      row = await conn.writes.run<WorkTurnRow | undefined>({
+        key: conn.lockPrefix + turn.instance,
+        call: () => `${JSON.stringify(["turn", ...params.slice(0, -1)]).slice(0, -1)},${encoded.json}]`,
+        alone: async () =>
+          (
+            await conn.pool.query<WorkTurnRow>(
+              `SELECT * FROM ${t.schema}.dx_ack_work_turn($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+              params,
+            )
+          ).rows[0],
+      });
+    } catch (err) {
+      throw duplicateEventError(err, "ackWorkItem", turn.ack.executionId);
+    }
+    if (row !== undefined && row.r_applied === true) {
+      const r = this.orchestrator.acked(turn.instance, turn.ack, encoded, row.r_next_visible, row.r_cancelled);
+      return { applied: true, leases: r.leases };
+    }
+    const { item } = await this.#answered(lockToken, completion, a, row, now);
+    return { applied: false, item };
+  }
+
+  /** The arguments dx_ack_work_lock takes (dx_ack_work_turn takes them first). */
+  #ackArgs(lockToken: string, completion: WorkItem | null, options: WorkAckOptions | undefined, now: number): AckArgs {
+    const target = completion === null ? null : targetInstance(completion);
+    const lock = completion !== null ? options?.lockInstance : undefined;
+    const instanceToken = lock !== undefined ? randomUUID() : null;
+    const known = lock !== undefined && target !== null ? lock.knownHistory?.get(target) : undefined;
+    return {
+      target,
+      lock,
+      instanceToken,
+      params: [
+        lockToken,
+        now,
+        this.conn.lockPrefix,
+        target,
+        completion === null ? null : encodeWorkItem(completion),
+        completion === null ? null : completion.type,
+        instanceToken,
+        lock !== undefined ? now + lock.lockTimeoutMs : null,
+        INLINE_HISTORY_MAX,
+        known?.executionId ?? null,
+        known?.lastEventId ?? null,
+      ],
+    };
+  }
+
+  /** What a dx_ack_work_lock answer means: an error (lock lost), the instance handed over, or a wake-up. */
+  async #answered(lockToken: string, completion: WorkItem | null, a: AckArgs, row: WorkAckRow | undefined, now: number): Promise<WorkAckResult> {
+    const t = this.conn.t;
+    const { target, lock, instanceToken } = a;
     if ((row?.r_deleted ?? 0) === 0) {
       const why = await this.conn.pool.query(`SELECT 1 FROM ${t.workerQueue} WHERE lock_token = $1`, [lockToken]);
       throw why.rows.length > 0 ? lockErrors.workItemExpired("ackWorkItem") : lockErrors.workItemNotFound("ackWorkItem");

@@ -11,6 +11,7 @@ import { DEAD_LETTER_NOTICE_TYPE, encodeDeadLetterNotice } from "../deadLetterNo
 import { canCreateInstance, heldLastEventId, kvSnapshotOf, MAX_FETCH_ROUNDS, orchestrationItem, readQueuedMessage, START_TYPES_SQL } from "../fetchAssembly.js";
 import { lockErrors } from "../operations.js";
 import type {
+  CompletionTurn,
   EnqueueOptions,
   FetchOrchestrationOptions,
   OrchestrationAck,
@@ -224,14 +225,40 @@ export class SqliteOrchestratorQueue {
   }
 
   #ackInTx(lockToken: string, ack: OrchestrationAck, leased: ReadonlyMap<number, WorkItemLease>): ProviderNotification[] {
+    const instance = this.#requireLock("ackOrchestrationItem", lockToken, Date.now(), false);
+    this.conn.stmt("DELETE FROM orchestrator_queue WHERE lock_token = ?").run(lockToken);
+    const notes = this.#applyInTx(instance, ack, leased);
+    this.conn.stmt("DELETE FROM instance_locks WHERE lock_token = ?").run(lockToken);
+    return notes;
+  }
+
+  /**
+   * Inside a worker ack's transaction (`Provider.ackWorkItemWithTurn`): applies the turn the
+   * caller ran for the completion when the instance stands where the turn began — nobody holds a
+   * live lock on it, its current execution and that execution's last event are the turn's, and
+   * no message of it is visible (it would belong to the turn). Returns the wake-ups to deliver
+   * after the commit, or null (nothing written) when the turn does not apply.
+   */
+  completionTurnInTx(turn: CompletionTurn, leased: ReadonlyMap<number, WorkItemLease>): ProviderNotification[] | null {
+    const conn = this.conn;
+    const instance = turn.instance;
+    if (conn.stmt("SELECT 1 AS x FROM instance_locks WHERE instance_id = ? AND locked_until > ?").get(instance, Date.now()) !== undefined) return null;
+    const inst = conn.stmt("SELECT current_execution_id FROM instances WHERE instance_id = ?").get(instance) as { current_execution_id: number } | undefined;
+    if (inst === undefined || inst.current_execution_id !== turn.executionId) return null;
+    if (lastEventId(conn, instance, turn.executionId) !== turn.lastEventId) return null;
+    if (conn.stmt("SELECT 1 AS x FROM orchestrator_queue WHERE instance_id = ? AND visible_at <= ? LIMIT 1").get(instance, conn.clock.now()) !== undefined)
+      return null;
+    return this.#applyInTx(instance, turn.ack, leased);
+  }
+
+  /** Writes one turn's ack for an instance this transaction holds (the lock and the consumed messages are the caller's). */
+  #applyInTx(instance: string, ack: OrchestrationAck, leased: ReadonlyMap<number, WorkItemLease>): ProviderNotification[] {
     const conn = this.conn;
     const op = "ackOrchestrationItem";
-    const instance = this.#requireLock(op, lockToken, Date.now(), false);
     const now = conn.clock.now();
     const md = ack.metadata;
     const exec = ack.executionId;
 
-    conn.stmt("DELETE FROM orchestrator_queue WHERE lock_token = ?").run(lockToken);
     const plan = planAck(ack, now);
     // A finished execution's pending timers can fire into nothing: drop them with it.
     if (plan.terminal) conn.stmt("DELETE FROM orchestrator_queue WHERE instance_id = ? AND item_type = 'TimerFired'").run(instance);
@@ -344,8 +371,6 @@ export class SqliteOrchestratorQueue {
     }
 
     for (const o of plan.orchestratorItems) insertOrchItem(conn, o.item, o.visibleAt, now);
-
-    conn.stmt("DELETE FROM instance_locks WHERE lock_token = ?").run(lockToken);
 
     for (const t of plan.wakeTimes) notes.push({ kind: "orchestrator", visibleAtMs: t });
     notes.push({ kind: "instanceChanged", instance, changes: plan.changes });

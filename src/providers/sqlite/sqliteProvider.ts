@@ -17,6 +17,7 @@ import { Listeners } from "../listeners.js";
 import { StoreOperations } from "../operations.js";
 import type {
   AckResult,
+  CompletionTurn,
   EnqueueOptions,
   FetchOrchestrationOptions,
   FetchWorkOptions,
@@ -28,6 +29,7 @@ import type {
   ProviderNotification,
   StoredStatus,
   WorkItemLease,
+  WorkTurnAckResult,
 } from "../provider.js";
 import { SqliteAdmin } from "./admin.js";
 import { SqliteConnection, type SqliteProviderOptions } from "./connection.js";
@@ -194,6 +196,20 @@ export class SqliteProvider implements Provider {
   async ackWorkItem(lockToken: string, completion: WorkItem | null): Promise<void> {
     const visibleAt = await this.write("ackWorkItem", lockToken, () => this.worker.ack(lockToken, completion));
     if (visibleAt !== null) this.emit([{ kind: "orchestrator", visibleAtMs: visibleAt }]);
+  }
+
+  async ackWorkItemWithTurn(lockToken: string, completion: WorkItem, turn: CompletionTurn): Promise<WorkTurnAckResult> {
+    const leased = leasesOf(turn.ack);
+    const r = await this.write("ackWorkItem", lockToken, () =>
+      this.worker.ackWithTurn(lockToken, completion, () => this.orchestrator.completionTurnInTx(turn, leased)),
+    );
+    if (!r.applied) {
+      this.emit([{ kind: "orchestrator", visibleAtMs: r.visibleAt }]);
+      return { applied: false, item: null };
+    }
+    for (const lease of leased.values()) this.outstanding.add(lease.lockToken, turn.ack.leaseWorkerItems?.lockTimeoutMs ?? 0);
+    this.emit(r.notes);
+    return { applied: true, leases: [...leased.values()] };
   }
 
   async renewWorkItemLock(lockToken: string, extendMs: number, heartbeatDetails?: string): Promise<void> {

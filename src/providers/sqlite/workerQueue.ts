@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { ActivityIdentity, WorkItem } from "../../model/workItems.js";
 import { MAX_FETCH_ROUNDS, readActivity } from "../fetchAssembly.js";
 import { lockErrors } from "../operations.js";
-import type { FetchWorkOptions, TagFilter, WorkItemLease } from "../provider.js";
+import type { FetchWorkOptions, ProviderNotification, TagFilter, WorkItemLease } from "../provider.js";
 import type { SqliteConnection } from "./connection.js";
 import { deadLetter, insertOrchItem, insertWorkerItem } from "./queueRows.js";
 
@@ -68,12 +68,18 @@ export class SqliteWorkerQueue {
   // Transaction wrappers, built once.
   readonly #txFetch: (max: number, lockTimeoutMs: number, options: FetchWorkOptions) => WorkItemLease[];
   readonly #txAck: (lockToken: string, completion: WorkItem | null) => number | null;
+  readonly #txAckTurn: (
+    lockToken: string,
+    completion: WorkItem,
+    applyTurn: () => ProviderNotification[] | null,
+  ) => { applied: true; notes: ProviderNotification[] } | { applied: false; visibleAt: number };
   readonly #txRenew: (lockToken: string, extendMs: number, heartbeatDetails: string | null) => void;
   readonly #txAbandon: (lockToken: string, delayMs: number, ignoreAttempt: boolean) => void;
 
   constructor(private readonly conn: SqliteConnection) {
     this.#txFetch = conn.immediate((max, lockTimeoutMs, options) => this.#fetchInTx(max, lockTimeoutMs, options));
     this.#txAck = conn.immediate((lockToken, completion) => this.#ackInTx(lockToken, completion));
+    this.#txAckTurn = conn.immediate((lockToken, completion, applyTurn) => this.#ackTurnInTx(lockToken, completion, applyTurn));
     this.#txRenew = conn.immediate((lockToken, extendMs, heartbeatDetails) => this.#renewInTx(lockToken, extendMs, heartbeatDetails));
     this.#txAbandon = conn.immediate((lockToken, delayMs, ignoreAttempt) => this.#abandonInTx(lockToken, delayMs, ignoreAttempt));
   }
@@ -168,6 +174,32 @@ export class SqliteWorkerQueue {
     this.#touchSession(row.session_id, now);
     if (completion === null) return null;
     return insertOrchItem(this.conn, completion, now, now);
+  }
+
+  /**
+   * Deletes the leased item and, in the same transaction, stores the turn its completion caused
+   * when `applyTurn` can (it returns the turn's wake-ups); otherwise queues the completion.
+   */
+  ackWithTurn(
+    lockToken: string,
+    completion: WorkItem,
+    applyTurn: () => ProviderNotification[] | null,
+  ): { applied: true; notes: ProviderNotification[] } | { applied: false; visibleAt: number } {
+    return this.#txAckTurn(lockToken, completion, applyTurn);
+  }
+
+  #ackTurnInTx(
+    lockToken: string,
+    completion: WorkItem,
+    applyTurn: () => ProviderNotification[] | null,
+  ): { applied: true; notes: ProviderNotification[] } | { applied: false; visibleAt: number } {
+    const now = Date.now();
+    const row = this.#requireLock("ackWorkItem", lockToken, now);
+    this.conn.stmt("DELETE FROM worker_queue WHERE id = ?").run(row.id);
+    this.#touchSession(row.session_id, now);
+    const notes = applyTurn();
+    if (notes !== null) return { applied: true, notes };
+    return { applied: false, visibleAt: insertOrchItem(this.conn, completion, now, now) };
   }
 
   renew(lockToken: string, extendMs: number, heartbeatDetails: string | null): void {
