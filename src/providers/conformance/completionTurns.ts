@@ -95,6 +95,40 @@ export function registerCompletionTurns({ test, LOCK, SHORT, PAST }: SuiteContex
       assert.equal(await p.fetchOrchestrationItem(LOCK), null);
     });
 
+    test("a turn that withdraws another activity (a race loser) withdraws it with the ack and reports it", async (p) => {
+      const ackTurn = withTurn(p);
+      if (ackTurn === null) return;
+      await bootstrap(p, "a", {
+        historyDelta: [
+          event("a", 1, 2, { type: "ActivityScheduled", name: "Act", input: '"input-2"' }),
+          event("a", 1, 3, { type: "ActivityScheduled", name: "Act", input: '"input-3"' }),
+        ],
+        workerItems: [activityItem("a", 2), activityItem("a", 3)],
+      });
+      const lease = await p.fetchWorkItem(LOCK, NO_TAGS);
+      assert.equal(lease?.item.id, 2);
+      const seen: string[] = [];
+      const off = p.subscribe((n) => {
+        if (n.kind === "activitiesCancelled") seen.push(...n.activities.map((x) => `${x.instance}:${x.executionId}:${x.activityId}`));
+      });
+      try {
+        const r = await ackTurn(lease!.lockToken, completed("a", 2), {
+          instance: "a",
+          executionId: 1,
+          lastEventId: 3,
+          ack: ack(1, {
+            historyDelta: [event("a", 1, 4, { type: "ActivityCompleted", result: '"ok"' }, 2)],
+            cancelledActivities: [{ instance: "a", executionId: 1, activityId: 3 }],
+          }),
+        });
+        assert.equal(r.applied, true);
+        assert.equal(await p.isActivityPending({ instance: "a", executionId: 1, activityId: 3 }), false);
+        assert.deepEqual(seen, ["a:1:3"]);
+      } finally {
+        off();
+      }
+    });
+
     test("refused while another turn holds the instance: the completion is queued for after it, nothing of the turn is written", async (p) => {
       const ackTurn = withTurn(p);
       if (ackTurn === null) return;
