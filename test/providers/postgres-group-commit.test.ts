@@ -7,7 +7,7 @@ import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import pg from "pg";
 
-import { ProviderError } from "../../src/model/errors.js";
+import { InstanceNotFoundError, ProviderError } from "../../src/model/errors.js";
 import { ack, activityItem, bootstrap, completed, event, external, fetchFor } from "../../src/providers/conformance/fixtures.js";
 import type { PgConnection } from "../../src/providers/postgres/connection.js";
 import { PgGroupCommit, type BatchedWrite, type GroupCommitStats } from "../../src/providers/postgres/groupCommit.js";
@@ -228,8 +228,8 @@ describe("postgres group commit", { skip }, () => {
       const before = statsOf(p);
       const acks = Promise.all(["held", "q1", "q2"].map((i) => p.ackOrchestrationItem(tokens.get(i)!, nextTurn(i))));
       seen.length = 0;
-      // A write outside group commit commits now; its wake-up waits for the batch.
-      await p.enqueueForOrchestrator(external("elsewhere"));
+      // A write outside group commit (its own transaction) commits now; its wake-up waits for the batch.
+      await p.enqueueForWorker(activityItem("elsewhere", 1));
       await other.query("COMMIT");
       await acks;
       const after = statsOf(p);
@@ -237,7 +237,7 @@ describe("postgres group commit", { skip }, () => {
       assert.equal(after.batches, before.batches + 1);
       // dx_batch knows the 'notify' kind (an unknown kind would come back null and go again alone).
       assert.equal(after.retriedAlone, before.retriedAlone);
-      const heard = () => seen.some((n) => n.kind === "orchestrator");
+      const heard = () => seen.some((n) => n.kind === "worker");
       for (let k = 0; k < 150 && !heard(); k++) await new Promise((r) => setTimeout(r, 20));
       assert.ok(heard(), "the other provider heard the wake-up");
     } finally {
@@ -245,37 +245,63 @@ describe("postgres group commit", { skip }, () => {
     }
   });
 
-  it("a batch that deadlocks with another transaction sends the deadlocked write again alone; nothing is lost or applied twice", async () => {
+  it("enqueues that come together go as one batch; one for a missing instance fails alone with InstanceNotFoundError", async () => {
     const p = await schemas.open();
-    const tokens = await lockedInstances(p, ["a-x", "b-y", "z"]);
+    await bootstrap(p, "e1");
+    await bootstrap(p, "e2");
+    const before = statsOf(p);
+    const results = await Promise.allSettled([
+      p.enqueueForOrchestrator(external("e1", "first")),
+      p.enqueueForOrchestrator(external("e1", "second")),
+      p.enqueueForOrchestrator(external("nobody"), { requireInstance: true }),
+      p.enqueueForOrchestrator(external("e2", "third"), { requireInstance: true }),
+      p.enqueueForOrchestrator(external("later")),
+    ]);
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ["fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"],
+    );
+    const missing = results[2];
+    assert.ok(missing?.status === "rejected" && missing.reason instanceof InstanceNotFoundError);
+    const after = statsOf(p);
+    assert.equal(after.batches, before.batches + 1);
+    assert.equal(after.batchedWrites, before.batchedWrites + 4);
+    // dx_batch knows the 'enqueue' kind (an unknown kind would come back null and go again alone).
+    assert.equal(after.retriedAlone, before.retriedAlone);
+    assert.deepEqual((await fetchFor(p, "e1")).messages, [external("e1", "first"), external("e1", "second")]);
+    assert.deepEqual((await fetchFor(p, "e2")).messages, [external("e2", "third")]);
+  });
+
+  it("a write of a batch that waits on a lock (here a deadlock in the making) is undone and sent again alone beside the pipeline; nothing is lost, applied twice or held up", async () => {
+    const p = await schemas.open();
+    const tokens = await lockedInstances(p, ["a-x", "b-y", "z", "z2"]);
     const key = (i: string) => `duroxide:${p.schema}:instance:${i}`;
     const other = new pg.Client({ connectionString: URL });
     await other.connect();
     try {
-      // Another transaction holds b-y's instance lock and will ask for a-x's, which the batch takes
-      // first (the batch is ordered by that key). It waits long before checking for a deadlock, so
-      // the batch's backend is the one that finds it (after deadlock_timeout, 1 s by default).
+      // Another transaction holds b-y's instance lock and then asks for a-x's, which the batch
+      // (ordered by that key) takes first: a deadlock, unless the batch's write on b-y gives up.
       await other.query("BEGIN");
-      await other.query("SET LOCAL deadlock_timeout = '60s'");
       await other.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [key("b-y")]);
       const before = statsOf(p);
-      const acks = Promise.allSettled(["z", "a-x", "b-y"].map((i) => p.ackOrchestrationItem(tokens.get(i)!, nextTurn(i))));
-      // Wait until the batch (a-x, then b-y) is blocked on b-y.
-      const admin = p.unsafeRawPool();
-      for (let k = 0; k < 100; k++) {
-        const w = await admin.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND pid <> pg_backend_pid()
-          AND objid = (hashtextextended($1, 0) & 4294967295)::oid`, [key("b-y")]);
-        if (w.rows.length > 0) break;
-        await new Promise((r) => setTimeout(r, 20));
-      }
+      let settled = 0;
+      const acks = Promise.allSettled(
+        ["z", "a-x", "b-y"].map((i) => p.ackOrchestrationItem(tokens.get(i)!, nextTurn(i)).finally(() => settled++)),
+      );
+      // The batch (a-x, b-y) gives up on b-y after its lock_timeout, commits a-x and sends b-y again alone.
+      for (let k = 0; k < 250 && statsOf(p).retriedAlone === before.retriedAlone; k++) await new Promise((r) => setTimeout(r, 20));
+      assert.equal(statsOf(p).retriedAlone, before.retriedAlone + 1, "the waiting write went again alone");
       await other.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [key("a-x")]);
+      // b-y still waits (alone, on its own connection); other writes are not held up by it.
+      await p.ackOrchestrationItem(tokens.get("z2")!, nextTurn("z2"));
+      assert.equal(settled, 2, "z and a-x are done, b-y waits");
       await other.query("COMMIT");
       const results = await acks;
       assert.deepEqual(results.map((r) => r.status), ["fulfilled", "fulfilled", "fulfilled"]);
       const after = statsOf(p);
       assert.equal(after.batches, before.batches + 1);
-      assert.equal(after.retriedAlone, before.retriedAlone + 1, "the deadlocked write went again alone");
-      for (const i of ["a-x", "b-y", "z"]) assert.deepEqual((await p.read(i)).map((e) => e.type), ["OrchestrationStarted", "ExternalEvent"], i);
+      assert.equal(after.retriedAlone, before.retriedAlone + 1);
+      for (const i of ["a-x", "b-y", "z", "z2"]) assert.deepEqual((await p.read(i)).map((e) => e.type), ["OrchestrationStarted", "ExternalEvent"], i);
     } finally {
       await other.end();
     }

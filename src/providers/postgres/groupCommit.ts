@@ -6,7 +6,9 @@
 // a subtransaction of its own: a write that raises is undone alone and is then sent again on its
 // own, so its caller gets exactly the error (or result) a lone call gives, and the others commit.
 // The batch is sorted by each write's advisory-lock key, so batches (of this process or another)
-// take their blocking locks in one order and cannot deadlock each other. A caller's promise settles
+// take their blocking locks in one order and cannot deadlock each other; and a write of a batch
+// that waits on a lock past a short lock_timeout (a deadlock with some other transaction, or a
+// holder that is slow) is undone and sent again alone, beside the pipeline, so it holds up no one. A caller's promise settles
 // only once the call that holds its write has returned, i.e. after its commit.
 import type { Pool } from "pg";
 
@@ -97,16 +99,21 @@ export class PgGroupCommit {
     while (this.#inFlight < this.maxInFlight && this.#queue.length > 0) {
       const next = this.#queue.splice(0, this.maxBatch);
       this.#inFlight++;
-      void this.#send(next).finally(() => this.#done());
+      void this.#send(next).then((again) => {
+        this.#done();
+        // Sent again alone outside the pipeline: one that waits (on a lock) holds up nobody else.
+        for (const w of again) void w.write.alone().then(w.resolve, w.reject);
+      });
     }
   }
 
-  async #send(writes: Queued[]): Promise<void> {
+  /** Sends `writes`; returns those to send again alone (nothing of them is stored). Never throws. */
+  async #send(writes: Queued[]): Promise<Queued[]> {
     if (writes.length === 1) {
       const w = writes[0] as Queued;
       this.stats.alone++;
       await w.write.alone().then(w.resolve, w.reject);
-      return;
+      return [];
     }
     writes.sort((a, b) => (a.write.key < b.write.key ? -1 : a.write.key > b.write.key ? 1 : 0));
     let calls: string;
@@ -114,7 +121,7 @@ export class PgGroupCommit {
       calls = `[${writes.map((w) => w.write.call()).join(",")}]`;
     } catch (err) {
       for (const w of writes) w.reject(err);
-      return;
+      return [];
     }
     let results: unknown;
     try {
@@ -128,30 +135,28 @@ export class PgGroupCommit {
       if (isConnectionError(err)) {
         // Committed or not, nobody can tell: each caller hears what a lone call would have said.
         for (const w of writes) w.reject(err);
-        return;
+        return [];
       }
       // Any other failure rolled the whole batch back (nothing of it is stored): one by one.
       this.stats.batchFallbacks++;
-      await Promise.all(writes.map((w) => w.write.alone().then(w.resolve, w.reject)));
-      return;
+      return writes;
     }
     const rows = Array.isArray(results) && results.length === writes.length ? (results as unknown[]) : null;
     if (rows === null) {
       // Cannot happen with dx_batch; the batch committed, so its writes cannot be sent again.
       const err = new Error(`dx_batch returned ${Array.isArray(results) ? results.length : typeof results} results for ${writes.length} writes`);
       for (const w of writes) w.reject(err);
-      return;
+      return [];
     }
     const again: Queued[] = [];
     writes.forEach((w, k) => {
       const row = rows[k];
-      // null: the write raised in its subtransaction and was undone; it goes again alone.
+      // null: the write raised in its subtransaction (a lock wait past dx_batch's lock_timeout
+      // among them) and was undone; it goes again alone.
       if (row === null || row === undefined) again.push(w);
       else w.resolve(row);
     });
-    if (again.length > 0) {
-      this.stats.retriedAlone += again.length;
-      await Promise.all(again.map((w) => w.write.alone().then(w.resolve, w.reject)));
-    }
+    this.stats.retriedAlone += again.length;
+    return again;
   }
 }

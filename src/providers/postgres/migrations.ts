@@ -1429,6 +1429,69 @@ END
 $fn$;
 `,
   },
+  {
+    version: 16,
+    description: "group commit: dx_batch also carries orchestrator enqueues (dx_enqueue_orch); a write waiting on a lock past 100 ms is sent again alone",
+    sql: (t) => `
+-- An orchestrator enqueue (raised events, cancellations, client-sent messages) as a function, so a
+-- batch can carry it: the statement PgOrchestratorQueue.enqueue runs alone, same check and insert.
+-- False (nothing inserted) when p_require and the instance neither exists nor has a start queued.
+CREATE FUNCTION ${t.schema}.dx_enqueue_orch(p_instance TEXT, p_item TEXT, p_type TEXT, p_visible BIGINT, p_now BIGINT, p_require BOOLEAN)
+RETURNS BOOLEAN LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF p_require AND NOT (EXISTS (SELECT 1 FROM ${t.instances} WHERE instance_id = p_instance)
+      OR EXISTS (SELECT 1 FROM ${t.orchestratorQueue} WHERE instance_id = p_instance AND item_type IN ('StartOrchestration','ContinueAsNew'))) THEN
+    RETURN FALSE;
+  END IF;
+  INSERT INTO ${t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
+  VALUES (p_instance, p_item, p_type, p_visible, 0, p_now);
+  RETURN TRUE;
+END
+$fn$;
+
+-- As in migration 15, plus ["enqueue", instance, item, type, visible_at, now, require], and a
+-- lock wait of more than 100 ms raises (lock_not_available) in the write that waits: it is undone
+-- and sent again alone beside the pipeline (groupCommit.ts), so the other writes commit now and a
+-- slow lock holder, or a deadlock with another transaction, holds up nothing else. A later
+-- migration that redefines dx_batch must keep every kind (see migration 14) and the lock_timeout.
+CREATE OR REPLACE FUNCTION ${t.schema}.dx_batch(p_calls JSONB) RETURNS JSONB LANGUAGE plpgsql AS $fn$
+DECLARE
+  c JSONB;
+  v JSONB;
+  v_out JSONB := '[]'::jsonb;
+BEGIN
+  PERFORM set_config('lock_timeout', '100ms', true);
+  FOR c IN SELECT u.e FROM jsonb_array_elements(p_calls) WITH ORDINALITY AS u(e, ord) ORDER BY u.ord LOOP
+    BEGIN
+      CASE c->>0
+        WHEN 'ack' THEN
+          SELECT to_jsonb(x) INTO v FROM ${t.schema}.dx_ack_plan(c->>1, (c->>2)::bigint, c->>3, c->4) x;
+        WHEN 'work' THEN
+          SELECT to_jsonb(x) INTO v FROM ${t.schema}.dx_ack_work_lock(c->>1, (c->>2)::bigint, c->>3, c->>4, c->>5, c->>6, c->>7,
+            (c->>8)::bigint, (c->>9)::integer, (c->>10)::bigint, (c->>11)::bigint) x;
+        WHEN 'turn' THEN
+          SELECT to_jsonb(x) INTO v FROM ${t.schema}.dx_ack_work_turn(c->>1, (c->>2)::bigint, c->>3, c->>4, c->>5, c->>6, c->>7,
+            (c->>8)::bigint, (c->>9)::integer, (c->>10)::bigint, (c->>11)::bigint, (c->>12)::bigint, (c->>13)::bigint, c->>14, c->15) x;
+        WHEN 'create' THEN
+          v := jsonb_build_object('ok', ${t.schema}.dx_create_instance(c->>1, c->>2, c->>3, c->>4, (c->>5)::bigint));
+        WHEN 'enqueue' THEN
+          v := jsonb_build_object('ok', ${t.schema}.dx_enqueue_orch(c->>1, c->>2, c->>3, (c->>4)::bigint, (c->>5)::bigint, (c->>6)::boolean));
+        WHEN 'notify' THEN
+          PERFORM pg_notify(c->>1, b) FROM jsonb_array_elements_text(c->2) AS b;
+          v := '{}'::jsonb;
+        ELSE
+          v := NULL;
+      END CASE;
+    EXCEPTION WHEN OTHERS THEN
+      v := NULL;
+    END;
+    v_out := v_out || jsonb_build_array(v);
+  END LOOP;
+  RETURN v_out;
+END
+$fn$;
+`,
+  },
 ];
 
 /**

@@ -491,18 +491,31 @@ export class PgOrchestratorQueue {
     const target = targetInstance(item);
     const visibleAt = visibleAtOf(item, now, options.delayMs);
     const note: ProviderNotification = { kind: "orchestrator", visibleAtMs: visibleAt };
-    const requireCond = options.requireInstance === true ? `WHERE ${this.#existsOrQueuedSql()}` : "";
-    // One autocommitted statement: the check and the insert commit together; NOTIFY after.
-    const res = await this.conn.pool.query<{ n: number }>(
-      `WITH ins AS (
-         INSERT INTO ${this.conn.t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
-         SELECT $1, $2, $3, $4, 0, $5 ${requireCond}
-         RETURNING 1
-       )
-       SELECT (SELECT count(*) FROM ins)::int AS n`,
-      [target, encodeWorkItem(item), item.type, visibleAt, now],
-    );
-    if ((res.rows[0]?.n ?? 0) === 0) throw new InstanceNotFoundError(target);
+    const require = options.requireInstance === true;
+    const requireCond = require ? `WHERE ${this.#existsOrQueuedSql()}` : "";
+    const encoded = encodeWorkItem(item);
+    const conn = this.conn;
+    // One autocommitted statement: the check and the insert commit together; NOTIFY after. With
+    // other writes in flight, one element of their batch instead (dx_enqueue_orch, the same check
+    // and insert; groupCommit.ts). It takes no lock others wait on, so it sorts first.
+    // Either way the answer is { ok }: was it inserted.
+    const r = await conn.writes.run<{ ok: boolean }>({
+      key: "",
+      call: () => JSON.stringify(["enqueue", target, encoded, item.type, visibleAt, now, require]),
+      alone: async () => {
+        const res = await conn.pool.query<{ n: number }>(
+          `WITH ins AS (
+             INSERT INTO ${conn.t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
+             SELECT $1, $2, $3, $4, 0, $5 ${requireCond}
+             RETURNING 1
+           )
+           SELECT (SELECT count(*) FROM ins)::int AS n`,
+          [target, encoded, item.type, visibleAt, now],
+        );
+        return { ok: (res.rows[0]?.n ?? 0) > 0 };
+      },
+    });
+    if (r.ok !== true) throw new InstanceNotFoundError(target);
     this.conn.committed([note]);
   }
 
