@@ -248,12 +248,19 @@ export class SqliteOrchestratorQueue {
   completionTurnInTx(turn: CompletionTurn, leased: ReadonlyMap<number, WorkItemLease>): ProviderNotification[] | null {
     const conn = this.conn;
     const instance = turn.instance;
-    if (conn.stmt("SELECT 1 AS x FROM instance_locks WHERE instance_id = ? AND locked_until > ?").get(instance, Date.now()) !== undefined) return null;
-    const inst = conn.stmt("SELECT current_execution_id FROM instances WHERE instance_id = ?").get(instance) as { current_execution_id: number } | undefined;
-    if (inst === undefined || inst.current_execution_id !== turn.executionId) return null;
-    if (lastEventId(conn, instance, turn.executionId) !== turn.lastEventId) return null;
-    if (conn.stmt("SELECT 1 AS x FROM orchestrator_queue WHERE instance_id = ? AND visible_at <= ? LIMIT 1").get(instance, conn.clock.now()) !== undefined)
-      return null;
+    // The four conditions in one statement (it runs once per completion).
+    const at = conn
+      .stmt(
+        `SELECT i.current_execution_id AS exec,
+           (SELECT MAX(h.event_id) FROM history h WHERE h.instance_id = i.instance_id AND h.execution_id = @exec) AS last,
+           EXISTS (SELECT 1 FROM instance_locks l WHERE l.instance_id = i.instance_id AND l.locked_until > @now) AS held,
+           EXISTS (SELECT 1 FROM orchestrator_queue q WHERE q.instance_id = i.instance_id AND q.visible_at <= @visibleNow) AS queued
+         FROM instances i WHERE i.instance_id = @instance`,
+      )
+      .get({ instance, exec: turn.executionId, now: Date.now(), visibleNow: conn.clock.now() }) as
+      | { exec: number; last: number | null; held: number; queued: number }
+      | undefined;
+    if (at === undefined || at.held !== 0 || at.exec !== turn.executionId || at.last !== turn.lastEventId || at.queued !== 0) return null;
     return this.#applyInTx(instance, turn.ack, leased);
   }
 
