@@ -2,14 +2,12 @@
 // when it fails, nobody hears of a write before its commit, and a fetch joins the queued writes.
 import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { GroupCommit } from "../../src/providers/sqlite/groupCommit.js";
 import { Outstanding } from "../../src/providers/sqlite/outstanding.js";
-import { SqliteProvider } from "../../src/providers/sqlite/index.js";
-import { fixtures } from "../../src/providers/conformance/index.js";
 
 describe("SQLite group commit", () => {
   let dir: string;
@@ -123,46 +121,4 @@ describe("SQLite group commit", () => {
     assert.deepEqual(seen(), [7, 8]);
     assert.deepEqual(await Promise.all([a, b]), [1, 1]);
   });
-});
-
-// A fetch locks, so it is a write too: with another lock out it waits for the commit the next ack
-// brings (the event loop's next turn) instead of a commit of its own, and with none out it goes at
-// once. Counted in the WAL's commit frames.
-it("a SQLite fetch made while another lock is out shares the next commit with the writes that come meanwhile; with none out it commits at once", async () => {
-  const dir = mkdtempSync(join(tmpdir(), "dx-gc-fetch-"));
-  const file = join(dir, "s.db");
-  const p = await SqliteProvider.open(`sqlite:${file}`, { checkpointIntervalMs: 0 });
-  try {
-    p.unsafeRawDatabase().pragma("wal_autocheckpoint = 0"); // the WAL only grows: every commit stays countable
-    const commitsSoFar = (): number => {
-      const wal = readFileSync(`${file}-wal`);
-      const pageSize = wal.readUInt32BE(8);
-      let n = 0;
-      for (let o = 32; o + 24 + pageSize <= wal.length; o += 24 + pageSize) if (wal.readUInt32BE(o + 4) !== 0) n++;
-      return n;
-    };
-    await p.createInstance(fixtures.startItem("a"));
-    await p.createInstance(fixtures.startItem("b"));
-
-    let before = commitsSoFar();
-    const a = await p.fetchOrchestrationItem(30_000);
-    assert.equal(a?.instance, "a");
-    assert.equal(commitsSoFar(), before + 1, "no other lock out: the fetch commits at once");
-
-    before = commitsSoFar();
-    const fetched = p.fetchOrchestrationItem(30_000);
-    assert.equal(commitsSoFar(), before, "a's lock is out: the fetch waits for company");
-    const acked = p.ackOrchestrationItem(a.lockToken, fixtures.ack(1, { historyDelta: [fixtures.started("a")] }));
-    const [b] = await Promise.all([fetched, acked]);
-    assert.equal(b?.instance, "b");
-    assert.equal(commitsSoFar(), before + 1, "the fetch and the ack shared one commit");
-    assert.equal((await p.getStatus("a"))?.status, "Running");
-    // Nothing ready: answered at once with no transaction, even with a lock out.
-    before = commitsSoFar();
-    assert.equal(await p.fetchOrchestrationItem(30_000), null);
-    assert.equal(commitsSoFar(), before);
-  } finally {
-    await p.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
 });

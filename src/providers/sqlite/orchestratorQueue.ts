@@ -71,16 +71,10 @@ export class SqliteOrchestratorQueue {
     return this.conn.stmt(ORCH_CANDIDATE_SQL).get(visibleNow, now) !== undefined;
   }
 
-  /** Is an instance ready for a fetch now? (A plain read.) */
-  ready(): boolean {
-    return this.hasReady(this.conn.clock.now(), Date.now());
-  }
-
-  /**
-   * Up to `max` instances, each locked on its own, in one transaction (empty: none ready). The
-   * caller reads `ready()` first: an empty (or fully locked) queue costs no write transaction.
-   */
+  /** Up to `max` instances, each locked on its own, in one transaction (empty: none ready). */
   fetch(max: number, lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): OrchestrationItem[] {
+    // A plain read first: an empty (or fully locked) queue costs no write transaction.
+    if (!this.hasReady(this.conn.clock.now(), Date.now())) return [];
     return this.#txFetch(Math.max(1, Math.floor(max)), lockTimeoutMs, options);
   }
 

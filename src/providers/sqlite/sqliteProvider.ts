@@ -127,18 +127,9 @@ export class SqliteProvider implements Provider {
     return this.#fetchOrchestration("fetchOrchestrationItems", max, lockTimeoutMs, options);
   }
 
-  async #fetchOrchestration(op: string, max: number, lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): Promise<OrchestrationItem[]> {
-    // A plain read first: nothing ready costs no transaction and never waits. (With writes
-    // queued, the fetch looks after them, in their transaction: one may make an instance ready.)
-    if (this.conn.commits.queued === 0 && !this.run(op, () => this.orchestrator.ready())) return [];
-    const fetch = () => this.orchestrator.fetch(max, lockTimeoutMs, options);
-    // A fetch locks, so it is a write too. While another lock is out, an ack is likely to come
-    // when the event loop is next free: the fetch waits for that commit and shares it (on its
-    // own, a fetch of one instance is a commit per instance). Alone, it goes at once, with any
-    // queued writes ahead of it in its transaction: they are seen and wait no longer.
-    const items = this.outstanding.othersThan(null)
-      ? await this.operations.runAsync(op, () => this.conn.commits.write(fetch, false))
-      : this.run(op, () => this.conn.commits.now(fetch));
+  #fetchOrchestration(op: string, max: number, lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): OrchestrationItem[] {
+    // Queued writes go first, in the fetch's transaction: it sees them, and they wait no longer.
+    const items = this.run(op, () => this.conn.commits.now(() => this.orchestrator.fetch(max, lockTimeoutMs, options)));
     for (const item of items) this.outstanding.add(item.lockToken, lockTimeoutMs);
     return items;
   }
