@@ -2,12 +2,14 @@
 // payload (inputs, outputs, activity results, event and queue data, KV values, custom status,
 // carried queue messages) through `encode` on its way into the store and `decode` on its way out.
 // Everything else (ids, names, event kinds, error details, timing) stays readable, so queues,
-// locks and management queries work unchanged. Default: no codec, payloads are stored as JSON.
+// locks and management queries work unchanged, except the error texts that quote payloads (a
+// poison error's message, a nondeterminism error's message, an activity failure's last
+// heartbeat). Default: no codec, payloads are stored as JSON.
 import type { HistoryEvent } from "../model/events.js";
 import type { WorkItem } from "../model/workItems.js";
 import { PayloadCodecError } from "../model/errors.js";
 import { PAYLOAD_FIELDS } from "../model/payload.js";
-import type { ExecutionInfo, InstanceInfo, ProviderAdmin } from "../providers/admin.js";
+import type { DeadLetter, DeadLetterAdmin, ExecutionInfo, InstanceInfo, ProviderAdmin } from "../providers/admin.js";
 import type {
   AckResult,
   CompletionTurn,
@@ -59,10 +61,19 @@ export function decodePayloadText(codec: PayloadCodec, stored: string): string {
 
 type TextMap = (text: string) => string;
 
-/** A poison failure quotes the offending messages (payloads included): that text is a payload too. */
+/**
+ * The parts of an error that quote payloads are payloads too: a poison failure's message (the
+ * offending messages), a nondeterminism error's message (it shows the diverging events with their
+ * inputs and outputs) and an activity failure's last heartbeat (the activity's own JSON).
+ * Everything else in an error stays readable.
+ */
 function mapFailure<T>(d: T, f: TextMap): T {
-  const r = d as { category?: unknown; message?: unknown } | null;
-  return r && r.category === "poison" && typeof r.message === "string" ? ({ ...r, message: f(r.message) } as T) : d;
+  const r = d as { category?: unknown; message?: unknown; lastHeartbeat?: unknown } | null;
+  if (!r || typeof r !== "object") return d;
+  let out: Record<string, unknown> | null = null;
+  if ((r.category === "poison" || r.category === "configuration") && typeof r.message === "string") out = { ...r, message: f(r.message) };
+  if (r.category === "application" && typeof r.lastHeartbeat === "string") out = { ...r, lastHeartbeat: f(r.lastHeartbeat) };
+  return out === null ? d : (out as T);
 }
 
 /** A copy of an event or work item with its payload fields mapped (the original is not touched). */
@@ -80,6 +91,17 @@ function mapPayloads<T extends object>(x: T, f: TextMap): T {
 
 const mapNullable = (v: string | null, f: TextMap): string | null => (v === null ? null : f(v));
 
+/** The keys of T a value of T may lack. */
+type OptionalKeys<T> = { [K in keyof T]-?: {} extends Pick<T, K> ? K : never }[keyof T];
+
+/**
+ * How the wrapper offers each optional Provider member, given the wrapped store has it. Keyed by
+ * every optional member of Provider, so a new optional member does not compile until it is
+ * handled here: the runtime detects capabilities by presence, and a wrapper that hid one would
+ * silently switch it off (or offer one the store lacks).
+ */
+type OptionalWraps = { [K in OptionalKeys<Provider>]-?: (w: CodecProvider, inner: Provider) => NonNullable<Provider[K]> };
+
 /**
  * Wraps a provider so every payload it stores goes through `codec`. Give the wrapped provider to
  * the Runtime and to every Client (and the CLI/dashboard) that reads the store: without the
@@ -95,33 +117,41 @@ class CodecProvider implements Provider {
   readonly #inner: Provider;
   readonly #enc: TextMap;
   readonly #dec: TextMap;
-  readonly admin?: ProviderAdmin;
+
+  static readonly #optional: OptionalWraps = {
+    notifiesAcrossProcesses: (_w, inner) => inner.notifiesAcrossProcesses!,
+    admin: (w, inner) => codecAdmin(inner.admin!, w.#dec),
+    fetchOrchestrationItems: (w, inner) => async (max, lockTimeoutMs, options) =>
+      (await inner.fetchOrchestrationItems!(max, lockTimeoutMs, options)).map((i) => w.#decFetched(i)),
+    fetchWorkItems: (w, inner) => async (max, lockTimeoutMs, options) => (await inner.fetchWorkItems!(max, lockTimeoutMs, options)).map((l) => w.#decLease(l)),
+    ackWorkItemWithTurn: (w) => (t, c, turn, o) => w.#ackWorkItemWithTurn(t, c, turn, o),
+    // The suspension is an error the instance shows: encoded as a stored failure is.
+    suspendOrchestrationItem: (w, inner) => (lockToken, error, retryInMs) => inner.suspendOrchestrationItem!(lockToken, mapFailure(error, w.#enc), retryInMs),
+    // Counts and activity ids only: nothing to encode.
+    pendingWork: (_w, inner) => () => inner.pendingWork!(),
+  };
 
   constructor(inner: Provider, codec: PayloadCodec) {
     this.#inner = inner;
     this.#enc = (t) => encodePayloadText(codec, t);
     this.#dec = (t) => decodePayloadText(codec, t);
-    if (inner.admin) this.admin = codecAdmin(inner.admin, this.#dec);
-    // The batch fetches exist here only when the wrapped store has them.
-    if (inner.fetchOrchestrationItems) {
-      const many = inner.fetchOrchestrationItems.bind(inner);
-      this.fetchOrchestrationItems = async (max, lockTimeoutMs, options) => (await many(max, lockTimeoutMs, options)).map((i) => this.#decFetched(i));
-    }
-    if (inner.fetchWorkItems) {
-      const many = inner.fetchWorkItems.bind(inner);
-      this.fetchWorkItems = async (max, lockTimeoutMs, options) => (await many(max, lockTimeoutMs, options)).map((l) => this.#decLease(l));
-    }
-    if (inner.ackWorkItemWithTurn) this.ackWorkItemWithTurn = (t, c, turn, o) => this.#ackWorkItemWithTurn(t, c, turn, o);
+    // Each optional member exists here exactly when the wrapped store has it.
+    const wraps = CodecProvider.#optional as Record<string, (w: CodecProvider, inner: Provider) => unknown>;
+    for (const key of Object.keys(wraps))
+      if ((inner as unknown as Record<string, unknown>)[key] !== undefined)
+        Object.defineProperty(this, key, { value: wraps[key]!(this, inner), enumerable: true });
   }
 
-  readonly fetchOrchestrationItems?: Provider["fetchOrchestrationItems"];
-  readonly fetchWorkItems?: Provider["fetchWorkItems"];
+  declare readonly notifiesAcrossProcesses?: boolean;
+  declare readonly admin?: ProviderAdmin;
+  declare readonly fetchOrchestrationItems?: Provider["fetchOrchestrationItems"];
+  declare readonly fetchWorkItems?: Provider["fetchWorkItems"];
+  declare readonly ackWorkItemWithTurn?: Provider["ackWorkItemWithTurn"];
+  declare readonly suspendOrchestrationItem?: Provider["suspendOrchestrationItem"];
+  declare readonly pendingWork?: Provider["pendingWork"];
 
   get name(): string {
     return this.#inner.name;
-  }
-  get notifiesAcrossProcesses(): boolean {
-    return this.#inner.notifiesAcrossProcesses === true;
   }
 
   #encItem = <T extends WorkItem>(w: T): T => mapPayloads(w, this.#enc);
@@ -193,8 +223,6 @@ class CodecProvider implements Provider {
     const r = await this.#inner.ackWorkItem(lockToken, completion && this.#encItem(completion), options);
     return r ? { item: r.item && this.#decFetched(r.item) } : r;
   }
-  /** Present only when the wrapped provider has it (the runtime then stores completion turns). */
-  readonly ackWorkItemWithTurn?: Provider["ackWorkItemWithTurn"];
   async #ackWorkItemWithTurn(lockToken: string, completion: WorkItem, turn: CompletionTurn, options?: WorkAckOptions): Promise<WorkTurnAckResult> {
     const r = await this.#inner.ackWorkItemWithTurn!(lockToken, this.#encItem(completion), { ...turn, ack: this.#encAck(turn.ack) }, options);
     return r.applied ? { applied: true, leases: this.#decLeases(r.leases) } : { applied: false, item: r.item && this.#decFetched(r.item) };
@@ -228,6 +256,7 @@ class CodecProvider implements Provider {
         output: mapNullable(s.output, this.#dec),
         customStatus: mapNullable(s.customStatus, this.#dec),
         failure: s.failure && mapFailure(s.failure, this.#dec),
+        ...(s.suspension ? { suspension: mapFailure(s.suspension, this.#dec) } : {}),
       }
     );
   }
@@ -249,8 +278,12 @@ class CodecProvider implements Provider {
 }
 
 function codecAdmin(a: ProviderAdmin, dec: TextMap): ProviderAdmin {
-  const info = <T extends InstanceInfo | ExecutionInfo>(x: T): T => ({ ...x, output: x.output === null ? null : dec(x.output) });
-  return {
+  const info = <T extends InstanceInfo | ExecutionInfo>(x: T): T => ({
+    ...x,
+    output: x.output === null ? null : dec(x.output),
+    ...(x.failure ? { failure: mapFailure(x.failure, dec) } : {}),
+  });
+  const out: ProviderAdmin = {
     listInstances: () => a.listInstances(),
     listInstancesByStatus: (s) => a.listInstancesByStatus(s),
     listExecutions: (i) => a.listExecutions(i),
@@ -267,5 +300,37 @@ function codecAdmin(a: ProviderAdmin, dec: TextMap): ProviderAdmin {
     pruneExecutions: (i, o) => a.pruneExecutions(i, o),
     pruneExecutionsBulk: (f, o) => a.pruneExecutionsBulk(f, o),
     getOrchestrationStats: (i) => a.getOrchestrationStats(i),
+  };
+  // Optional, like the provider's: offered exactly when the wrapped store offers it.
+  if (a.deadLetters) out.deadLetters = codecDeadLetters(a.deadLetters, dec);
+  return out;
+}
+
+/** Compile-time guard for the admin side: every optional member of ProviderAdmin is handled above. */
+const _adminOptionalHandled: Record<OptionalKeys<ProviderAdmin>, true> = { deadLetters: true };
+void _adminOptionalHandled;
+
+/**
+ * A dead letter's `item` is what a retry queues again (through this wrapper, which encodes it):
+ * hand it back decoded. `payload` stays the stored text as it was (it may not even parse).
+ */
+function codecDeadLetters(d: DeadLetterAdmin, dec: TextMap): DeadLetterAdmin {
+  const letter = (l: DeadLetter): DeadLetter => {
+    if (l.item === null) return l;
+    try {
+      return { ...l, item: mapPayloads(l.item, dec) };
+    } catch (err) {
+      // Undecodable (wrong key, corrupt): it cannot be retried, as an unreadable one cannot.
+      if (err instanceof PayloadCodecError) return { ...l, item: null };
+      throw err;
+    }
+  };
+  return {
+    listDeadLetters: async (o) => (await d.listDeadLetters(o)).map(letter),
+    getDeadLetter: async (id) => {
+      const l = await d.getDeadLetter(id);
+      return l && letter(l);
+    },
+    discardDeadLetter: (id) => d.discardDeadLetter(id),
   };
 }
