@@ -12,6 +12,7 @@ import { Runtime } from "../runtime/runtime.js";
 import type { RuntimeOptions } from "../runtime/options.js";
 import { Client } from "../client/client.js";
 import { SqliteProvider } from "../providers/sqlite/sqliteProvider.js";
+import type { PendingWork, Provider } from "../providers/provider.js";
 import type { OrchestrationStatus } from "../model/status.js";
 import { InvalidArgumentError } from "../model/errors.js";
 import { activityKey } from "../model/workItems.js";
@@ -34,6 +35,12 @@ export interface TestEnvironmentOptions {
   activityGraceMs?: number;
   /** Runtime options (the clock is the environment's). Polling defaults to 10 ms. */
   runtime?: Omit<RuntimeOptions, "clock">;
+  /**
+   * Puts a wrapper between the store and the runtime and client, e.g.
+   * `(s) => withPayloadCodec(s, codec)` to test with the codec production uses. Time skipping
+   * reads the wrapped store, so the wrapper must offer `pendingWork`.
+   */
+  wrapStore?: (store: SqliteProvider) => Provider;
 }
 
 type Waits = { enter(): void; leave(): void };
@@ -41,7 +48,7 @@ type Waits = { enter(): void; leave(): void };
 /** A Client whose waits let the environment skip time while they are pending. */
 class TestClient extends Client {
   readonly #waits: Waits;
-  constructor(provider: SqliteProvider, waits: Waits) {
+  constructor(provider: Provider, waits: Waits) {
     super(provider);
     this.#waits = waits;
   }
@@ -73,7 +80,10 @@ const realSleep = (ms: number): Promise<void> =>
   });
 
 export class TestEnvironment {
+  /** The SQLite store itself. */
   readonly provider: SqliteProvider;
+  /** What the runtime and client use: the store, or its wrapper (`wrapStore`). */
+  readonly store: Provider;
   /** Register orchestrations and activities here, then `await env.start()`. */
   readonly runtime: Runtime;
   /** A client whose waits count their timeout in real time and let the clock skip. */
@@ -90,14 +100,15 @@ export class TestEnvironment {
   /** First real time each running activity was seen (for the grace period). */
   #activitySeen = new Map<string, number>();
 
-  private constructor(provider: SqliteProvider, clock: VirtualClock, options: TestEnvironmentOptions, tempDir: string | null) {
+  private constructor(provider: SqliteProvider, store: Provider, clock: VirtualClock, options: TestEnvironmentOptions, tempDir: string | null) {
     this.provider = provider;
+    this.store = store;
     this.clock = clock;
     this.timeSkipping = options.timeSkipping ?? true;
     this.#graceMs = options.activityGraceMs ?? 250;
     this.#tempDir = tempDir;
-    this.runtime = new Runtime(provider, { dispatcherPollIntervalMs: 10, logLevel: "error", ...options.runtime, clock });
-    this.client = new TestClient(provider, {
+    this.runtime = new Runtime(this.store, { dispatcherPollIntervalMs: 10, logLevel: "error", ...options.runtime, clock });
+    this.client = new TestClient(this.store, {
       enter: () => {
         this.#waiters++;
         this.#wake?.();
@@ -124,7 +135,13 @@ export class TestEnvironment {
     } else if (typeof store === "string" && store.length > 0) {
       provider = await SqliteProvider.open(store.startsWith("sqlite:") ? store : `sqlite:${store}`, { clock });
     } else throw new InvalidArgumentError(`TestEnvironment store must be "memory", "file" or a sqlite URL`);
-    return new TestEnvironment(provider, clock, options, tempDir);
+    const wrapped = options.wrapStore ? options.wrapStore(provider) : provider;
+    if (!wrapped.pendingWork) {
+      await provider.close();
+      if (tempDir) rmSync(tempDir, { recursive: true, force: true });
+      throw new InvalidArgumentError("TestEnvironment wrapStore: the wrapped store has no pendingWork, which time skipping and sleep() read");
+    }
+    return new TestEnvironment(provider, wrapped, clock, options, tempDir);
   }
 
   /** Virtual time now (ms since the epoch); history timestamps and ctx.utcNow() read the same clock. */
@@ -154,18 +171,23 @@ export class TestEnvironment {
     if (this.#tempDir) rmSync(this.#tempDir, { recursive: true, force: true });
   }
 
+  /** Read through the wrapper when there is one: what the runtime sees (create checked it is there). */
+  #pendingWork(): Promise<PendingWork> {
+    return this.store.pendingWork!();
+  }
+
   /** Wait (real time, bounded) until nothing in the store is runnable or running. */
   async #settle(maxMs: number): Promise<void> {
     const deadline = Date.now() + maxMs;
     while (Date.now() < deadline) {
-      const p = await this.provider.pendingWork();
+      const p = await this.#pendingWork();
       if (!p.runnable && p.lockedInstances === 0 && p.runningActivities.length === 0) return;
       await realSleep(2);
     }
   }
 
   async #skipLoop(): Promise<void> {
-    const unsubscribe = this.provider.subscribe(() => this.#wake?.());
+    const unsubscribe = this.store.subscribe(() => this.#wake?.());
     try {
       while (this.#running) {
         if (this.#waiters > 0) await this.#maybeSkip();
@@ -185,7 +207,7 @@ export class TestEnvironment {
   }
 
   async #maybeSkip(): Promise<void> {
-    const p = await this.provider.pendingWork().catch(() => null);
+    const p = await this.#pendingWork().catch(() => null);
     if (!p || p.runnable || p.lockedInstances > 0 || p.nextVisibleAtMs === null) return;
     const now = Date.now();
     const seen = new Map<string, number>();

@@ -2,7 +2,9 @@
 // client timeouts, and real time for activities.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { InvalidArgumentError, TimeoutError, type OrchestrationContext } from "../../src/index.js";
+import { randomBytes } from "node:crypto";
+import { InvalidArgumentError, TimeoutError, withPayloadCodec, type OrchestrationContext, type Provider } from "../../src/index.js";
+import { aesGcmCodec } from "../../examples/encrypted-store.js";
 import { TestEnvironment } from "../../src/testing/index.js";
 
 const DAY = 24 * 3600_000;
@@ -148,5 +150,33 @@ describe("TestEnvironment time skipping", () => {
     } finally {
       await env.close();
     }
+  });
+
+  it("with a codec-wrapped store (wrapStore), time skips through the wrapper and payloads are stored encoded", async () => {
+    const env = await TestEnvironment.create({ store: "file", wrapStore: (s) => withPayloadCodec(s, aesGcmCodec(randomBytes(32))) });
+    env.runtime.registerActivity("Echo", async (_c, v: string) => `echo ${v}`);
+    env.runtime.registerOrchestration("Later", async (ctx: OrchestrationContext, v: string) => {
+      await ctx.scheduleTimer(3 * DAY);
+      return ctx.scheduleActivity<string>("Echo", v);
+    });
+    await env.start();
+    try {
+      const t0 = Date.now();
+      await env.client.startOrchestration("later-1", "Later", "hidden-value");
+      const r = await env.client.waitForOrchestration("later-1", 10_000);
+      assert.equal(r.status, "Completed", r.error);
+      assert.equal(r.output, "echo hidden-value");
+      assert.ok(Date.now() - t0 < 2_000, `took ${Date.now() - t0} ms of real time`);
+      // The runtime and client went through the wrapper: the store itself holds the output encoded.
+      const stored = await env.provider.getStatus("later-1");
+      assert.ok(stored?.output && !stored.output.includes("hidden-value"));
+    } finally {
+      await env.close();
+    }
+  });
+
+  it("a wrapper without pendingWork is refused with a clear error (time could not skip)", async () => {
+    const hide = (s: Provider): Provider => new Proxy(s, { get: (t, k) => (k === "pendingWork" ? undefined : ((v: unknown) => (typeof v === "function" ? v.bind(t) : v))(Reflect.get(t, k, t))) });
+    await assert.rejects(TestEnvironment.create({ wrapStore: hide }), (e: unknown) => e instanceof InvalidArgumentError && /pendingWork/.test(e.message));
   });
 });
