@@ -13,6 +13,8 @@ import { Runtime, SqliteProvider, withPayloadCodec, type OrchestrationContext, t
 import type { ProviderAdmin } from "../../src/providers/admin.js";
 import { ThrowawaySchemas } from "../../src/providers/postgres/index.js";
 import { aesGcmCodec } from "../../examples/encrypted-store.js";
+import { encodePayloadText } from "../../src/definitions/codec.js";
+import type { DeadLetter } from "../../src/providers/admin.js";
 import { PG_URL, PROVIDERS } from "./harness.js";
 
 const SECRET = "SECRET-c0dec5u5p";
@@ -179,6 +181,25 @@ const broken = async (ctx: OrchestrationContext) => {
   return ctx.scheduleActivity("Step", 2);
 };
 
+describe("payload codec: dead letters", () => {
+  it("a dead letter's item comes back decoded (a retry re-encodes it); an undecodable one cannot be retried", async () => {
+    const store = await SqliteProvider.inMemory();
+    try {
+      const item = { type: "StartOrchestration" as const, instance: "d-1", orchestration: "Flow", input: encodePayloadText(codec, `"${SECRET}"`), version: null, parent: null, executionId: 1 };
+      const letter: DeadLetter = { id: 7, queue: "orchestrator", instanceId: "d-1", error: "test", createdAtMs: 0, payload: JSON.stringify(item), item };
+      const admin = { ...store.admin!, deadLetters: { listDeadLetters: async () => [letter], getDeadLetter: async () => letter, discardDeadLetter: async () => true } };
+      const fake = new Proxy(store, { get: (t, k) => (k === "admin" ? admin : ((v: unknown) => (typeof v === "function" ? v.bind(t) : v))(Reflect.get(t, k, t))) });
+      const got = await withPayloadCodec(fake, codec).admin!.deadLetters!.getDeadLetter(7);
+      assert.equal(got?.item?.type === "StartOrchestration" ? got.item.input : null, `"${SECRET}"`);
+      assert.equal(got?.payload, letter.payload, "the stored text is kept as it was");
+      const listed = await withPayloadCodec(fake, aesGcmCodec(randomBytes(32))).admin!.deadLetters!.listDeadLetters();
+      assert.equal(listed[0]?.item, null, "wrong key: not retryable");
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 for (const kind of PROVIDERS)
   describe(`payload codec capabilities [${kind}]`, () => {
     let schemas: ThrowawaySchemas | null = null;
@@ -209,6 +230,41 @@ for (const kind of PROVIDERS)
         // What the wrapper offers works: pendingWork reads the store.
         if (wrapped.pendingWork) assert.equal((await wrapped.pendingWork()).runnable, false);
       } finally {
+        await p.close();
+        await store.destroy();
+      }
+    });
+
+    it("an activity failure's last heartbeat is stored encoded and read back decoded", async () => {
+      const store = await freshStore(kind, getSchemas);
+      const raw = await store.open();
+      const p = withPayloadCodec(raw, codec);
+      const rt = new Runtime(p, { logLevel: "error", dispatcherPollIntervalMs: 10 });
+      rt.registerActivity("Beats", async (ctx) => {
+        ctx.heartbeat({ progress: SECRET });
+        throw new Error("boom");
+      });
+      rt.registerOrchestration("Beat", async (ctx: OrchestrationContext) => {
+        try {
+          return await ctx.scheduleActivity("Beats", null);
+        } catch {
+          return "caught";
+        }
+      });
+      await rt.start();
+      try {
+        await rt.client.startOrchestration("h-1", "Beat");
+        assert.equal((await rt.client.waitForOrchestration("h-1", 10_000)).output, "caught");
+        const beat = (events: Awaited<ReturnType<Provider["read"]>>) => {
+          const e = events.find((x) => x.type === "ActivityFailed");
+          return e && "details" in e && e.details.category === "application" ? e.details.lastHeartbeat : undefined;
+        };
+        assert.equal(beat(await p.read("h-1")), JSON.stringify({ progress: SECRET }));
+        const stored = beat(await raw.read("h-1"));
+        assert.ok(stored !== undefined && !stored.includes(SECRET), "stored encoded");
+        assert.ok(!(await store.scan()).includes(SECRET), "no payload in the clear in the store");
+      } finally {
+        await rt.shutdown(200);
         await p.close();
         await store.destroy();
       }
