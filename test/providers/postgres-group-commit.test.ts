@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import pg from "pg";
 
 import { InstanceNotFoundError, ProviderError } from "../../src/model/errors.js";
-import { ack, activityItem, bootstrap, completed, event, external, fetchFor } from "../../src/providers/conformance/fixtures.js";
+import { ack, activityItem, bootstrap, completed, event, external, fetchFor, startItem } from "../../src/providers/conformance/fixtures.js";
 import type { PgConnection } from "../../src/providers/postgres/connection.js";
 import { PgGroupCommit, type BatchedWrite, type GroupCommitStats } from "../../src/providers/postgres/groupCommit.js";
 import type { ProviderNotification } from "../../src/providers/provider.js";
@@ -153,6 +153,24 @@ describe("postgres group commit", { skip }, () => {
     assert.equal(together.batches, serial.batches + 1);
     assert.equal(together.batchedWrites, serial.batchedWrites + 14);
     for (const i of names) assert.deepEqual((await p.read(i)).map((e) => e.type), ["OrchestrationStarted", "ExternalEvent"], i);
+  });
+
+  it("instance creations never wait for the batch in flight: each is its own call, even while acks are batched", async () => {
+    const p = await schemas.open();
+    const names = Array.from({ length: 10 }, (_, k) => `b${k}`);
+    const tokens = await lockedInstances(p, names);
+    const before = statsOf(p);
+    // Acks that come together fill the pipeline; creations made meanwhile bypass it.
+    const acks = names.map((i) => p.ackOrchestrationItem(tokens.get(i)!, nextTurn(i)));
+    const creations = Array.from({ length: 6 }, (_, k) => p.createInstance(startItem(`new${k}`)));
+    await Promise.all([...acks, ...creations]);
+    const after = statsOf(p);
+    assert.equal(after.alone - before.alone + (after.batchedWrites - before.batchedWrites), names.length, "only the acks went through the group commit");
+    for (let k = 0; k < 6; k++) {
+      const it = await fetchFor(p, `new${k}`);
+      assert.equal(it.messages[0]?.type, "StartOrchestration");
+    }
+    await assert.rejects(p.createInstance(startItem("new0")), /exists/i);
   });
 
   it("worker acks with their completion's turn (ackWorkItemWithTurn) go in one batch too, applied or not", async () => {

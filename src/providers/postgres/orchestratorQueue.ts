@@ -522,26 +522,24 @@ export class PgOrchestratorQueue {
   /**
    * `dx_create_instance` (migration 3): under an advisory lock on the id (serialising concurrent
    * creations, which the existence check alone would not), check and insert in one call.
+   *
+   * Always its own call, never held for the group commit's batch in flight: a start is a client's
+   * latency, and a client starting instances one after another would otherwise wait behind the
+   * runtime's batch each time. Measured (hello, 500 starts in a loop): 340 → 430 orch/s, and fewer
+   * commits per orchestration (5.95 → 4.4), since the runtime's own writes then batch better.
    */
   async create(item: WorkItem & { type: "StartOrchestration" }): Promise<void> {
     const conn = this.conn;
     const now = Date.now();
     const key = `duroxide:${conn.schema}:create:${item.instance}`;
-    const encoded = encodeWorkItem(item);
-    const r = await conn.writes.run<{ ok: boolean } | undefined>({
+    const res = await conn.pool.query<{ ok: boolean }>(`SELECT ${conn.t.schema}.dx_create_instance($1, $2, $3, $4, $5) AS ok`, [
+      item.instance,
       key,
-      call: () => JSON.stringify(["create", item.instance, key, encoded, item.type, now]),
-      alone: async () =>
-        (
-          await conn.pool.query<{ ok: boolean }>(`SELECT ${conn.t.schema}.dx_create_instance($1, $2, $3, $4, $5) AS ok`, [
-            item.instance,
-            key,
-            encoded,
-            item.type,
-            now,
-          ])
-        ).rows[0],
-    });
+      encodeWorkItem(item),
+      item.type,
+      now,
+    ]);
+    const r = res.rows[0];
     if (r?.ok !== true) throw new InstanceAlreadyExistsError(item.instance);
     this.conn.committed([{ kind: "orchestrator", visibleAtMs: now }]);
   }

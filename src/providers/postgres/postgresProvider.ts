@@ -12,8 +12,8 @@
 //   - every multi-statement write is ONE transaction; the hot paths (orchestrator fetch and ack,
 //     worker fetch and ack, createInstance) are plpgsql functions, one round trip each; the
 //     orchestrator ack sends its whole plan (providers/ackPlan.ts) as one JSONB value (dx_ack_plan);
-//     acks, worker acks and creations that come while one is in flight share one call and one
-//     commit (groupCommit.ts, dx_batch);
+//     acks, worker acks and enqueues that come while one is in flight share one call and one
+//     commit (groupCommit.ts, dx_batch); creations always go at once (a client's latency);
 //   - wake-ups are NOTIFYed right after the commit (NotifyBatcher: coalesced, never inside the
 //     write, where PostgreSQL would serialise every notifying commit behind one lock held through
 //     its WAL flush; with the next batch of other writes when one is coming), so other processes
