@@ -8,6 +8,8 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { GroupCommit } from "../../src/providers/sqlite/groupCommit.js";
 import { Outstanding } from "../../src/providers/sqlite/outstanding.js";
+import { SqliteProvider } from "../../src/providers/sqlite/index.js";
+import { bootstrap, external, fetchFor, startItem } from "../../src/providers/conformance/fixtures.js";
 
 describe("SQLite group commit", () => {
   let dir: string;
@@ -120,5 +122,35 @@ describe("SQLite group commit", () => {
     commits.flush();
     assert.deepEqual(seen(), [7, 8]);
     assert.deepEqual(await Promise.all([a, b]), [1, 1]);
+  });
+});
+
+describe("SQLite provider: what waits for company", () => {
+  it("a start commits at once even while a lock is out (a client's latency); an ack then waits for company", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dx-gc-p-"));
+    const p = await SqliteProvider.open(join(dir, "s.db"));
+    const reader = new Database(join(dir, "s.db"), { readonly: true });
+    const queued = (instance: string) => (reader.prepare("SELECT count(*) AS n FROM orchestrator_queue WHERE instance_id = ?").get(instance) as { n: number }).n;
+    try {
+      for (const i of ["a", "b"]) {
+        await bootstrap(p, i);
+        await p.enqueueForOrchestrator(external(i));
+      }
+      const a = await fetchFor(p, "a");
+      const b = await fetchFor(p, "b");
+      // Two locks are out. The start is stored by the time the call returns, before any
+      // event-loop turn; an ack of one lock (the other still out) waits for the next turn.
+      const started = p.createInstance(startItem("fresh"));
+      assert.equal(queued("fresh"), 1, "the start committed within the call");
+      const acked = p.ackOrchestrationItem(a.lockToken, { executionId: 1, historyDelta: [], workerItems: [], orchestratorItems: [], cancelledActivities: [], metadata: { orchestrationName: "o", orchestrationVersion: "1.0.0" } });
+      assert.equal(queued("a"), 1, "the ack waits for company: its message is still queued");
+      await Promise.all([started, acked]);
+      assert.equal(queued("a"), 0);
+      await p.abandonOrchestrationItem(b.lockToken, 0, true);
+    } finally {
+      reader.close();
+      await p.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,9 +3,10 @@
 // connection.ts (open, statements, transactions), orchestratorQueue.ts, workerQueue.ts (with
 // sessions), history.ts, reads.ts (status, KV, pending work), queueRows.ts, admin.ts, schema.ts.
 // better-sqlite3 is synchronous: each async method does its work before its promise settles.
-// Acks and starts are group-committed (groupCommit.ts) while other locks this provider handed out
-// are still out (outstanding.ts): they settle after the commit they share, which happens when the
-// event loop is next free or in front of the next fetch; a write alone commits at once.
+// Acks are group-committed (groupCommit.ts) while other locks this provider handed out are still
+// out (outstanding.ts): they settle after the commit they share, which happens when the event loop
+// is next free or in front of the next fetch; a write alone commits at once. Starts commit at once
+// too: they are a client's latency.
 import type Database from "better-sqlite3";
 
 import type { HistoryEvent } from "../../model/events.js";
@@ -94,10 +95,10 @@ export class SqliteProvider implements Provider {
 
   /**
    * A group-committed write (groupCommit.ts); settles once it is committed. It answers the lock
-   * `lockToken` (null: none) and waits for company only while another lock is out.
+   * `lockToken` (null: none) and waits for company only while another lock is out (`now`: never).
    */
-  private write<R>(operation: string, lockToken: string | null, fn: () => R): Promise<R> {
-    const alone = !this.outstanding.othersThan(lockToken);
+  private write<R>(operation: string, lockToken: string | null, fn: () => R, now = false): Promise<R> {
+    const alone = now || !this.outstanding.othersThan(lockToken);
     if (lockToken !== null) this.outstanding.delete(lockToken);
     return this.operations.runAsync(operation, () => this.conn.commits.write(fn, alone));
   }
@@ -166,7 +167,10 @@ export class SqliteProvider implements Provider {
   }
 
   async createInstance(item: WorkItem & { type: "StartOrchestration" }): Promise<void> {
-    const visibleAt = await this.write("createInstance", null, () => this.orchestrator.create(item));
+    // Never waits for the runtime's writes: a client starting instances one after another would
+    // otherwise wait an event-loop turn each time (hello: 1,350-1,500 -> 2,230-2,710 orch/s, CPU
+    // 1.0 -> 0.7 ms/orch, since the runtime's own writes then batch better).
+    const visibleAt = await this.write("createInstance", null, () => this.orchestrator.create(item), true);
     this.emit([{ kind: "orchestrator", visibleAtMs: visibleAt }]);
   }
 
