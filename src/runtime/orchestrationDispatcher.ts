@@ -2,7 +2,7 @@
 import type { AckResult, OrchestrationAck, OrchestrationItem, Provider, WorkItemLease } from "../providers/provider.js";
 import type { LocalOrchestrator, SpeculativeTurn, WorkerDispatcher } from "./workerDispatcher.js";
 import { OrchestrationExecution, type TurnResult } from "../orchestration/execution.js";
-import { activate, rejectDuplicateStarts, turnStart, type TurnBegin } from "../orchestration/engine.js";
+import { activate, rejectDuplicateStarts, turnStart, type TurnBegin, type TurnInput, type TurnOutcome } from "../orchestration/engine.js";
 import type { HistoryEvent } from "../model/events.js";
 import { newEvent, parentOf, startedKind } from "../model/eventFactory.js";
 import { ErrorDetails, ProviderError, type ErrorDetailsData, type NotRegistered, type PoisonMessageType } from "../model/errors.js";
@@ -54,6 +54,14 @@ function stampTrace(items: WorkItem[], context: TraceCarrier): void {
   for (const i of items) {
     if (i.type === "ActivityExecute" || i.type === "StartOrchestration" || i.type === "ContinueAsNew") i.trace = context;
   }
+}
+
+/** The turn's new work carries its trace context (when telemetry is on). */
+function stampTurnTrace(result: TurnResult, trace: TurnTrace): void {
+  const context = trace.tel?.workContext;
+  if (!context) return;
+  stampTrace(result.workerItems, context);
+  stampTrace(result.orchestratorItems, context);
 }
 
 export class OrchestrationDispatcher implements LocalOrchestrator {
@@ -242,6 +250,18 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
     if (ids) this.#turnIds.set(execution, ids);
   }
 
+  /** One call into the engine, with this dispatcher's registry and the turn's telemetry begun on it. */
+  #activate(input: Omit<TurnInput, "resolve" | "onBegin">, trace: TurnTrace, workerId: string): Promise<TurnOutcome> {
+    return activate({
+      ...input,
+      resolve: (name, version) => this.d.registry.resolve(name, version),
+      onBegin: (execution, begin) => {
+        this.#beginTurn(trace, execution, workerId, begin);
+        return trace.tel?.executionContext;
+      },
+    });
+  }
+
   async #turn(item: OrchestrationItem, workerId: string, trace: TurnTrace): Promise<void> {
     const { provider, options, logger } = this.d;
     const instance = item.instance;
@@ -266,19 +286,18 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
 
     // The turn itself: one call into the engine.
     const startedAt = Date.now();
-    const outcome = await activate({
-      instance,
-      executionId: item.executionId,
-      history: item.history,
-      messages: item.messages,
-      cached,
-      resolve: (name, version) => this.d.registry.resolve(name, version),
-      create: (x) => this.#newExecution(x.instance, x.executionId, x.name, x.version, x.handler, item),
-      onBegin: (execution, begin) => {
-        this.#beginTurn(trace, execution, workerId, begin);
-        return trace.tel?.executionContext;
+    const outcome = await this.#activate(
+      {
+        instance,
+        executionId: item.executionId,
+        history: item.history,
+        messages: item.messages,
+        cached,
+        create: (x) => this.#newExecution(x.instance, x.executionId, x.name, x.version, x.handler, item),
       },
-    });
+      trace,
+      workerId,
+    );
     switch (outcome.kind) {
       case "nothing":
         // A finished execution, or messages for one that never started: they are consumed.
@@ -293,11 +312,7 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
     }
     const { execution, result, began } = outcome;
     if (result.status === "Failed" && result.failure?.category === "configuration" && (await this.#suspend(item, result.failure))) return;
-    const workContext = trace.tel?.workContext;
-    if (workContext) {
-      stampTrace(result.workerItems, workContext);
-      stampTrace(result.orchestratorItems, workContext);
-    }
+    stampTurnTrace(result, trace);
     const ok = await this.#ack(item, [], { execution, result });
     this.d.metrics.turnDuration(execution.orchestrationName, Date.now() - startedAt);
     this.#settle({ instance, execution, result, began }, ok, trace, workerId);
@@ -357,23 +372,22 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
     const workerId = this.#workerId;
     const trace: TurnTrace = { tel: undefined };
     const startedAt = Date.now();
-    let outcome: Awaited<ReturnType<typeof activate>>;
+    let outcome: TurnOutcome;
     try {
-      outcome = await activate({
-        instance,
-        executionId: cached.executionId,
-        history: [],
-        messages: [completion],
-        cached,
-        resolve: (name, version) => this.d.registry.resolve(name, version),
-        create: () => {
-          throw new Error("a cached execution is never created again");
+      outcome = await this.#activate(
+        {
+          instance,
+          executionId: cached.executionId,
+          history: [],
+          messages: [completion],
+          cached,
+          create: () => {
+            throw new Error("a cached execution is never created again");
+          },
         },
-        onBegin: (execution, begin) => {
-          this.#beginTurn(trace, execution, workerId, begin);
-          return trace.tel?.executionContext;
-        },
-      });
+        trace,
+        workerId,
+      );
     } catch (err) {
       trace.tel?.end({ stored: false, status: "Running", delta: [], output: null, failure: null, error: err });
       return null;
@@ -390,11 +404,7 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
       this.#settle(ran, false, trace, workerId);
       return null;
     }
-    const workContext = trace.tel?.workContext;
-    if (workContext) {
-      stampTrace(result.workerItems, workContext);
-      stampTrace(result.orchestratorItems, workContext);
-    }
+    stampTurnTrace(result, trace);
     const ack = this.#ackOf({ executionId: execution.executionId, orchestrationName: null, orchestrationVersion: null }, [], { execution, result });
     const reserved = this.#leaseToLocalWorker(ack);
     this.#inFlight++;

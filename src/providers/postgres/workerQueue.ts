@@ -37,6 +37,19 @@ interface AckArgs {
   params: unknown[];
 }
 
+/**
+ * The arguments dx_lease_work and dx_lease_works share: now, the token(s), the lock's end, the tag
+ * filter as a mode (0 default only, 1 these tags, 2 default and these, 3 any) with its tags, and
+ * the session owner with its lock's end (null without sessions).
+ */
+function leaseArgs(now: number, tokens: string | string[], lockTimeoutMs: number, options: FetchWorkOptions): unknown[] {
+  const f = options.tagFilter;
+  const mode = f.kind === "defaultOnly" ? 0 : f.kind === "tags" ? 1 : f.kind === "defaultAnd" ? 2 : 3;
+  const tags = f.kind === "tags" || f.kind === "defaultAnd" ? f.tags : [];
+  const session = options.session;
+  return [now, tokens, now + lockTimeoutMs, mode, tags, session?.ownerId ?? null, session !== undefined ? now + session.lockTimeoutMs : null];
+}
+
 export class PgWorkerQueue {
   constructor(
     private readonly conn: PgConnection,
@@ -88,24 +101,12 @@ export class PgWorkerQueue {
   async fetchMany(max: number, lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease[]> {
     const n = Math.max(1, Math.floor(max));
     const conn = this.conn;
-    const session = options.session;
-    const f = options.tagFilter;
-    const mode = f.kind === "defaultOnly" ? 0 : f.kind === "tags" ? 1 : f.kind === "defaultAnd" ? 2 : 3;
-    const tags = f.kind === "tags" || f.kind === "defaultAnd" ? f.tags : [];
     for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
       const now = Date.now();
       const tokens = Array.from({ length: n }, () => randomUUID());
       const res = await conn.pool.query<LeaseRow & { r_token: string | null }>(
         `SELECT * FROM ${conn.t.schema}.dx_lease_works($1, $2, $3, $4, $5, $6, $7)`,
-        [
-          now,
-          tokens,
-          now + lockTimeoutMs,
-          mode,
-          tags,
-          session !== undefined ? session.ownerId : null,
-          session !== undefined ? now + session.lockTimeoutMs : null,
-        ],
+        leaseArgs(now, tokens, lockTimeoutMs, options),
       );
       if (res.rows.length === 0) return [];
       const leases: WorkItemLease[] = [];
@@ -138,20 +139,11 @@ export class PgWorkerQueue {
   async #fetchStep(lockTimeoutMs: number, options: FetchWorkOptions): Promise<WorkItemLease | null | "retry"> {
     const conn = this.conn;
     const now = Date.now();
-    const session = options.session;
-    const f = options.tagFilter;
-    const mode = f.kind === "defaultOnly" ? 0 : f.kind === "tags" ? 1 : f.kind === "defaultAnd" ? 2 : 3;
-    const tags = f.kind === "tags" || f.kind === "defaultAnd" ? f.tags : [];
     const token = randomUUID();
-    const res = await conn.pool.query<LeaseRow>(`SELECT * FROM ${conn.t.schema}.dx_lease_work($1, $2, $3, $4, $5, $6, $7)`, [
-      now,
-      token,
-      now + lockTimeoutMs,
-      mode,
-      tags,
-      session !== undefined ? session.ownerId : null,
-      session !== undefined ? now + session.lockTimeoutMs : null,
-    ]);
+    const res = await conn.pool.query<LeaseRow>(
+      `SELECT * FROM ${conn.t.schema}.dx_lease_work($1, $2, $3, $4, $5, $6, $7)`,
+      leaseArgs(now, token, lockTimeoutMs, options),
+    );
     const row = res.rows[0];
     if (row === undefined) return null;
     return this.#leaseOf(row, token, row.r_more !== false);
