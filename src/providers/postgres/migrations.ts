@@ -1492,6 +1492,215 @@ END
 $fn$;
 `,
   },
+  {
+    version: 17,
+    description: "fewer statements per turn: dx_apply_plan (a turn's writes) shared by dx_ack_plan and dx_ack_work_turn; a completion turn writes no lock row",
+    sql: (t) => `
+-- The writes of one turn's plan (the body of dx_ack_plan, migration 9, after its lock checks) for
+-- p_instance, whose exclusive advisory lock the caller holds and whose right to write the turn it
+-- has checked: dx_ack_plan by the instance's lock row, dx_ack_work_turn by where the turn began.
+-- Same writes, order and results as there, with fewer statements in the common case: when the
+-- instance's current execution is the plan's, its row is changed by a plain UPDATE (no upsert) and
+-- that execution's row, which then exists (every ack that moves current_execution_id writes it in
+-- the same transaction, and pruning never deletes the current execution), is updated only when
+-- the status changes. Otherwise (the instance's first turn, a new execution) the upserts of
+-- migration 9. The caller deletes the turn's own messages.
+CREATE FUNCTION ${t.schema}.dx_apply_plan(p_instance TEXT, p_now BIGINT, p_plan JSONB,
+  OUT r_next_visible BIGINT, OUT r_cancelled JSONB)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_exec BIGINT := (p_plan->>'exec')::bigint;
+  v_status TEXT := p_plan->>'status';
+  v_cs_seen BOOLEAN := p_plan ? 'cs';
+  v_terminal BOOLEAN := COALESCE((p_plan->>'terminal')::boolean, FALSE);
+  v_kv_clear_at BIGINT := (p_plan->>'kvClearAt')::bigint;
+BEGIN
+  IF v_terminal THEN
+    DELETE FROM ${t.orchestratorQueue} WHERE instance_id = p_instance AND item_type = 'TimerFired';
+  END IF;
+  -- The upsert's conflict branch when current_execution_id = v_exec: status COALESCE(v_status, status),
+  -- current_execution_id unchanged.
+  UPDATE ${t.instances} i SET orchestration_name = p_plan->>'name', orchestration_version = p_plan->>'version',
+    updated_at = CASE WHEN COALESCE((p_plan->>'changesInstance')::boolean, FALSE) THEN p_now ELSE i.updated_at END,
+    status = COALESCE(v_status, i.status),
+    custom_status = CASE WHEN v_cs_seen THEN p_plan->>'cs' ELSE i.custom_status END,
+    custom_status_version = i.custom_status_version + CASE WHEN v_cs_seen THEN 1 ELSE 0 END
+  WHERE i.instance_id = p_instance AND i.current_execution_id = v_exec;
+  IF FOUND THEN
+    IF v_status IS NOT NULL THEN
+      UPDATE ${t.executions} SET status = v_status, output = p_plan->>'output', failure = p_plan->>'failure',
+        completed_at = CASE WHEN v_terminal THEN p_now END
+      WHERE instance_id = p_instance AND execution_id = v_exec;
+    END IF;
+  ELSE
+    INSERT INTO ${t.instances} AS i (instance_id, orchestration_name, orchestration_version, current_execution_id,
+      custom_status, custom_status_version, parent_instance_id, created_at, updated_at, status)
+    VALUES (p_instance, p_plan->>'name', p_plan->>'version', v_exec, CASE WHEN v_cs_seen THEN p_plan->>'cs' END,
+      CASE WHEN v_cs_seen THEN 1 ELSE 0 END, p_plan->>'parent', p_now, p_now, COALESCE(v_status, 'Running'))
+    ON CONFLICT (instance_id) DO UPDATE SET orchestration_name = EXCLUDED.orchestration_name,
+      orchestration_version = EXCLUDED.orchestration_version,
+      updated_at = CASE WHEN COALESCE((p_plan->>'changesInstance')::boolean, FALSE) THEN EXCLUDED.updated_at ELSE i.updated_at END,
+      status = CASE WHEN v_status IS NOT NULL THEN EXCLUDED.status
+                    WHEN EXCLUDED.current_execution_id > i.current_execution_id THEN 'Running' ELSE i.status END,
+      current_execution_id = GREATEST(i.current_execution_id, EXCLUDED.current_execution_id),
+      custom_status = CASE WHEN v_cs_seen THEN EXCLUDED.custom_status ELSE i.custom_status END,
+      custom_status_version = i.custom_status_version + CASE WHEN v_cs_seen THEN 1 ELSE 0 END;
+    IF v_status IS NOT NULL THEN
+      INSERT INTO ${t.executions} (instance_id, execution_id, status, output, failure, started_at, completed_at)
+      VALUES (p_instance, v_exec, v_status, p_plan->>'output', p_plan->>'failure', p_now, CASE WHEN v_terminal THEN p_now END)
+      ON CONFLICT (instance_id, execution_id) DO UPDATE SET status = EXCLUDED.status, output = EXCLUDED.output,
+        failure = EXCLUDED.failure, completed_at = EXCLUDED.completed_at;
+    ELSE
+      INSERT INTO ${t.executions} (instance_id, execution_id, status, output, failure, started_at, completed_at)
+      VALUES (p_instance, v_exec, 'Running', NULL, NULL, p_now, NULL)
+      ON CONFLICT (instance_id, execution_id) DO NOTHING;
+    END IF;
+  END IF;
+
+  -- History: [[event_id, event_type, event_data], ...], appended exactly as given.
+  IF jsonb_array_length(p_plan->'events') > 0 THEN
+    INSERT INTO ${t.history} (instance_id, execution_id, event_id, event_type, event_data, created_at)
+    SELECT p_instance, v_exec, (u.e->>0)::bigint, u.e->>1, u.e->>2, p_now
+    FROM jsonb_array_elements(p_plan->'events') WITH ORDINALITY AS u(e, ord)
+    ORDER BY u.ord;
+  END IF;
+
+  IF v_kv_clear_at IS NOT NULL THEN
+    WITH d AS (UPDATE ${t.kvDelta} SET value = NULL, last_updated_at_ms = v_kv_clear_at WHERE instance_id = p_instance RETURNING key)
+    INSERT INTO ${t.kvDelta} (instance_id, key, value, last_updated_at_ms)
+    SELECT s.instance_id, s.key, NULL, v_kv_clear_at FROM ${t.kvStore} s WHERE s.instance_id = p_instance AND s.key NOT IN (SELECT key FROM d)
+    ON CONFLICT (instance_id, key) DO UPDATE SET value = NULL, last_updated_at_ms = EXCLUDED.last_updated_at_ms;
+  END IF;
+  -- KV writes: [[key, value or null, at], ...] (one per key, see planAck).
+  IF jsonb_array_length(p_plan->'kv') > 0 THEN
+    INSERT INTO ${t.kvDelta} (instance_id, key, value, last_updated_at_ms)
+    SELECT p_instance, u.e->>0, u.e->>1, (u.e->>2)::bigint FROM jsonb_array_elements(p_plan->'kv') AS u(e)
+    ON CONFLICT (instance_id, key) DO UPDATE SET value = EXCLUDED.value, last_updated_at_ms = EXCLUDED.last_updated_at_ms;
+  END IF;
+  -- (Nested: with v_terminal in the query, a false one folds the plan to nothing, and a plan that
+  -- cheap is made anew on every call instead of once.)
+  IF v_terminal THEN IF EXISTS (SELECT 1 FROM ${t.kvDelta} WHERE instance_id = p_instance) THEN
+    INSERT INTO ${t.kvStore} (instance_id, key, value, last_updated_at_ms)
+    SELECT d.instance_id, d.key, d.value, d.last_updated_at_ms FROM ${t.kvDelta} d WHERE d.instance_id = p_instance AND d.value IS NOT NULL
+    ON CONFLICT (instance_id, key) DO UPDATE SET value = EXCLUDED.value, last_updated_at_ms = EXCLUDED.last_updated_at_ms;
+    WITH d AS (DELETE FROM ${t.kvDelta} WHERE instance_id = p_instance RETURNING key, value)
+    DELETE FROM ${t.kvStore} s USING d WHERE s.instance_id = p_instance AND s.key = d.key AND d.value IS NULL;
+  END IF; END IF;
+
+  -- Worker items: [[work_item, instance, execution_id, activity_id, session_id, tag, lock_token, locked_until], ...];
+  -- with a lock token, leased to the acking process in this transaction (its first attempt).
+  IF jsonb_array_length(p_plan->'worker') > 0 THEN
+    INSERT INTO ${t.workerQueue} (work_item, visible_at, attempt_count, instance_id, execution_id, activity_id, session_id, tag, created_at,
+      lock_token, locked_until)
+    SELECT u.e->>0, p_now, CASE WHEN u.e->>6 IS NULL THEN 0 ELSE 1 END, u.e->>1, (u.e->>2)::bigint, (u.e->>3)::bigint, u.e->>4, u.e->>5, p_now,
+      u.e->>6, (u.e->>7)::bigint
+    FROM jsonb_array_elements(p_plan->'worker') WITH ORDINALITY AS u(e, ord)
+    ORDER BY u.ord;
+  END IF;
+  -- Withdrawn activities: [[instance, execution_id, activity_id], ...]; reports those deleted.
+  IF jsonb_array_length(p_plan->'cancel') > 0 THEN
+    WITH d AS (
+      DELETE FROM ${t.workerQueue} w USING jsonb_array_elements(p_plan->'cancel') AS u(e)
+      WHERE w.instance_id = u.e->>0 AND w.execution_id = (u.e->>1)::bigint AND w.activity_id = (u.e->>2)::bigint
+      RETURNING w.instance_id, w.execution_id, w.activity_id
+    )
+    SELECT jsonb_agg(jsonb_build_array(d.instance_id, d.execution_id, d.activity_id)) INTO r_cancelled FROM d;
+  END IF;
+  -- Orchestrator items: [[target instance, work_item, item_type, visible_at], ...].
+  IF jsonb_array_length(p_plan->'orch') > 0 THEN
+    INSERT INTO ${t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
+    SELECT u.e->>0, u.e->>1, u.e->>2, (u.e->>3)::bigint, 0, p_now
+    FROM jsonb_array_elements(p_plan->'orch') WITH ORDINALITY AS u(e, ord)
+    ORDER BY u.ord;
+  END IF;
+  -- Messages that arrived during the turn: their senders saw the instance locked and sent no
+  -- wake-up (dx_ack_work), so the caller wakes its own fetch loop for them.
+  SELECT MIN(q.visible_at) INTO r_next_visible FROM ${t.orchestratorQueue} q WHERE q.instance_id = p_instance AND q.lock_token IS NULL;
+END
+$fn$;
+
+-- As in migration 9 (same arguments, checks, results and locks), the writes now in dx_apply_plan.
+-- The lock row is checked and deleted by one statement (a DELETE locks the row as the FOR UPDATE
+-- did; nobody else sees it gone before the commit); only when it is not deleted does a second look
+-- tell an unknown token (1) from an expired lock (2), nothing changed.
+CREATE OR REPLACE FUNCTION ${t.schema}.dx_ack_plan(p_token TEXT, p_now BIGINT, p_prefix TEXT, p_plan JSONB,
+  OUT r_code INTEGER, OUT r_instance TEXT, OUT r_next_visible BIGINT, OUT r_cancelled JSONB)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_r RECORD;
+BEGIN
+  SELECT l.instance_id INTO r_instance FROM ${t.instanceLocks} l WHERE l.lock_token = p_token;
+  IF NOT FOUND THEN r_code := 1; RETURN; END IF;
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_prefix || r_instance, 0));
+  DELETE FROM ${t.instanceLocks} l WHERE l.instance_id = r_instance AND l.lock_token = p_token AND l.locked_until > p_now;
+  IF NOT FOUND THEN
+    r_code := CASE WHEN EXISTS (SELECT 1 FROM ${t.instanceLocks} l WHERE l.instance_id = r_instance AND l.lock_token = p_token) THEN 2 ELSE 1 END;
+    RETURN;
+  END IF;
+  DELETE FROM ${t.orchestratorQueue} WHERE lock_token = p_token;
+  -- A plain call is evaluated without a query of its own (plpgsql's simple expressions).
+  v_r := ${t.schema}.dx_apply_plan(r_instance, p_now, p_plan);
+  r_next_visible := v_r.r_next_visible;
+  r_cancelled := v_r.r_cancelled;
+  r_code := 0;
+END
+$fn$;
+
+-- As in migration 15 (same arguments, conditions and results), but the completion turn is applied
+-- by dx_apply_plan directly under the advisory lock this function holds, instead of through a lock
+-- row written here and deleted again by dx_ack_plan (nobody else could see that row: it lived and
+-- died in this transaction). The four conditions are read by one statement; an expired lock row of
+-- a lost holder is deleted, as taking it over and releasing it did.
+CREATE OR REPLACE FUNCTION ${t.schema}.dx_ack_work_turn(p_token TEXT, p_now BIGINT, p_prefix TEXT, p_target TEXT, p_item TEXT, p_type TEXT,
+  p_lock_token TEXT, p_until BIGINT, p_hist_max INTEGER, p_known_exec BIGINT, p_known_last BIGINT,
+  p_turn_exec BIGINT, p_turn_last BIGINT, p_turn_token TEXT, p_plan JSONB,
+  OUT r_applied BOOLEAN, OUT r_next_visible BIGINT, OUT r_cancelled JSONB,
+  OUT r_deleted INTEGER, OUT r_wake BOOLEAN,
+  OUT r_locked BOOLEAN, OUT r_exec BIGINT, OUT r_name TEXT, OUT r_version TEXT, OUT r_max_event BIGINT, OUT r_kv JSON,
+  OUT r_msg_ids BIGINT[], OUT r_msg_items TEXT[], OUT r_msg_attempts INTEGER[], OUT r_event_ids BIGINT[], OUT r_events TEXT[])
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_session TEXT;
+  v_ready BOOLEAN := FALSE;
+  v_lock_until BIGINT;
+  v_r RECORD;
+BEGIN
+  r_applied := FALSE;
+  r_wake := FALSE;
+  r_locked := FALSE;
+  IF pg_try_advisory_xact_lock(hashtextextended(p_prefix || p_target, 0)) THEN
+    SELECT (SELECT l.locked_until FROM ${t.instanceLocks} l WHERE l.instance_id = p_target),
+      EXISTS (SELECT 1 FROM ${t.instances} i WHERE i.instance_id = p_target AND i.current_execution_id = p_turn_exec)
+      AND (SELECT h.event_id FROM ${t.history} h WHERE h.instance_id = p_target AND h.execution_id = p_turn_exec
+           ORDER BY h.event_id DESC LIMIT 1) IS NOT DISTINCT FROM p_turn_last
+      AND NOT EXISTS (SELECT 1 FROM ${t.orchestratorQueue} q WHERE q.instance_id = p_target AND q.visible_at <= p_now)
+    INTO v_lock_until, v_ready;
+    v_ready := v_ready AND (v_lock_until IS NULL OR v_lock_until <= p_now);
+  END IF;
+  IF NOT v_ready THEN
+    SELECT * INTO r_deleted, r_wake, r_locked, r_exec, r_name, r_version, r_max_event, r_kv, r_msg_ids, r_msg_items, r_msg_attempts,
+      r_event_ids, r_events
+    FROM ${t.schema}.dx_ack_work_lock(p_token, p_now, p_prefix, p_target, p_item, p_type, p_lock_token, p_until, p_hist_max,
+      p_known_exec, p_known_last);
+    RETURN;
+  END IF;
+  DELETE FROM ${t.workerQueue} WHERE lock_token = p_token AND locked_until > p_now RETURNING session_id INTO v_session;
+  GET DIAGNOSTICS r_deleted = ROW_COUNT;
+  IF r_deleted = 0 THEN RETURN; END IF;
+  IF v_session IS NOT NULL THEN
+    UPDATE ${t.sessions} SET last_activity_at = p_now WHERE session_id = v_session AND locked_until > p_now;
+  END IF;
+  IF v_lock_until IS NOT NULL THEN
+    DELETE FROM ${t.instanceLocks} WHERE instance_id = p_target AND locked_until <= p_now;
+  END IF;
+  v_r := ${t.schema}.dx_apply_plan(p_target, p_now, p_plan);
+  r_next_visible := v_r.r_next_visible;
+  r_cancelled := v_r.r_cancelled;
+  r_applied := TRUE;
+END
+$fn$;
+`,
+  },
 ];
 
 /**
