@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import pg from "pg";
 
 import { ProviderError } from "../../src/model/errors.js";
-import { ack, activityItem, bootstrap, completed, event, external, fetchFor, started } from "../../src/providers/conformance/fixtures.js";
+import { ack, activityItem, bootstrap, completed, event, external, fetchFor, started, startItem } from "../../src/providers/conformance/fixtures.js";
 import { NO_TAGS } from "../../src/providers/conformance/harness.js";
 import type { CompletionTurn } from "../../src/providers/provider.js";
 import { probePostgres, ThrowawaySchemas, type PostgresProvider } from "../../src/providers/postgres/index.js";
@@ -118,6 +118,20 @@ describe("postgres turn writes", { skip }, () => {
     await p.ackOrchestrationItem(again.lockToken, turn);
     assert.deepEqual(await sql(`SELECT lock_token FROM ${s}.instance_locks`), []);
     assert.equal((await p.read("a")).length, 2);
+  });
+
+  it("instances have no redundant created_at index, and index parents of sub-orchestrations only", async () => {
+    const schema = schemas.newSchemaName();
+    const p = await schemas.open(schema);
+    const idx = await sql<{ indexname: string; indexdef: string }>(`SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = $1 AND tablename = 'instances' ORDER BY 1`, [schema]);
+    assert.equal(idx.some((i) => i.indexname === "idx_instances_created"), false);
+    assert.match(idx.find((i) => i.indexname === "idx_instances_parent")?.indexdef ?? "", /WHERE \(parent_instance_id IS NOT NULL\)/);
+    // Children are still found through it.
+    await bootstrap(p, "root");
+    await p.createInstance(startItem("child", { parent: "root" }));
+    const child = await fetchFor(p, "child");
+    await p.ackOrchestrationItem(child.lockToken, ack(1, { historyDelta: [started("child", 1, 1, "{}", "root")], metadata: { parentInstanceId: "root" } }));
+    assert.deepEqual(await p.admin.listChildren("root"), ["child"]);
   });
 
   it("a turn of a new execution (continued as new) takes the upsert path: the instance moves to it and Running", async () => {

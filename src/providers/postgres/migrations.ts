@@ -1701,6 +1701,21 @@ END
 $fn$;
 `,
   },
+  {
+    version: 18,
+    description: "instances: no redundant created_at index, parent index only over sub-orchestrations",
+    sql: (t) => `
+-- An instance's row gets an entry in each of its indexes when it is inserted (its first turn) and
+-- whenever an update cannot be HOT (its status changes: the last turn). Two of them were not needed:
+-- (created_at) is a prefix of idx_instances_page (created_at, instance_id), which serves every query
+-- it served; it only cost an entry per insert and per non-HOT update.
+DROP INDEX IF EXISTS ${t.schema}.idx_instances_created;
+-- Only sub-orchestrations have a parent, and parents are looked up by equality (children, instance
+-- trees), which implies NOT NULL: top-level instances need no entry.
+DROP INDEX IF EXISTS ${t.schema}.idx_instances_parent;
+CREATE INDEX IF NOT EXISTS idx_instances_parent ON ${t.instances} (parent_instance_id) WHERE parent_instance_id IS NOT NULL;
+`,
+  },
 ];
 
 /**
