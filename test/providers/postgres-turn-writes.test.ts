@@ -134,6 +134,17 @@ describe("postgres turn writes", { skip }, () => {
     assert.deepEqual(await p.admin.listChildren("root"), ["child"]);
   });
 
+  it("the functions clients call plan generically from the first call (plan_cache_mode on each)", async () => {
+    const schema = schemas.newSchemaName();
+    await schemas.open(schema);
+    const rows = await sql<{ proname: string; proconfig: string[] | null }>(
+      `SELECT p.proname, p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proname = ANY($2)`,
+      [schema, ["dx_batch", "dx_ack_plan", "dx_ack_work_turn", "dx_ack_work_lock", "dx_create_instance", "dx_fetch_orch", "dx_fetch_orchs", "dx_lease_work", "dx_lease_works"]],
+    );
+    assert.equal(rows.length, 9);
+    for (const r of rows) assert.deepEqual(r.proconfig, ["plan_cache_mode=force_generic_plan"], r.proname);
+  });
+
   it("a turn of a new execution (continued as new) takes the upsert path: the instance moves to it and Running", async () => {
     const schema = schemas.newSchemaName();
     const p = await schemas.open(schema);
