@@ -40,12 +40,21 @@ export class ActivityContext {
   readonly #tag: string | null;
   readonly #lastHeartbeat: string | null;
   readonly #heartbeat: HeartbeatSink;
-  readonly #abort: AbortController;
+  readonly #abort: { readonly signal: AbortSignal };
   readonly #client: () => Client;
-  readonly #logger: Logger;
+  readonly #logger: Logger | (() => Logger);
 
-  /** @internal Built by the worker dispatcher. */
-  constructor(info: ActivityInfo, abort: AbortController, client: () => Client, logger: Logger, heartbeat: HeartbeatSink = () => undefined) {
+  /**
+   * @internal Built by the worker dispatcher. `abort` and `logger` may make their signal and
+   * logger on first use (most activities need neither).
+   */
+  constructor(
+    info: ActivityInfo,
+    abort: { readonly signal: AbortSignal },
+    client: () => Client,
+    logger: Logger | (() => Logger),
+    heartbeat: HeartbeatSink = () => undefined,
+  ) {
     this.instanceId = info.instanceId;
     this.executionId = info.executionId;
     this.orchestrationName = info.orchestrationName;
@@ -117,16 +126,21 @@ export class ActivityContext {
     return this.#client();
   }
 
+  #log(): Logger {
+    const l = this.#logger;
+    return typeof l === "function" ? l() : l;
+  }
+
   traceInfo(message: string): void {
-    this.#logger.info(message);
+    this.#log().info(message);
   }
   traceWarn(message: string): void {
-    this.#logger.warn(message);
+    this.#log().warn(message);
   }
   traceError(message: string): void {
-    this.#logger.error(message);
+    this.#log().error(message);
   }
   traceDebug(message: string): void {
-    this.#logger.debug(message);
+    this.#log().debug(message);
   }
 }

@@ -59,7 +59,7 @@ export interface WorkerDeps {
 
 interface Running {
   identity: ActivityIdentity;
-  abort: AbortController;
+  abort: ActivityCancellation;
   sessionId: string | null;
   /**
    * Why the signal fired, first reason wins: the activity was withdrawn (or its lock lost), or this
@@ -68,6 +68,33 @@ interface Running {
    */
   cancel: (reason: "withdrawn" | "shutdown" | "lost") => void;
   reason: "withdrawn" | "shutdown" | "lost" | null;
+}
+
+/**
+ * An activity's cancellation signal, made only when something asks for it (the handler reads
+ * `ctx.signal`, or the activity is cancelled): most activities never do, and an AbortController
+ * with its signal is a good part of what running one costs.
+ */
+class ActivityCancellation {
+  #controller: AbortController | undefined;
+  #aborted = false;
+  /** Told once, at the first abort (the worker's grace period starts then). */
+  onAbort: (() => void) | undefined;
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort();
+    }
+    return this.#controller.signal;
+  }
+
+  abort(): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#controller?.abort();
+    this.onAbort?.();
+  }
 }
 
 /** Whether a worker with this tag filter fetches an item with this tag (null: no tag). */
@@ -368,7 +395,7 @@ export class WorkerDispatcher {
 
     if (!(await this.#leaseStillHeld(lease))) return;
 
-    const abort = new AbortController();
+    const abort = new ActivityCancellation();
     const running: Running = {
       identity,
       abort,
@@ -395,34 +422,42 @@ export class WorkerDispatcher {
       parent: item.trace,
     });
     const spanIds = tel?.ids;
-    const logger = this.d.logger.child(
-      {
-        instance_id: item.instance,
-        execution_id: item.executionId,
-        orchestration_name: item.orchestrationName,
-        orchestration_version: item.orchestrationVersion,
-        activity_name: item.name,
-        activity_id: item.id,
-        worker_id: workerId,
-        trace_id: spanIds?.traceId,
-        span_id: spanIds?.spanId,
-      },
-      "duroxide::activity",
-    );
+    // The activity's logger, made on first use (most activities log nothing).
+    let activityLogger: Logger | undefined;
+    const logger = (): Logger =>
+      (activityLogger ??= this.d.logger.child(
+        {
+          instance_id: item.instance,
+          execution_id: item.executionId,
+          orchestration_name: item.orchestrationName,
+          orchestration_version: item.orchestrationVersion,
+          activity_name: item.name,
+          activity_id: item.id,
+          worker_id: workerId,
+          trace_id: spanIds?.traceId,
+          span_id: spanIds?.spanId,
+        },
+        "duroxide::activity",
+      ));
     const resumeFrom = lease.heartbeatDetails ?? item.heartbeatDetails ?? null;
-    const heartbeats = new Heartbeats({
-      lockMs: heartbeatTimeoutMs ?? options.workerLockTimeoutMs,
-      guarded: heartbeatTimeoutMs !== null,
-      renew: async (details) => {
-        const asked = Date.now();
-        const ms = heartbeatTimeoutMs ?? options.workerLockTimeoutMs;
-        await provider.renewWorkItemLock(lease.lockToken, ms, details ?? undefined);
-        this.#leaseUntil.set(lease, asked + ms);
-      },
-      onLost: () => running.cancel("lost"),
-      onTransientError: (err) => this.d.logger.debug("heartbeat could not be stored; retrying", { error: String(err) }),
-      initial: resumeFrom,
-    });
+    // Made at the first heartbeat, or at once under a heartbeat timeout (its watchdog runs from the start).
+    let heartbeats: Heartbeats | undefined;
+    let ended = false;
+    const startHeartbeats = (): Heartbeats =>
+      (heartbeats ??= new Heartbeats({
+        lockMs: heartbeatTimeoutMs ?? options.workerLockTimeoutMs,
+        guarded: heartbeatTimeoutMs !== null,
+        renew: async (details) => {
+          const asked = Date.now();
+          const ms = heartbeatTimeoutMs ?? options.workerLockTimeoutMs;
+          await provider.renewWorkItemLock(lease.lockToken, ms, details ?? undefined);
+          this.#leaseUntil.set(lease, asked + ms);
+        },
+        onLost: () => running.cancel("lost"),
+        onTransientError: (err) => this.d.logger.debug("heartbeat could not be stored; retrying", { error: String(err) }),
+        initial: resumeFrom,
+      }));
+    if (heartbeatTimeoutMs !== null) startHeartbeats();
     const ctx = new ActivityContext(
       {
         instanceId: item.instance,
@@ -441,7 +476,10 @@ export class WorkerDispatcher {
       abort,
       this.d.client,
       logger,
-      (details) => heartbeats.beat(details),
+      (details) => {
+        // A heartbeat after the attempt ended is ignored, as a stopped Heartbeats ignores it.
+        if (!ended) startHeartbeats().beat(details);
+      },
     );
 
     // Keep the lock alive; a lost lock or a withdrawn row means cancellation, a transient error does not.
@@ -474,16 +512,15 @@ export class WorkerDispatcher {
       }, ms);
       renew.unref();
     };
-    if (!renewStopped) scheduleRenew(renewEvery);
-    const poll = setInterval(() => {
+    let poll: NodeJS.Timeout | undefined;
+    const pollWithdrawn = (): void => {
       provider
         .isActivityPending(identity)
         .then((pending) => {
           if (!pending) running.cancel("withdrawn");
         })
         .catch(() => undefined);
-    }, options.cancellationPollMs);
-    poll.unref();
+    };
 
     const started = Date.now();
     // A stuck activity holds its slot (nothing can pre-empt it): say so, at each doubling of its run time.
@@ -495,7 +532,7 @@ export class WorkerDispatcher {
           countedStuck = true;
           this.#setStuck(1);
         }
-        logger.warn("activity has held its worker slot for a long time and is still running", {
+        logger().warn("activity has held its worker slot for a long time and is still running", {
           running_ms: Date.now() - started,
           slots_busy: this.#active.size,
           slots: options.workerConcurrency,
@@ -504,27 +541,57 @@ export class WorkerDispatcher {
       }, after);
       slowTimer.unref();
     };
-    if (options.slowActivityWarningMs > 0) reportSlow(options.slowActivityWarningMs);
-    if (logger.isEnabled("debug", "duroxide::runtime")) logger.log("debug", "duroxide::runtime", "Activity started", { activity_tag: item.tag ?? null });
+    // The periodic duties (renewal, withdrawal poll, slow report) are armed by one timer at the first
+    // one's time, each then at its own time since the start: most activities end before any is due
+    // and cost one timer instead of three.
+    const slowAfter = options.slowActivityWarningMs > 0 ? options.slowActivityWarningMs : Infinity;
+    let watch: NodeJS.Timeout | undefined = setTimeout(
+      () => {
+        watch = undefined;
+        const elapsed = Date.now() - started;
+        if (!renewStopped) scheduleRenew(Math.max(0, renewEvery - elapsed));
+        const pollIn = Math.max(0, options.cancellationPollMs - elapsed);
+        const startPolling = (): void => {
+          pollWithdrawn();
+          poll = setInterval(pollWithdrawn, options.cancellationPollMs);
+          poll.unref();
+        };
+        if (pollIn === 0) startPolling();
+        else {
+          poll = setTimeout(startPolling, pollIn);
+          poll.unref();
+        }
+        if (slowAfter !== Infinity) reportSlow(Math.max(0, slowAfter - elapsed));
+      },
+      Math.min(renewStopped ? Infinity : renewEvery, options.cancellationPollMs, slowAfter),
+    );
+    watch.unref();
+    const activityLog = this.d.logger.isEnabled("debug", "duroxide::runtime") ? logger() : null;
+    if (activityLog !== null) activityLog.log("debug", "duroxide::runtime", "Activity started", { activity_tag: item.tag ?? null });
     let outcome: { ok: true; value: unknown } | { ok: false; error: unknown };
     try {
-      const run = Promise.resolve().then(() =>
-        tel ? tel.run(() => handler(ctx, decodeJson(item.input))) : handler(ctx, decodeJson(item.input)),
-      );
-      const cancelled = new Promise<"cancelled">((resolve) =>
-        abort.signal.addEventListener("abort", () => setTimeout(() => resolve("cancelled"), options.cancellationGraceMs).unref(), { once: true }),
-      );
-      const r = await Promise.race([run.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error })), cancelled]);
+      // The handler's outcome, or "cancelled" once the grace period after a cancellation is over.
+      const r = await new Promise<typeof outcome | "cancelled">((resolve) => {
+        abort.onAbort = () => setTimeout(() => resolve("cancelled"), options.cancellationGraceMs).unref();
+        Promise.resolve()
+          .then(() => (tel ? tel.run(() => handler(ctx, decodeJson(item.input))) : handler(ctx, decodeJson(item.input))))
+          .then(
+            (value) => resolve({ ok: true, value }),
+            (error: unknown) => resolve({ ok: false, error }),
+          );
+      });
       if (r === "cancelled") {
         outcome = { ok: false, error: new Error("cancelled") };
       } else outcome = r;
     } finally {
       renewStopped = true;
+      ended = true;
+      clearTimeout(watch);
       clearTimeout(renew);
-      clearInterval(poll);
+      clearTimeout(poll);
       clearTimeout(slowTimer);
       if (countedStuck) this.#setStuck(-1);
-      heartbeats.stop();
+      heartbeats?.stop();
       this.#active.delete(activityKey(identity));
     }
     const duration = Date.now() - started;
@@ -554,7 +621,7 @@ export class WorkerDispatcher {
       return;
     }
     // The last heartbeat is flushed with the result: a retry resumes from it.
-    const lastHeartbeat = heartbeats.latest;
+    const lastHeartbeat = heartbeats?.latest ?? resumeFrom;
     let completion: WorkItem;
     if (outcome.ok) {
       let result: string;
@@ -571,15 +638,15 @@ export class WorkerDispatcher {
       metrics.activityFailed(item.name, "application", duration);
     }
     if (completion.type === "ActivityCompleted") {
-      if (logger.isEnabled("debug", "duroxide::runtime"))
-        logger.log("debug", "duroxide::runtime", "Activity completed", {
+      if (this.d.logger.isEnabled("debug", "duroxide::runtime"))
+        logger().log("debug", "duroxide::runtime", "Activity completed", {
           outcome: "success",
           duration_ms: duration,
           result_size: completion.result.length,
         });
-    } else if (completion.type === "ActivityFailed" && logger.isEnabled("info", "duroxide::runtime")) {
+    } else if (completion.type === "ActivityFailed" && this.d.logger.isEnabled("info", "duroxide::runtime")) {
       // An expected outcome (the orchestration decides what to do), so info, not warn.
-      logger.log("info", "duroxide::runtime", "Activity failed (application error)", {
+      logger().log("info", "duroxide::runtime", "Activity failed (application error)", {
         outcome: "app_error",
         duration_ms: duration,
         error: completion.details.message ?? null,
