@@ -225,6 +225,58 @@ if (skipReason !== false && process.env["CI"] === "true") {
       assert.equal((await a.fetchOrchestrationItem(5000))?.instance, "mixed");
     });
 
+    it("hands texts back exactly through the one-JSON-column rows of fetch, batch fetch, lease and the worker ack's handover", async () => {
+      // What the driver once parsed out of PostgreSQL array literals: quotes, backslashes, braces,
+      // commas, the word NULL, empty strings, control characters and non-BMP text.
+      const awkward = `{"a":"q\\"b\\\\c"} ,{}NULL "NULL" '' \n\t\r é 😀 \u2028 "" \\`;
+      const text = JSON.stringify(awkward);
+      const p = await schemas.open();
+      // Each hot function's rows come as one JSON column: the driver parses no row of columns.
+      const pool = p.unsafeRawPool();
+      const columns = new Map<string, string[]>();
+      const query = pool.query.bind(pool) as (...a: unknown[]) => Promise<pg.QueryResult>;
+      (pool as unknown as { query: unknown }).query = async (...a: unknown[]) => {
+        const res = await query(...a);
+        const fn = typeof a[0] === "string" ? /\.(dx_(?:fetch_orchs?|lease_works?|ack_plan|ack_work_lock|ack_work_turn))\(/.exec(a[0])?.[1] : undefined;
+        if (fn !== undefined) columns.set(fn, res.fields.map((f) => f.name));
+        return res;
+      };
+      const startItem = { ...start("awk"), input: text };
+      await p.createInstance(startItem);
+      const first = await p.fetchOrchestrationItem(30_000);
+      assert.ok(first);
+      assert.deepEqual(first.messages, [startItem]);
+      const scheduled = ev("awk", 1, 2, { type: "ActivityScheduled", name: "Act", input: text });
+      const kv = ev("awk", 1, 3, { type: "KeyValueSet", key: awkward, value: text, lastUpdatedAtMs: 5 });
+      const work = { ...act("awk", 2), input: text };
+      await p.ackOrchestrationItem(
+        first.lockToken,
+        ack({ historyDelta: [startedEv("awk"), scheduled, kv], workerItems: [work], metadata: { orchestrationName: "Orch", orchestrationVersion: "1.0.0", status: "Running" } }),
+      );
+
+      const [lease] = await p.fetchWorkItems!(4, 30_000, { tagFilter: { kind: "any" } });
+      assert.ok(lease);
+      assert.deepEqual(lease.item, work);
+      assert.equal(lease.attemptCount, 1);
+      const completion: WorkItem = { type: "ActivityCompleted", instance: "awk", executionId: 1, id: 2, result: text };
+      // The ack locks the instance for us and hands it over as a fetch would (inline history, messages).
+      const acked = await p.ackWorkItem(lease.lockToken, completion, { lockInstance: { lockTimeoutMs: 30_000 } });
+      const item = acked.item;
+      assert.ok(item);
+      assert.deepEqual(item.messages, [completion]);
+      assert.deepEqual(item.history, [startedEv("awk"), scheduled, kv].map((e, i) => ({ ...e, timestampMs: item.history[i]!.timestampMs })));
+      await p.abandonOrchestrationItem(item.lockToken, 0);
+
+      // The batch fetch reads the same rows.
+      const [again] = await p.fetchOrchestrationItems!(4, 30_000);
+      assert.ok(again);
+      assert.deepEqual(again.messages, [completion]);
+      assert.deepEqual(again.history.map((e) => e.eventId), [1, 2, 3]);
+      assert.equal((again.history[1] as HistoryEvent & { input: string }).input, text);
+      assert.deepEqual([...columns.keys()].sort(), ["dx_ack_plan", "dx_ack_work_lock", "dx_fetch_orch", "dx_fetch_orchs", "dx_lease_works"]);
+      for (const [fn, names] of columns) assert.deepEqual(names, ["r"], `${fn} answers with one JSON column`);
+    });
+
     it("round-trips create, fetch, ack, worker and completion", async () => {
       const p = await schemas.open();
       await p.createInstance(start("rt"));

@@ -30,6 +30,20 @@ export interface Queryable {
   query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
 }
 
+/**
+ * A call of one of the store's functions whose rows come back as one JSON column `r` each (the
+ * shape dx_batch gives them too). The driver then parses one JSON text per row instead of a row
+ * description and each column on every call (arrays element by element).
+ */
+export function jsonRowSql(call: string): string {
+  return `SELECT to_json(x) AS r FROM ${call} x`;
+}
+
+/** A row of a `jsonRowSql` query. */
+export interface JsonRow<R> {
+  r: R;
+}
+
 /** Wake-ups a transaction produces: NOTIFYed and delivered locally after COMMIT. */
 export type TxNotes = ProviderNotification[];
 

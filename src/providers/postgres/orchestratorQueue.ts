@@ -33,7 +33,7 @@ import type {
   WorkItemLease,
 } from "../provider.js";
 import { encodeEvent, encodeFailure, encodeWorkItem, num } from "./codec.js";
-import type { PgConnection } from "./connection.js";
+import { jsonRowSql, type JsonRow, type PgConnection } from "./connection.js";
 import { pgCode, UNIQUE_VIOLATION } from "./errors.js";
 import { deadLetter, insertDeadLetter } from "./queueRows.js";
 
@@ -114,12 +114,25 @@ export class PgOrchestratorQueue {
    * here (another process's, or forgotten) sorts first, and is checked by the store as always.
    */
   readonly #heldInstances = new Map<string, string>();
+  /**
+   * The hot statements' texts, built once: the same string each call, so the prepared-statement
+   * lookup by text (preparedClient.ts) hashes it once, not on every call. Each row comes back as
+   * one JSON column (`jsonRow`), as dx_batch returns it.
+   */
+  readonly #sql: { fetchOrchs: string; fetchOrch: string; ackPlan: string };
 
   constructor(
     private readonly conn: PgConnection,
     /** Wakes this process's listeners only (no NOTIFY). */
     private readonly emitLocal: (notes: readonly ProviderNotification[]) => void,
-  ) {}
+  ) {
+    const schema = conn.t.schema;
+    this.#sql = {
+      fetchOrchs: jsonRowSql(`${schema}.dx_fetch_orchs($1, $2, $3, $4, $5)`),
+      fetchOrch: jsonRowSql(`${schema}.dx_fetch_orch($1, $2, $3, $4, $5)`),
+      ackPlan: jsonRowSql(`${schema}.dx_ack_plan($1, $2, $3, $4)`),
+    };
+  }
 
   async fetch(lockTimeoutMs: number, options: FetchOrchestrationOptions | undefined): Promise<OrchestrationItem | null> {
     for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
@@ -142,15 +155,15 @@ export class PgOrchestratorQueue {
       const conn = this.conn;
       const now = Date.now();
       const tokens = Array.from({ length: n }, () => randomUUID());
-      const res = await conn.pool.query<LockedInstanceRow & { r_token: string | null; r_instance: string | null; r_more: boolean | null }>(
-        `SELECT * FROM ${conn.t.schema}.dx_fetch_orchs($1, $2, $3, $4, $5)`,
+      const res = await conn.pool.query<JsonRow<LockedInstanceRow & { r_token: string | null; r_instance: string | null; r_more: boolean | null }>>(
+        this.#sql.fetchOrchs,
         [now, tokens, now + lockTimeoutMs, conn.lockPrefix, INLINE_HISTORY_MAX],
       );
       if (res.rows.length === 0) return [];
       const items: OrchestrationItem[] = [];
       let more = true;
       let skipped = false;
-      for (const row of res.rows) {
+      for (const { r: row } of res.rows) {
         if (row.r_token === null || row.r_instance === null) {
           // The closing row: was more ready with these locks in place?
           more = row.r_more !== false;
@@ -181,11 +194,11 @@ export class PgOrchestratorQueue {
     const conn = this.conn;
     const now = Date.now();
     const token = randomUUID();
-    const res = await conn.pool.query<LockedInstanceRow & { r_instance: string; r_more: boolean | null }>(
-      `SELECT * FROM ${conn.t.schema}.dx_fetch_orch($1, $2, $3, $4, $5)`,
+    const res = await conn.pool.query<JsonRow<LockedInstanceRow & { r_instance: string; r_more: boolean | null }>>(
+      this.#sql.fetchOrch,
       [now, token, now + lockTimeoutMs, conn.lockPrefix, INLINE_HISTORY_MAX],
     );
-    const row = res.rows[0];
+    const row = res.rows[0]?.r;
     if (row === undefined) return { kind: "none" };
     return this.lockedItem(row.r_instance, row, token, now, options, row.r_more !== false);
   }
@@ -379,7 +392,7 @@ export class PgOrchestratorQueue {
         key: instance !== undefined ? conn.lockPrefix + instance : "",
         call: () => `["ack",${JSON.stringify(lockToken)},${now},${JSON.stringify(conn.lockPrefix)},${encoded}]`,
         alone: async () =>
-          (await conn.pool.query<AckRow>(`SELECT * FROM ${conn.t.schema}.dx_ack_plan($1, $2, $3, $4)`, [lockToken, now, conn.lockPrefix, encoded])).rows[0],
+          (await conn.pool.query<JsonRow<AckRow>>(this.#sql.ackPlan, [lockToken, now, conn.lockPrefix, encoded])).rows[0]?.r,
       });
     } catch (err) {
       throw duplicateEventError(err, op, ack.executionId);

@@ -6,16 +6,18 @@ import { createHash } from "node:crypto";
 
 /** Statement texts are few and fixed; the cap guards against unbounded server-side statements. */
 const MAX_NAMED = 512;
-const names = new Map<string, string>();
+/** Each text's statement name; null for a text that is never named (several statements). */
+const names = new Map<string, string | null>();
 
 function nameFor(text: string): string | undefined {
   let n = names.get(text);
   if (n === undefined) {
     if (names.size >= MAX_NAMED) return undefined;
-    n = `dx_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`;
+    // Several statements in one text cannot be prepared (simple query protocol).
+    n = text.includes(";") ? null : `dx_${createHash("sha1").update(text).digest("hex").slice(0, 24)}`;
     names.set(text, n);
   }
-  return n;
+  return n ?? undefined;
 }
 
 type QueryFn = (...args: unknown[]) => unknown;
@@ -41,7 +43,7 @@ export function preparedStatementClient(driver: typeof pg): typeof pg.Client {
         // (text, values) from our transactions; (text, values, callback) from Pool.query, which
         // is how every autocommitted call (the fetch and ack functions) reaches the client.
         const shape = args.length === 2 || (args.length === 3 && typeof callback === "function");
-        if (shape && typeof text === "string" && Array.isArray(values) && !text.includes(";")) {
+        if (shape && typeof text === "string" && Array.isArray(values)) {
           const name = nameFor(text);
           if (name !== undefined) return args.length === 2 ? plain({ name, text, values }) : plain({ name, text, values }, callback);
         }

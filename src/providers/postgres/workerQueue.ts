@@ -10,7 +10,7 @@ import { MAX_FETCH_ROUNDS, readActivity } from "../fetchAssembly.js";
 import { lockErrors } from "../operations.js";
 import type { CompletionTurn, FetchWorkOptions, WorkAckOptions, WorkAckResult, WorkItemLease, WorkTurnAckResult } from "../provider.js";
 import { encodeWorkItem, num } from "./codec.js";
-import type { PgConnection, Queryable } from "./connection.js";
+import { jsonRowSql, type JsonRow, type PgConnection, type Queryable } from "./connection.js";
 import { deadLetter } from "./queueRows.js";
 import { duplicateEventError, INLINE_HISTORY_MAX, type LockedInstanceRow, type PgOrchestratorQueue } from "./orchestratorQueue.js";
 
@@ -51,11 +51,22 @@ function leaseArgs(now: number, tokens: string | string[], lockTimeoutMs: number
 }
 
 export class PgWorkerQueue {
+  /** The hot statements' texts, built once (see PgOrchestratorQueue's). */
+  readonly #sql: { leaseWorks: string; leaseWork: string; ackWorkLock: string; ackWorkTurn: string };
+
   constructor(
     private readonly conn: PgConnection,
     /** Shapes an instance a worker ack locked for the caller into the item a fetch returns. */
     private readonly orchestrator: Pick<PgOrchestratorQueue, "lockedItem" | "encodeAck" | "acked">,
-  ) {}
+  ) {
+    const schema = conn.t.schema;
+    this.#sql = {
+      leaseWorks: jsonRowSql(`${schema}.dx_lease_works($1, $2, $3, $4, $5, $6, $7)`),
+      leaseWork: jsonRowSql(`${schema}.dx_lease_work($1, $2, $3, $4, $5, $6, $7)`),
+      ackWorkLock: jsonRowSql(`${schema}.dx_ack_work_lock($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`),
+      ackWorkTurn: jsonRowSql(`${schema}.dx_ack_work_turn($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`),
+    };
+  }
 
   async #insert(q: Queryable, items: readonly WorkItem[], now: number): Promise<void> {
     const a = items.map((i) => (i.type === "ActivityExecute" ? i : null));
@@ -104,15 +115,15 @@ export class PgWorkerQueue {
     for (let round = 0; round < MAX_FETCH_ROUNDS; round++) {
       const now = Date.now();
       const tokens = Array.from({ length: n }, () => randomUUID());
-      const res = await conn.pool.query<LeaseRow & { r_token: string | null }>(
-        `SELECT * FROM ${conn.t.schema}.dx_lease_works($1, $2, $3, $4, $5, $6, $7)`,
+      const res = await conn.pool.query<JsonRow<LeaseRow & { r_token: string | null }>>(
+        this.#sql.leaseWorks,
         leaseArgs(now, tokens, lockTimeoutMs, options),
       );
       if (res.rows.length === 0) return [];
       const leases: WorkItemLease[] = [];
       let more = true;
       let skipped = false;
-      for (const row of res.rows) {
+      for (const { r: row } of res.rows) {
         if (row.r_token === null) {
           // The closing row: was more ready with these leases in place?
           more = row.r_more !== false;
@@ -140,11 +151,11 @@ export class PgWorkerQueue {
     const conn = this.conn;
     const now = Date.now();
     const token = randomUUID();
-    const res = await conn.pool.query<LeaseRow>(
-      `SELECT * FROM ${conn.t.schema}.dx_lease_work($1, $2, $3, $4, $5, $6, $7)`,
+    const res = await conn.pool.query<JsonRow<LeaseRow>>(
+      this.#sql.leaseWork,
       leaseArgs(now, token, lockTimeoutMs, options),
     );
-    const row = res.rows[0];
+    const row = res.rows[0]?.r;
     if (row === undefined) return null;
     return this.#leaseOf(row, token, row.r_more !== false);
   }
@@ -188,7 +199,7 @@ export class PgWorkerQueue {
       key: a.target !== null ? conn.lockPrefix + a.target : "",
       call: () => JSON.stringify(["work", ...a.params]),
       alone: async () =>
-        (await conn.pool.query<WorkAckRow>(`SELECT * FROM ${t.schema}.dx_ack_work_lock($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, a.params)).rows[0],
+        (await conn.pool.query<JsonRow<WorkAckRow>>(this.#sql.ackWorkLock, a.params)).rows[0]?.r,
     });
     return this.#answered(lockToken, completion, a, row, now);
   }
@@ -213,11 +224,8 @@ export class PgWorkerQueue {
         call: () => `${JSON.stringify(["turn", ...params.slice(0, -1)]).slice(0, -1)},${encoded.json}]`,
         alone: async () =>
           (
-            await conn.pool.query<WorkTurnRow>(
-              `SELECT * FROM ${t.schema}.dx_ack_work_turn($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-              params,
-            )
-          ).rows[0],
+            await conn.pool.query<JsonRow<WorkTurnRow>>(this.#sql.ackWorkTurn, params)
+          ).rows[0]?.r,
       });
     } catch (err) {
       throw duplicateEventError(err, "ackWorkItem", turn.ack.executionId);
