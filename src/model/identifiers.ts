@@ -25,9 +25,20 @@ export function identifierProblem(v: unknown): string | null {
   return null;
 }
 
+/**
+ * Identifiers already found valid (validity depends on the string alone). The same few names are
+ * checked on every step (activity names, event names): the surrogate scan and byte count run once.
+ */
+const known = new Set<string>();
+const KNOWN_MAX = 4096;
+
 /** Returns `v` when it is a valid identifier; throws InvalidIdentifierError naming `what` otherwise. */
 export function checkIdentifier(what: string, v: unknown): string {
+  if (typeof v === "string" && known.has(v)) return v;
   const problem = identifierProblem(v);
   if (problem !== null) throw new InvalidIdentifierError(what, problem);
+  // Bounded: ids that are all different (instance ids) only cycle the set.
+  if (known.size >= KNOWN_MAX) known.clear();
+  known.add(v as string);
   return v as string;
 }

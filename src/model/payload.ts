@@ -19,6 +19,9 @@ export const MAX_HISTORY_PAYLOAD_BYTES_PER_EXECUTION = 32 * 1024 * 1024;
  * NaN/Infinity, BigInt, functions, symbols, class instances (Date, Map, Set, Buffer, ...) and cycles.
  */
 export function assertJsonFaithful(value: unknown, what: string): void {
+  // Strings, booleans, null and finite numbers need no walk (nor its allocations).
+  const type = typeof value;
+  if (type === "string" || type === "boolean" || value === null || (type === "number" && Number.isFinite(value))) return;
   // The path is built only when something fails: the walk itself keeps keys on a stack.
   const ancestors: object[] = [];
   const keys: Array<string | number> = [];
