@@ -4,11 +4,14 @@ import { mergeKvValues, storedStatusOf, type KvRow, type StatusRow } from "../in
 import type { StoredStatus } from "../provider.js";
 import type { PgConnection } from "./connection.js";
 
-export async function readStatus(conn: PgConnection, instance: string): Promise<StoredStatus | null> {
-  const t = conn.t;
-  const res = await conn.pool.query<StatusRow>(
+/** readStatus's text per schema, built once: the prepared-statement lookup then finds the same string (preparedClient.ts). */
+const statusSql = new WeakMap<PgConnection["t"], string>();
+
+function statusSqlOf(t: PgConnection["t"]): string {
+  let sql = statusSql.get(t);
+  if (sql === undefined) {
     // A suspension counts only while the history is where it stood (see migration 7).
-    `SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, i.custom_status,
+    sql = `SELECT i.orchestration_name, i.orchestration_version, i.current_execution_id, i.custom_status,
             i.custom_status_version, i.parent_instance_id, e.status, e.output, e.failure,
             CASE WHEN i.suspension IS NOT NULL AND i.suspended_execution = i.current_execution_id
                   AND i.suspended_last_event = (SELECT COALESCE(MAX(h.event_id), 0) FROM ${t.history} h
@@ -16,9 +19,14 @@ export async function readStatus(conn: PgConnection, instance: string): Promise<
                  THEN i.suspension END AS suspension
      FROM ${t.instances} i LEFT JOIN ${t.executions} e
        ON e.instance_id = i.instance_id AND e.execution_id = i.current_execution_id
-     WHERE i.instance_id = $1`,
-    [instance],
-  );
+     WHERE i.instance_id = $1`;
+    statusSql.set(t, sql);
+  }
+  return sql;
+}
+
+export async function readStatus(conn: PgConnection, instance: string): Promise<StoredStatus | null> {
+  const res = await conn.pool.query<StatusRow>(statusSqlOf(conn.t), [instance]);
   const row = res.rows[0];
   return row === undefined ? null : storedStatusOf(row);
 }
