@@ -10,13 +10,16 @@ const runtime = new Runtime(provider, {
   orchestrationConcurrency: 8,
   workerConcurrency: 8,
   dispatcherPollIntervalMs: 50,
-  orchestratorLockTimeoutMs: 1_000,
-  workerLockTimeoutMs: 1_000,
+  // Short enough that the killed process's locks lapse soon, long enough that a survivor stalled by
+  // a loaded machine keeps its own (a lapse lets another process run the step again: at-least-once).
+  orchestratorLockTimeoutMs: 3_000,
+  workerLockTimeoutMs: 3_000,
   logLevel: "error",
 });
 runtime.registerActivity("Step", async (ctx, input: { step: number }) => {
+  const began = Date.now();
   await new Promise((r) => setTimeout(r, 5));
-  appendFileSync(log, `${ctx.instanceId}:${input.step}:${process.pid}\n`);
+  appendFileSync(log, `${ctx.instanceId}:${input.step}:${process.pid}:${began}\n`);
   return input.step;
 });
 runtime.registerOrchestration("Multi", async (ctx: OrchestrationContext, n: number) => {
