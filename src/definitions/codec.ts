@@ -125,6 +125,10 @@ class CodecProvider implements Provider {
       (await inner.fetchOrchestrationItems!(max, lockTimeoutMs, options)).map((i) => w.#decFetched(i)),
     fetchWorkItems: (w, inner) => async (max, lockTimeoutMs, options) => (await inner.fetchWorkItems!(max, lockTimeoutMs, options)).map((l) => w.#decLease(l)),
     ackWorkItemWithTurn: (w) => (t, c, turn, o) => w.#ackWorkItemWithTurn(t, c, turn, o),
+    createInstanceWithTurn: (w, inner) => async (item, turn) => {
+      const r = await inner.createInstanceWithTurn!(w.#encItem(item), { ...turn, ack: w.#encAck(turn.ack) });
+      return r.applied ? { applied: true, leases: w.#decLeases(r.leases) } : r;
+    },
     // The suspension is an error the instance shows: encoded as a stored failure is.
     suspendOrchestrationItem: (w, inner) => (lockToken, error, retryInMs) => inner.suspendOrchestrationItem!(lockToken, mapFailure(error, w.#enc), retryInMs),
     // Counts and activity ids only: nothing to encode.
@@ -147,6 +151,7 @@ class CodecProvider implements Provider {
   declare readonly fetchOrchestrationItems?: Provider["fetchOrchestrationItems"];
   declare readonly fetchWorkItems?: Provider["fetchWorkItems"];
   declare readonly ackWorkItemWithTurn?: Provider["ackWorkItemWithTurn"];
+  declare readonly createInstanceWithTurn?: Provider["createInstanceWithTurn"];
   declare readonly suspendOrchestrationItem?: Provider["suspendOrchestrationItem"];
   declare readonly pendingWork?: Provider["pendingWork"];
 

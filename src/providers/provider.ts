@@ -137,6 +137,22 @@ export type WorkTurnAckResult =
   /** Not applied: the completion was queued as `ackWorkItem` queues it, `item` as there. */
   | { applied: false; item: OrchestrationItem | null };
 
+/**
+ * The first turn of a new instance, run by the caller for the start it makes
+ * (`Provider.createInstanceWithTurn`): the start is the turn's only message.
+ */
+export interface StartTurn {
+  /** The turn's ack, as `ackOrchestrationItem` takes it (execution 1; its delta begins with OrchestrationStarted). */
+  ack: OrchestrationAck;
+}
+
+/** What `Provider.createInstanceWithTurn` did (it rejects as `createInstance` does when the id is taken). */
+export type StartTurnResult =
+  /** The instance was created with its first turn stored (the start was consumed by it, never queued). */
+  | { applied: true; leases: WorkItemLease[] }
+  /** Not applied: the start was queued as `createInstance` queues it. */
+  | { applied: false };
+
 /** What an orchestrator ack hands back. */
 export interface AckResult {
   /** The worker items leased to the caller (see `OrchestrationAck.leaseWorkerItems`). */
@@ -259,6 +275,18 @@ export interface Provider {
   enqueueForOrchestrator(item: WorkItem, options?: EnqueueOptions): Promise<void>;
   /** Queue a new instance's start; rejects with InstanceAlreadyExistsError if it exists or is queued. */
   createInstance(item: WorkItem & { type: "StartOrchestration" }): Promise<void>;
+  /**
+   * Optional: a new instance and its first turn, in one atomic write. The caller ran `turn` ahead
+   * of the write, on a new execution, with `item` as its only message. In one transaction the store
+   * does what `createInstance(item)` does when the id is taken (rejects with
+   * InstanceAlreadyExistsError if the instance exists or a start is queued for it: nothing is
+   * written), and otherwise, when nobody holds a live lock on the instance and no message of it is
+   * visible (it would belong to the turn), applies the turn as `ackOrchestrationItem` would for an
+   * instance it had fetched and locked (leases included): the start is consumed by the turn and
+   * never queued. When the instance is not free it queues the start exactly as `createInstance`
+   * does and reports `applied: false`; the caller then drops the turn it ran.
+   */
+  createInstanceWithTurn?(item: WorkItem & { type: "StartOrchestration" }, turn: StartTurn): Promise<StartTurnResult>;
 
   // ---- worker queue ----
   enqueueForWorker(item: WorkItem): Promise<void>;

@@ -177,6 +177,17 @@ export class FaultyProvider implements Provider {
   ) {
     this.name = `faulty(${inner.name})`;
     if (inner.ackWorkItemWithTurn) this.ackWorkItemWithTurn = (t, c, turn, o) => this.#ackWorkItemWithTurn(t, c, turn, o);
+    if (inner.createInstanceWithTurn) {
+      const withTurn = inner.createInstanceWithTurn.bind(inner);
+      this.createInstanceWithTurn = (item, turn) =>
+        this.#call(
+          "createInstance",
+          () => withTurn(item, turn),
+          (r) => {
+            if (r.applied) for (const w of turn.ack.orchestratorItems) if (w.type === "StartOrchestration") this.journal.startsSent.add(w.instance);
+          },
+        );
+    }
     if (inner.notifiesAcrossProcesses !== undefined) this.notifiesAcrossProcesses = inner.notifiesAcrossProcesses;
     // Batch fetches (faults hit the call as a whole) where the store has them.
     if (inner.fetchOrchestrationItems) {
@@ -280,6 +291,8 @@ export class FaultyProvider implements Provider {
   createInstance(item: WorkItem & { type: "StartOrchestration" }): Promise<void> {
     return this.#call("createInstance", () => this.inner.createInstance(item));
   }
+  /** Present when the store has it: a start stored with its first turn (faults hit it as they hit createInstance). */
+  readonly createInstanceWithTurn?: Provider["createInstanceWithTurn"];
 
   // ---- worker queue
   enqueueForWorker(item: WorkItem): Promise<void> {

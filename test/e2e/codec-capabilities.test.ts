@@ -34,6 +34,7 @@ const PROVIDER_MEMBERS: Record<keyof Provider, true> = {
   renewOrchestrationItemLock: true,
   enqueueForOrchestrator: true,
   createInstance: true,
+  createInstanceWithTurn: true,
   enqueueForWorker: true,
   fetchWorkItem: true,
   fetchWorkItems: true,
@@ -61,6 +62,7 @@ const OPTIONAL_MEMBERS: Record<OptionalKeys<Provider>, true> = {
   fetchOrchestrationItems: true,
   fetchWorkItems: true,
   ackWorkItemWithTurn: true,
+  createInstanceWithTurn: true,
   suspendOrchestrationItem: true,
   pendingWork: true,
 };
@@ -214,7 +216,7 @@ for (const kind of PROVIDERS)
         const offered = assertSameMembers(p, wrapped, PROVIDER_MEMBERS, "provider");
         // The optional capabilities this store has (the guard must have seen them); pendingWork is
         // the test kit's, which runs on SQLite only, and only PostgreSQL notifies across processes.
-        const expected = ["fetchOrchestrationItems", "fetchWorkItems", "ackWorkItemWithTurn", "suspendOrchestrationItem", "admin"];
+        const expected = ["fetchOrchestrationItems", "fetchWorkItems", "ackWorkItemWithTurn", "createInstanceWithTurn", "suspendOrchestrationItem", "admin"];
         expected.push(kind === "sqlite" ? "pendingWork" : "notifiesAcrossProcesses");
         for (const k of expected) assert.ok(offered.includes(k), `${kind} offers ${k}`);
         assert.ok(p.admin && wrapped.admin);

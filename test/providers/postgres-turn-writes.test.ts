@@ -139,9 +139,9 @@ describe("postgres turn writes", { skip }, () => {
     await schemas.open(schema);
     const rows = await sql<{ proname: string; proconfig: string[] | null }>(
       `SELECT p.proname, p.proconfig FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = $1 AND p.proname = ANY($2)`,
-      [schema, ["dx_batch", "dx_ack_plan", "dx_ack_work_turn", "dx_ack_work_lock", "dx_create_instance", "dx_fetch_orch", "dx_fetch_orchs", "dx_lease_work", "dx_lease_works"]],
+      [schema, ["dx_batch", "dx_ack_plan", "dx_ack_work_turn", "dx_ack_work_lock", "dx_create_instance", "dx_create_turn", "dx_fetch_orch", "dx_fetch_orchs", "dx_lease_work", "dx_lease_works"]],
     );
-    assert.equal(rows.length, 9);
+    assert.equal(rows.length, 10);
     for (const r of rows) assert.deepEqual(r.proconfig, ["plan_cache_mode=force_generic_plan"], r.proname);
   });
 

@@ -55,5 +55,5 @@ if (unreachable !== null) {
         .unsafeRawPool()
         .query(`UPDATE ${s}.orchestrator_queue SET work_item = '{"broken' WHERE id = (SELECT MAX(id) FROM ${s}.orchestrator_queue)`);
     },
-  }, { drainHints: true, ackLeases: true, workAckLocks: true, batchFetch: true, completionTurns: true });
+  }, { drainHints: true, ackLeases: true, workAckLocks: true, batchFetch: true, completionTurns: true, startTurns: true });
 }

@@ -47,9 +47,9 @@ runProviderConformance("sqlite (file)", {
     if (dir) rmSync(dir, { recursive: true, force: true });
   },
   ...faults,
-}, { drainHints: true, ackLeases: true, batchFetch: true, completionTurns: true });
+}, { drainHints: true, ackLeases: true, batchFetch: true, completionTurns: true, startTurns: true });
 
 runProviderConformance("sqlite (memory)", {
   create: () => SqliteProvider.inMemory(),
   ...faults,
-}, { drainHints: true, ackLeases: true, batchFetch: true, completionTurns: true });
+}, { drainHints: true, ackLeases: true, batchFetch: true, completionTurns: true, startTurns: true });

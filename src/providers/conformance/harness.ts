@@ -31,6 +31,8 @@ export interface ConformanceOptions {
   batchFetch?: boolean;
   /** The provider stores a completion's turn with its worker ack (`ackWorkItemWithTurn`): check that it does. */
   completionTurns?: boolean;
+  /** The provider stores a new instance's first turn with its creation (`createInstanceWithTurn`): check that it does. */
+  startTurns?: boolean;
 }
 
 /** What each category of the suite is registered with. */

@@ -24,6 +24,7 @@ import { registerWorkAckLocks } from "./workAckLocks.js";
 import { registerConcurrentWrites } from "./concurrentWrites.js";
 import { registerBatchFetch } from "./batchFetch.js";
 import { registerCompletionTurns } from "./completionTurns.js";
+import { registerStartTurns } from "./startTurns.js";
 
 export type { ConformanceOptions, ProviderFactory } from "./harness.js";
 
@@ -50,6 +51,7 @@ export function runProviderConformance(name: string, factory: ProviderFactory, o
     registerConcurrentWrites(ctx);
     registerBatchFetch(ctx, options.batchFetch === true);
     registerCompletionTurns(ctx, options.completionTurns === true, options.workAckLocks === true);
+    registerStartTurns(ctx, options.startTurns === true);
   });
   runManagementConformance(name, factory);
 }

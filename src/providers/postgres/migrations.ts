@@ -1740,6 +1740,57 @@ ALTER FUNCTION ${t.schema}.dx_lease_work(BIGINT, TEXT, BIGINT, INTEGER, TEXT[], 
 ALTER FUNCTION ${t.schema}.dx_lease_works(BIGINT, TEXT[], BIGINT, INTEGER, TEXT[], TEXT, BIGINT) SET plan_cache_mode = force_generic_plan;
 `,
   },
+  {
+    version: 20,
+    description: "starts that store the instance's first turn with its creation (dx_create_turn)",
+    sql: (t) => `
+-- createInstanceWithTurn: a new instance and the first turn the caller already ran for it, in one
+-- transaction. Serialised with creations by dx_create_instance's advisory lock on the id, and the
+-- same check: r_code 1 (nothing written) when the instance exists or a start is queued for it.
+-- When the instance is free (its advisory lock taken now, no live lock row, no visible message,
+-- which would belong to the turn) the turn is applied by dx_apply_plan (migration 17) under that
+-- advisory lock, as dx_ack_work_turn applies a completion turn: r_code 0, the start is consumed by
+-- the turn and never queued (an expired lock row of a lost holder is deleted, as dx_ack_work_turn
+-- does). Otherwise the start is queued as dx_create_instance queues it: r_code 2.
+CREATE FUNCTION ${t.schema}.dx_create_turn(p_instance TEXT, p_lock_key TEXT, p_item TEXT, p_type TEXT, p_now BIGINT,
+  p_prefix TEXT, p_plan JSONB,
+  OUT r_code INTEGER, OUT r_next_visible BIGINT, OUT r_cancelled JSONB)
+-- Planned generically from the first call, as every function clients call (migration 19).
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $fn$
+DECLARE
+  v_lock_until BIGINT;
+  v_ready BOOLEAN := FALSE;
+  v_r RECORD;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtextextended(p_lock_key, 0));
+  IF EXISTS (SELECT 1 FROM ${t.instances} WHERE instance_id = p_instance)
+     OR EXISTS (SELECT 1 FROM ${t.orchestratorQueue} WHERE instance_id = p_instance AND item_type IN ('StartOrchestration','ContinueAsNew')) THEN
+    r_code := 1;
+    RETURN;
+  END IF;
+  IF pg_try_advisory_xact_lock(hashtextextended(p_prefix || p_instance, 0)) THEN
+    SELECT (SELECT l.locked_until FROM ${t.instanceLocks} l WHERE l.instance_id = p_instance),
+      NOT EXISTS (SELECT 1 FROM ${t.orchestratorQueue} q WHERE q.instance_id = p_instance AND q.visible_at <= p_now)
+    INTO v_lock_until, v_ready;
+    v_ready := v_ready AND (v_lock_until IS NULL OR v_lock_until <= p_now);
+  END IF;
+  IF NOT v_ready THEN
+    INSERT INTO ${t.orchestratorQueue} (instance_id, work_item, item_type, visible_at, attempt_count, created_at)
+    VALUES (p_instance, p_item, p_type, p_now, 0, p_now);
+    r_code := 2;
+    RETURN;
+  END IF;
+  IF v_lock_until IS NOT NULL THEN
+    DELETE FROM ${t.instanceLocks} WHERE instance_id = p_instance AND locked_until <= p_now;
+  END IF;
+  v_r := ${t.schema}.dx_apply_plan(p_instance, p_now, p_plan);
+  r_next_visible := v_r.r_next_visible;
+  r_cancelled := v_r.r_cancelled;
+  r_code := 0;
+END
+$fn$;
+`,
+  },
 ];
 
 /**

@@ -30,6 +30,7 @@ import type {
   OrchestrationAck,
   OrchestrationItem,
   ProviderNotification,
+  StartTurnResult,
   WorkItemLease,
 } from "../provider.js";
 import { encodeEvent, encodeFailure, encodeWorkItem, num } from "./codec.js";
@@ -41,6 +42,13 @@ import { deadLetter, insertDeadLetter } from "./queueRows.js";
 interface AckRow {
   r_code: number;
   r_instance: string | null;
+  r_next_visible: number | null;
+  r_cancelled: [string, number, number][] | null;
+}
+
+/** What dx_create_turn (migration 20) returns: r_code 0 applied, 1 the id is taken, 2 the start was queued. */
+interface CreateTurnRow {
+  r_code: number;
   r_next_visible: number | null;
   r_cancelled: [string, number, number][] | null;
 }
@@ -119,7 +127,7 @@ export class PgOrchestratorQueue {
    * lookup by text (preparedClient.ts) hashes it once, not on every call. Each row comes back as
    * one JSON column (`jsonRow`), as dx_batch returns it.
    */
-  readonly #sql: { fetchOrchs: string; fetchOrch: string; ackPlan: string };
+  readonly #sql: { fetchOrchs: string; fetchOrch: string; ackPlan: string; createTurn: string };
 
   constructor(
     private readonly conn: PgConnection,
@@ -131,6 +139,7 @@ export class PgOrchestratorQueue {
       fetchOrchs: jsonRowSql(`${schema}.dx_fetch_orchs($1, $2, $3, $4, $5)`),
       fetchOrch: jsonRowSql(`${schema}.dx_fetch_orch($1, $2, $3, $4, $5)`),
       ackPlan: jsonRowSql(`${schema}.dx_ack_plan($1, $2, $3, $4)`),
+      createTurn: jsonRowSql(`${schema}.dx_create_turn($1, $2, $3, $4, $5, $6, $7)`),
     };
   }
 
@@ -555,5 +564,39 @@ export class PgOrchestratorQueue {
     const r = res.rows[0];
     if (r?.ok !== true) throw new InstanceAlreadyExistsError(item.instance);
     this.conn.committed([{ kind: "orchestrator", visibleAtMs: now }]);
+  }
+
+  /**
+   * `Provider.createInstanceWithTurn`: `dx_create_turn` (migration 20) creates the instance and
+   * applies the turn's plan with `dx_apply_plan` in one call, or queues the start as
+   * `dx_create_instance` does when the instance is not free. Its own call, as `create` is.
+   */
+  async createWithTurn(item: WorkItem & { type: "StartOrchestration" }, ack: OrchestrationAck): Promise<StartTurnResult> {
+    const conn = this.conn;
+    const now = Date.now();
+    const key = `duroxide:${conn.schema}:create:${item.instance}`;
+    const encoded = this.encodeAck(ack, now);
+    let r: CreateTurnRow | undefined;
+    try {
+      const res = await conn.pool.query<JsonRow<CreateTurnRow>>(this.#sql.createTurn, [
+        item.instance,
+        key,
+        encodeWorkItem(item),
+        item.type,
+        now,
+        conn.lockPrefix,
+        encoded.json,
+      ]);
+      r = res.rows[0]?.r;
+    } catch (err) {
+      throw duplicateEventError(err, "createInstance", ack.executionId);
+    }
+    if (r === undefined || r.r_code === 1) throw new InstanceAlreadyExistsError(item.instance);
+    if (r.r_code === 2) {
+      this.conn.committed([{ kind: "orchestrator", visibleAtMs: now }]);
+      return { applied: false };
+    }
+    const { leases } = this.acked(item.instance, ack, encoded, r.r_next_visible, r.r_cancelled);
+    return { applied: true, leases };
   }
 }

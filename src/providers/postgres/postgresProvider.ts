@@ -41,6 +41,8 @@ import type {
   OrchestrationAck,
   OrchestrationItem,
   Provider,
+  StartTurn,
+  StartTurnResult,
   StoredStatus,
   WorkAckOptions,
   WorkAckResult,
@@ -214,6 +216,10 @@ export class PostgresProvider implements Provider {
 
   async createInstance(item: WorkItem & { type: "StartOrchestration" }): Promise<void> {
     await this.run("createInstance", () => this.orchestrator.create(item));
+  }
+
+  async createInstanceWithTurn(item: WorkItem & { type: "StartOrchestration" }, turn: StartTurn): Promise<StartTurnResult> {
+    return this.run("createInstance", () => this.orchestrator.createWithTurn(item, turn.ack));
   }
 
   // ------------------------------------------------------------------------------------------

@@ -47,6 +47,11 @@ export class SqliteOrchestratorQueue {
   readonly #txSuspend: (lockToken: string, error: ErrorDetailsData, delayMs: number) => void;
   readonly #txEnqueue: (item: WorkItem, options: EnqueueOptions) => number;
   readonly #txCreate: (item: WorkItem & { type: "StartOrchestration" }) => number;
+  readonly #txCreateWithTurn: (
+    item: WorkItem & { type: "StartOrchestration" },
+    ack: OrchestrationAck,
+    leased: ReadonlyMap<number, WorkItemLease>,
+  ) => { applied: true; notes: ProviderNotification[] } | { applied: false; visibleAt: number };
 
   constructor(private readonly conn: SqliteConnection) {
     this.#txFetch = conn.immediate((max, lockTimeoutMs, options) => this.#fetchInTx(max, lockTimeoutMs, options));
@@ -59,10 +64,20 @@ export class SqliteOrchestratorQueue {
       conn.stmt("UPDATE instances SET suspension = ? WHERE instance_id = ?").run(encodeFailure(error), instance);
     });
     this.#txEnqueue = conn.immediate((item, options) => this.#enqueueInTx(item, options));
-    this.#txCreate = conn.immediate((item) => {
-      if (this.#existsOrQueued(item.instance)) throw new InstanceAlreadyExistsError(item.instance);
-      const now = conn.clock.now();
-      return insertOrchItem(conn, item, now, now);
+    this.#txCreate = conn.immediate((item) => this.#createInTx(item));
+    this.#txCreateWithTurn = conn.immediate((item, ack, leased) => {
+      const instance = item.instance;
+      if (this.#existsOrQueued(instance)) throw new InstanceAlreadyExistsError(instance);
+      // A live lock or a visible message (sent before the instance existed) would be part of its
+      // first fetched turn: then the start is queued as createInstance queues it.
+      const busy = conn
+        .stmt(
+          `SELECT EXISTS (SELECT 1 FROM instance_locks l WHERE l.instance_id = @instance AND l.locked_until > @now)
+             OR EXISTS (SELECT 1 FROM orchestrator_queue q WHERE q.instance_id = @instance AND q.visible_at <= @visibleNow) AS busy`,
+        )
+        .get({ instance, now: Date.now(), visibleNow: conn.clock.now() }) as { busy: number };
+      if (busy.busy !== 0) return { applied: false, visibleAt: this.#createInTx(item) };
+      return { applied: true, notes: this.#applyInTx(instance, ack, leased) };
     });
   }
 
@@ -433,5 +448,24 @@ export class SqliteOrchestratorQueue {
   /** Queues an instance's start unless it exists or a start is queued; returns when it becomes visible. */
   create(item: WorkItem & { type: "StartOrchestration" }): number {
     return this.#txCreate(item);
+  }
+
+  #createInTx(item: WorkItem & { type: "StartOrchestration" }): number {
+    if (this.#existsOrQueued(item.instance)) throw new InstanceAlreadyExistsError(item.instance);
+    const now = this.conn.clock.now();
+    return insertOrchItem(this.conn, item, now, now);
+  }
+
+  /**
+   * `Provider.createInstanceWithTurn` in one transaction: createInstance's check, then the turn's
+   * ack applied as for an instance this transaction holds (nothing was queued, so nothing is
+   * consumed), or, when the instance is not free, the start queued as createInstance queues it.
+   */
+  createWithTurn(
+    item: WorkItem & { type: "StartOrchestration" },
+    ack: OrchestrationAck,
+    leased: ReadonlyMap<number, WorkItemLease>,
+  ): { applied: true; notes: ProviderNotification[] } | { applied: false; visibleAt: number } {
+    return this.#txCreateWithTurn(item, ack, leased);
   }
 }

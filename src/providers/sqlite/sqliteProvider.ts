@@ -28,6 +28,8 @@ import type {
   PendingWork,
   Provider,
   ProviderNotification,
+  StartTurn,
+  StartTurnResult,
   StoredStatus,
   WorkItemLease,
   WorkTurnAckResult,
@@ -172,6 +174,19 @@ export class SqliteProvider implements Provider {
     // 1.0 -> 0.7 ms/orch, since the runtime's own writes then batch better).
     const visibleAt = await this.write("createInstance", null, () => this.orchestrator.create(item), true);
     this.emit([{ kind: "orchestrator", visibleAtMs: visibleAt }]);
+  }
+
+  async createInstanceWithTurn(item: WorkItem & { type: "StartOrchestration" }, turn: StartTurn): Promise<StartTurnResult> {
+    const leased = leasesOf(turn.ack);
+    // Commits at once, as createInstance does: a client waits for it.
+    const r = await this.write("createInstance", null, () => this.orchestrator.createWithTurn(item, turn.ack, leased), true);
+    if (!r.applied) {
+      this.emit([{ kind: "orchestrator", visibleAtMs: r.visibleAt }]);
+      return { applied: false };
+    }
+    for (const lease of leased.values()) this.outstanding.add(lease.lockToken, turn.ack.leaseWorkerItems?.lockTimeoutMs ?? 0);
+    this.emit(r.notes);
+    return { applied: true, leases: [...leased.values()] };
   }
 
   // ------------------------------------------------------------------------------------------
