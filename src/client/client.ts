@@ -34,6 +34,8 @@ import {
 } from "../model/errors.js";
 import { parseSemver } from "../model/semver.js";
 import { InstanceWatcher } from "./waiting.js";
+import { startLocally } from "./localStart.js";
+import type { WorkItemOf } from "../model/workItems.js";
 import { viewEvent, type HistoryEventView } from "./eventView.js";
 import { checkIdentifier } from "../model/identifiers.js";
 import { makeHistoryExport, type ExportedExecution, type HistoryExport } from "../model/historyExport.js";
@@ -92,7 +94,9 @@ export class Client {
   // ------------------------------------------------------------------ starting and signalling
 
   /**
-   * Start a new instance; resolves once the start is durably queued. The instance id is the
+   * Start a new instance; resolves once the start is durably stored: queued, or, when a started
+   * Runtime of this process runs on the same provider object and has the orchestration, stored
+   * together with the instance's first turn, which that runtime ran (one commit). The instance id is the
    * idempotency key: if `instanceId` already exists (or its start is queued) the call resolves
    * and the existing instance is left exactly as it is, as in duroxide-node, so a retried
    * request or a rerun script starts nothing twice. Pass `{ ifExists: "fail" }` to get
@@ -115,18 +119,21 @@ export class Client {
     requireId("orchestrationName", name);
     const encoded = encodeJson(input, "orchestration input");
     const span = this.#telemetry?.startQueued({ instanceId, orchestrationName: name, version, input: encoded });
+    const item: WorkItemOf<"StartOrchestration"> = {
+      type: "StartOrchestration",
+      instance: instanceId,
+      orchestration: name,
+      input: encoded,
+      version,
+      parent: null,
+      executionId: 1,
+      queuedAtMs: Date.now(),
+      ...(span?.context ? { trace: span.context } : {}),
+    };
     try {
-      await this.#provider.createInstance({
-        type: "StartOrchestration",
-        instance: instanceId,
-        orchestration: name,
-        input: encoded,
-        version,
-        parent: null,
-        executionId: 1,
-        queuedAtMs: Date.now(),
-        ...(span?.context ? { trace: span.context } : {}),
-      });
+      // A runtime of this process on the same provider runs the first turn and stores it with the
+      // creation (one commit instead of create, fetch and ack); otherwise the start is queued.
+      if (!(await startLocally(this.#provider, item))) await this.#provider.createInstance(item);
     } catch (err) {
       if (err instanceof InstanceAlreadyExistsError && ifExists === "ignore") {
         span?.end();

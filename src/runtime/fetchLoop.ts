@@ -57,6 +57,7 @@ export async function runFetchLoop<T>(loop: FetchLoop<T>): Promise<void> {
     }
     // Every other free slot too (never waiting for one): one batch fetch fills them all.
     const taken = 1 + (loop.fetchMany !== undefined ? loop.slots.tryAcquire(MAX_FETCH_BATCH - 1) : 0);
+    loop.slots.fetching = taken;
     let items: T[];
     try {
       if (taken > 1 && loop.fetchMany !== undefined) items = await loop.fetchMany(taken);
@@ -66,6 +67,7 @@ export async function runFetchLoop<T>(loop: FetchLoop<T>): Promise<void> {
       }
       errors = 0;
     } catch (err) {
+      loop.slots.fetching = 0;
       for (let i = 0; i < taken; i++) loop.slots.release();
       loop.onFetchError(err, ++errors);
       // Capped at 1 s so a store that comes back is in use again within about a second.
@@ -74,6 +76,7 @@ export async function runFetchLoop<T>(loop: FetchLoop<T>): Promise<void> {
     }
     if (items.length > taken) items = items.slice(0, taken);
     // The slots the fetch did not fill.
+    loop.slots.fetching = 0;
     for (let i = items.length; i < taken; i++) loop.slots.release();
     const last = items[items.length - 1];
     if (last === undefined) {

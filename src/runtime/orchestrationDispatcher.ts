@@ -1,5 +1,5 @@
 // Orchestration dispatcher: fetch a locked instance, run one turn of the replay engine, ack it.
-import type { AckResult, OrchestrationAck, OrchestrationItem, Provider, WorkItemLease } from "../providers/provider.js";
+import type { AckResult, OrchestrationAck, OrchestrationItem, Provider, StartTurnResult, WorkItemLease } from "../providers/provider.js";
 import type { LocalOrchestrator, SpeculativeTurn, WorkerDispatcher } from "./workerDispatcher.js";
 import { OrchestrationExecution, type TurnResult } from "../orchestration/execution.js";
 import { activate, rejectDuplicateStarts, turnStart, type TurnBegin, type TurnInput, type TurnOutcome } from "../orchestration/engine.js";
@@ -293,7 +293,7 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
         history: item.history,
         messages: item.messages,
         cached,
-        create: (x) => this.#newExecution(x.instance, x.executionId, x.name, x.version, x.handler, item),
+        create: (x) => this.#newExecution(x.instance, x.executionId, x.name, x.version, x.handler, item.kvSnapshot),
       },
       trace,
       workerId,
@@ -431,13 +431,106 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
     };
   }
 
+  /**
+   * The start turn: runs a new instance's first turn here, with the client's start as its only
+   * message, and stores it with the instance's creation (`Provider.createInstanceWithTurn`): one
+   * commit instead of create, fetch and ack. Takes a turn slot for it (none free: false). Resolves
+   * true once the start is stored, with the turn (finished then as an acked turn is: `#settle`,
+   * leases run here) or queued by the store because the instance was not free (the turn is
+   * dropped). False when nothing was written: the caller creates the instance as usual. Rejects
+   * as `createInstance` does (the id is taken: the turn is dropped).
+   */
+  async startTurn(start: WorkItemOf<"StartOrchestration">): Promise<boolean> {
+    const provider = this.d.provider;
+    if (!this.#running || this.#loopConfig === null || provider.createInstanceWithTurn === undefined) return false;
+    // Held here: the instance exists. Not registered here: the usual path decides (and waits for a runtime that has it).
+    if (this.cache.known.has(start.instance) || this.d.registry.resolve(start.orchestration, start.version) === null) return false;
+    if (this.#slots.tryAcquire(1) !== 1) {
+      // The slots may only be out for the fetch in flight, which gives back those it does not fill
+      // in a moment: wait for one then. Taken by turns: no free slot.
+      const fetching = this.#slots.fetching;
+      if (fetching === 0 || this.#slots.busy - fetching >= this.#slots.size) return false;
+      await this.#slots.acquire();
+      if (!this.#running) {
+        this.#slots.release();
+        return false;
+      }
+    }
+    this.#inFlight++;
+    try {
+      return await this.#startTurnInSlot(start, provider.createInstanceWithTurn.bind(provider));
+    } finally {
+      this.#inFlight--;
+      this.#slots.release();
+    }
+  }
+
+  async #startTurnInSlot(start: WorkItemOf<"StartOrchestration">, create: NonNullable<Provider["createInstanceWithTurn"]>): Promise<boolean> {
+    const instance = start.instance;
+    const workerId = this.#workerId;
+    const trace: TurnTrace = { tel: undefined };
+    const startedAt = Date.now();
+    let outcome: TurnOutcome;
+    try {
+      outcome = await this.#activate(
+        {
+          instance,
+          executionId: start.executionId,
+          history: [],
+          messages: [start],
+          cached: undefined,
+          create: (x) => this.#newExecution(x.instance, x.executionId, x.name, x.version, x.handler, {}),
+        },
+        trace,
+        workerId,
+      );
+    } catch (err) {
+      trace.tel?.end({ stored: false, status: "Running", delta: [], output: null, failure: null, error: err });
+      return false;
+    }
+    if (outcome.kind !== "ran" || outcome.began?.initiatedBy !== "client") {
+      // Not a plain start (should it happen): the usual path decides from storage.
+      trace.tel?.end({ stored: false, status: "Running", delta: [], output: null, failure: null });
+      return false;
+    }
+    const { execution, result } = outcome;
+    const ran: RanTurn = { instance, execution, result, began: outcome.began };
+    if (result.status === "Failed" && result.failure?.category === "configuration") {
+      // The fetched turn decides what such a failure does (it may suspend).
+      this.#settle(ran, false, trace, workerId);
+      return false;
+    }
+    stampTurnTrace(result, trace);
+    const ack = this.#ackOf({ executionId: execution.executionId, orchestrationName: null, orchestrationVersion: null }, [], { execution, result });
+    const reserved = this.#leaseToLocalWorker(ack);
+    const askedAt = performance.now();
+    const askedAtMs = Date.now();
+    let r: StartTurnResult;
+    try {
+      r = await create(start, { ack });
+    } catch (err) {
+      this.d.localWorker?.unreserve(reserved);
+      this.#settle(ran, false, trace, workerId);
+      throw err;
+    }
+    if (!r.applied) {
+      this.d.localWorker?.unreserve(reserved);
+      this.#settle(ran, false, trace, workerId);
+      return true;
+    }
+    this.d.metrics.turnDuration(execution.orchestrationName, Date.now() - startedAt);
+    this.#settle(ran, true, trace, workerId);
+    this.#handOver(reserved, r.leases, askedAt, askedAtMs);
+    return true;
+  }
+
   #newExecution(
     instance: string,
     executionId: number,
     name: string,
     version: string,
     handler: Parameters<OrchestrationRegistry["register"]>[2],
-    item: OrchestrationItem,
+    kvSnapshot: OrchestrationItem["kvSnapshot"],
   ): OrchestrationExecution {
     const logger = this.d.logger.withTarget("duroxide::orchestration");
     const execution: OrchestrationExecution = new OrchestrationExecution({
@@ -446,7 +539,7 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
       orchestrationName: name,
       orchestrationVersion: version,
       handler,
-      kvSnapshot: item.kvSnapshot,
+      kvSnapshot,
       clock: this.#now,
       determinism: this.d.options.determinism,
       trace: (level, message, fields) => {

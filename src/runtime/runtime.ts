@@ -3,6 +3,7 @@ import type { Provider } from "../providers/provider.js";
 import { InvalidArgumentError } from "../model/errors.js";
 import type { OrchestrationHandler } from "../orchestration/handler.js";
 import { Client } from "../client/client.js";
+import { registerLocalStarter } from "../client/localStart.js";
 import type { AnyDefinition } from "../definitions/define.js";
 import { Logger, getDefaultLogger, parseLogLevel } from "../observability/logger.js";
 import { RuntimeMetrics, type MetricsSnapshot } from "../observability/metrics.js";
@@ -28,6 +29,7 @@ export class Runtime {
   #orch: OrchestrationDispatcher | null = null;
   #worker: WorkerDispatcher | null = null;
   #unsubscribe: (() => void) | null = null;
+  #unregisterStarter: (() => void) | null = null;
   #state: "new" | "running" | "stopped" = "new";
   #client: Client | null = null;
 
@@ -157,6 +159,9 @@ export class Runtime {
     });
     orch?.start();
     worker?.start();
+    // Clients of this process on the same provider object start instances through this runtime:
+    // the first turn runs here and commits with the creation.
+    if (orch !== null) this.#unregisterStarter = registerLocalStarter(this.#provider, { start: (item) => orch.startTurn(item) });
     const admin = this.#provider.admin;
     this.#detachTelemetry =
       this.#telemetry?.attachRuntime?.({
@@ -188,6 +193,8 @@ export class Runtime {
       return;
     }
     this.#state = "stopped";
+    this.#unregisterStarter?.();
+    this.#unregisterStarter = null;
     this.#unsubscribe?.();
     this.#detachTelemetry?.();
     this.#detachTelemetry = null;

@@ -2,6 +2,11 @@
 export class Slots {
   #free: number;
   #waiters: Array<() => void> = [];
+  /**
+   * How many of the busy slots the fetch loop holds for a fetch in flight (set by the loop): those
+   * it does not fill go back at its answer, so they are not taken by running work.
+   */
+  fetching = 0;
 
   constructor(readonly size: number) {
     this.#free = size;

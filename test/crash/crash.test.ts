@@ -27,6 +27,8 @@ interface Child {
   proc: ChildProcess;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stderr: () => string;
+  /** What the child printed up to "started". */
+  stdout: string;
 }
 
 function spawnChild(scenario: string, db: string, log: string, n: number): Promise<Child> {
@@ -40,7 +42,7 @@ function spawnChild(scenario: string, db: string, log: string, n: number): Promi
     let out = "";
     proc.stdout!.on("data", (d: Buffer) => {
       out += d.toString();
-      if (out.includes("started\n")) resolve({ proc, exited, stderr: () => err });
+      if (out.includes("started\n")) resolve({ proc, exited, stderr: () => err, stdout: out });
     });
     void exited.then(({ code, signal }) => reject(new Error(`child exited early (code ${code}, signal ${signal}): ${err}`)));
   });
@@ -296,6 +298,75 @@ for (const store of ["sqlite", "postgres"] as const) {
           rerun += twice;
         }
         t.diagnostic(`at kill: ${[...doneAtKill.values()].map((d) => d.size).join(", ")} steps in history; ${rerun} in-flight steps ran again`);
+      } finally {
+        if (child) await killHard(child).catch(() => undefined);
+        await runtime?.shutdown(200);
+        await provider?.close();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+}
+
+// Starts that run their first turn in the starting process and commit with it
+// (createInstanceWithTurn): the child is killed right after its start calls resolved, its first
+// activities leased to itself and under way. Every resolved start must be a stored, running
+// instance that a new runtime finishes, with each completed step run once.
+for (const store of ["sqlite", "postgres"] as const) {
+  describe(`crash recovery: SIGKILL right after starts (${store})`, { skip: store === "postgres" && pgProblem !== null ? String(pgProblem) : false }, () => {
+    it("every started instance is stored and finishes; each completed step ran once", { timeout: 60_000 }, async (t) => {
+      const { dir, db, log } = tempStore();
+      const schema = store === "postgres" ? pgSchemas!.newSchemaName() : null;
+      const where = schema !== null ? `pg:${PG_URL}#${schema}` : db;
+      const n = 20;
+      const ids = Array.from({ length: n }, (_, i) => `starts-${i}`);
+      let child: Child | null = null;
+      let provider: Provider | null = null;
+      let runtime: Runtime | null = null;
+      try {
+        child = await spawnChild("starts", where, log, n);
+        await killHard(child);
+        const logAtKill = readLog(log);
+        assert.match(child.stdout, new RegExp(`start turns ${n}\\n`), "every start ran its first turn in the child");
+        provider = schema !== null ? await PostgresProvider.connectWithSchema(PG_URL, schema, { maxConnections: 4 }) : await SqliteProvider.open(`sqlite:${db}`);
+        const client = new Client(provider);
+        const doneAtKill = new Map<string, Set<string>>();
+        for (const id of ids) {
+          const status = await client.getStatus(id);
+          assert.equal(status.status, "Running", `${id}: a resolved start must be a stored, running instance`);
+          const h = await client.readHistory(id);
+          assert.equal(h[0]?.type, "OrchestrationStarted");
+          assert.ok(h.some((e) => e.type === "ActivityScheduled"), `${id}: its first turn is stored`);
+          doneAtKill.set(id, new Set(completedSteps(h)));
+        }
+
+        runtime = new Runtime(provider, CRASH_RUNTIME_OPTIONS);
+        register(runtime, log);
+        await runtime.start();
+        for (const id of ids) {
+          const r = await client.waitForOrchestration(id, 40_000);
+          assert.equal(r.status, "Completed", `${id}: ${r.error ?? ""}`);
+          assert.deepEqual(r.output, expectedPipelineOutput(id));
+        }
+        const logAfter = readLog(log);
+        let rerun = 0;
+        for (const id of ids) {
+          for (const step of PIPELINE_STEPS) {
+            const key = `${id}:${step}`;
+            const count = logAfter.get(key) ?? 0;
+            if (doneAtKill.get(id)!.has(step)) assert.equal(count, 1, `${key} was completed in history at the kill, yet ran ${count} times`);
+            else {
+              assert.ok(count >= 1 && count <= 2, `${key} ran ${count} times (expected once, or twice if in flight at the kill)`);
+              if (count === 2) {
+                rerun++;
+                assert.equal(logAtKill.get(key), 1, `${key} ran twice but had not run before the kill`);
+              }
+            }
+          }
+          assert.deepEqual(completedSteps(await client.readHistory(id)).sort(), [...PIPELINE_STEPS].sort(), `${id}: completions in final history`);
+        }
+        const completedAtKill = [...doneAtKill.values()].reduce((s, x) => s + x.size, 0);
+        t.diagnostic(`at kill: ${completedAtKill} completions in history, ${logAtKill.size} steps logged; after resume: ${rerun} in-flight steps ran again`);
       } finally {
         if (child) await killHard(child).catch(() => undefined);
         await runtime?.shutdown(200);

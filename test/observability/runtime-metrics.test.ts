@@ -18,6 +18,8 @@ interface Probe {
   workFetched: number;
   /** Turns stored with their completion's worker ack (never fetched). */
   completionTurns: number;
+  /** First turns stored with their instance's creation (never fetched). */
+  startTurns: number;
 }
 
 /**
@@ -27,7 +29,7 @@ interface Probe {
  * allowed by the contract), so activities and turns are always fetched, one per call.
  */
 function probe(inner: Provider, failWorkFetches: number, completionTurns: boolean): Probe {
-  const state: Probe = { provider: inner, orchFetched: 0, workFetched: 0, completionTurns: 0 };
+  const state: Probe = { provider: inner, orchFetched: 0, workFetched: 0, completionTurns: 0, startTurns: 0 };
   let failuresLeft = failWorkFetches;
   state.provider = new Proxy(inner, {
     get(target, key) {
@@ -65,6 +67,21 @@ function probe(inner: Provider, failWorkFetches: number, completionTurns: boolea
           const { leaseWorkerItems: _ignored, ...ack } = turn.ack;
           const r = await target.ackWorkItemWithTurn!(token, completion, { ...turn, ack }, options);
           if (r.applied) state.completionTurns++;
+          return r;
+        };
+      }
+      // Likewise a first turn may be stored with its instance's creation (leasing nothing), except
+      // for "poison", which must be fetched to look over-attempted: its start is queued instead.
+      if (key === "createInstanceWithTurn") {
+        if (!completionTurns) return undefined;
+        return async (...[item, turn]: Parameters<NonNullable<Provider["createInstanceWithTurn"]>>) => {
+          if (item.instance === "poison") {
+            await target.createInstance(item);
+            return { applied: false };
+          }
+          const { leaseWorkerItems: _ignored, ...ack } = turn.ack;
+          const r = await target.createInstanceWithTurn!(item, { ack });
+          if (r.applied) state.startTurns++;
           return r;
         };
       }
@@ -146,7 +163,7 @@ function register(rt: Runtime): void {
 }
 
 for (const [replayEveryTurn, completionTurns] of [[false, false], [true, false], [false, true]] as const) {
-  describe(`runtime metrics are exact (sqlite, replayEveryTurn=${replayEveryTurn}, completionTurns=${completionTurns})`, () => {
+  describe(`runtime metrics are exact (sqlite, replayEveryTurn=${replayEveryTurn}, completion and start turns=${completionTurns})`, () => {
     it("known workload", async () => {
       const inner = await SqliteProvider.inMemory();
       const pr = probe(inner, 2, completionTurns);
@@ -199,9 +216,11 @@ for (const [replayEveryTurn, completionTurns] of [[false, false], [true, false],
         assert.equal(pr.workFetched, 15);
         assert.equal(m.workerDispatcherItemsFetched, pr.workFetched);
         assert.equal(m.orchDispatcherItemsFetched, pr.orchFetched);
-        const turns = m.orchDispatcherItemsFetched + pr.completionTurns;
-        assert.ok(turns >= 20, `at least one fetch or completion turn per turn (${m.orchDispatcherItemsFetched} + ${pr.completionTurns})`);
+        const turns = m.orchDispatcherItemsFetched + pr.completionTurns + pr.startTurns;
+        assert.ok(turns >= 20, `at least one fetch, completion or start turn per turn (${m.orchDispatcherItemsFetched} + ${pr.completionTurns} + ${pr.startTurns})`);
         if (completionTurns) assert.ok(pr.completionTurns >= 5, `completion turns were stored (${pr.completionTurns})`);
+        // Every client start but the poisoned one's ran its first turn here (children are started by their parent's ack).
+        if (completionTurns) assert.equal(pr.startTurns, 6);
         assert.equal(m.activityDurationMs.count, 14, "every executed activity (poisoned ones never ran)");
         assert.ok(m.turnDurationMs.count >= 20 && m.turnDurationMs.count <= turns);
         assert.ok(m.turnDurationMs.max >= m.turnDurationMs.p50 && m.turnDurationMs.sum > 0);
