@@ -17,6 +17,7 @@ const METHODS = [
   "renewWorkItemLock",
   "isActivityPending",
   "createInstance",
+  "createInstanceWithTurn",
   "enqueueForOrchestrator",
   "getStatus",
   "read",
