@@ -1,8 +1,11 @@
 // Side-by-side benchmark: our PostgreSQL store against DBOS Transact on the same PostgreSQL server.
-// Usage: node dist/bench/compare.js [workload...] [--repeat=N]   (npm run bench:compare)
+// Usage: node dist/bench/compare.js [workload...] [--repeat=N] [--warm]   (npm run bench:compare)
 // Each run is a fresh child process with a database of its own; the two systems alternate (and
 // swap who goes first each round) so that load from elsewhere on the machine hits both alike.
-// Prints one JSON line per run, then a table of medians with the ratios.
+// Prints one JSON line per run, then a table of medians with the ratios. By default each process
+// is cold (its first run pays module loading and JIT warm-up, as a freshly deployed process does);
+// --warm runs each workload once unreported first in the same process, for steady-state figures
+// (the server-side figures then average over both runs).
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -40,17 +43,19 @@ function targetMet(t: Target, ours: number, ratio: number): boolean {
   return "timesBetter" in t ? ratio >= t.timesBetter : ours <= t.atMost;
 }
 
-function parseArgs(argv: string[]): { workloads: string[]; repeat: number } {
+function parseArgs(argv: string[]): { workloads: string[]; repeat: number; warm: boolean } {
   let repeat = 3;
+  let warm = false;
   const workloads: string[] = [];
   for (const a of argv) {
     if (a.startsWith("--repeat=")) repeat = Number(a.slice("--repeat=".length));
+    else if (a === "--warm") warm = true;
     else if (a.startsWith("--")) throw new Error(`unknown option ${a}`);
     else if (!METRIC[a]) throw new Error(`unknown workload ${a}; known: ${Object.keys(METRIC).join(", ")}`);
     else workloads.push(a);
   }
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error("--repeat must be a positive integer");
-  return { workloads: workloads.length ? workloads : Object.keys(METRIC), repeat };
+  return { workloads: workloads.length ? workloads : Object.keys(METRIC), repeat, warm };
 }
 
 function ensureDbosInstalled(): void {
@@ -78,17 +83,18 @@ function runChild(args: string[], workload: string, env: NodeJS.ProcessEnv = pro
 }
 
 /** One run of `system` in a database of its own, with the server's share sampled from here. */
-async function runSystem(system: System, workload: string): Promise<Row> {
+async function runSystem(system: System, workload: string, warm: boolean): Promise<Row> {
   const db = await ThrowawayDatabase.create(PG_URL, `dxcmp_${system}`);
   const sampler = new PgUsageSampler(PG_URL, db.name);
   try {
     await sampler.start();
     const row =
       system === "duroxide"
-        ? await runChild([join(here, "run.js"), workload, "--store=postgres", "--no-warmup"], workload, { ...process.env, DX_BENCH_PG_DATABASE_URL: db.url })
-        : await runChild([join(compareDir, "dbos.mjs"), workload, db.url], workload);
+        ? await runChild([join(here, "run.js"), workload, "--store=postgres", warm ? "--warmup=same" : "--no-warmup"], workload, { ...process.env, DX_BENCH_PG_DATABASE_URL: db.url })
+        : await runChild([join(compareDir, "dbos.mjs"), workload, db.url, ...(warm ? ["--warm"] : [])], workload);
     const usage = await sampler.stop();
-    return { ...row, cpuMsPerOrch: round(row.cpuMs / row.orchestrations, 3), ...perOrchestration(usage, row.orchestrations) };
+    // The sampler saw the warm-up run too: the server's share is averaged over both.
+    return { ...row, cpuMsPerOrch: round(row.cpuMs / row.orchestrations, 3), ...perOrchestration(usage, row.orchestrations * (warm ? 2 : 1)) };
   } finally {
     await sampler.stop().catch(() => undefined);
     await db.drop();
@@ -106,7 +112,7 @@ function fmt(x: number): string {
 }
 
 async function main(): Promise<void> {
-  const { workloads, repeat } = parseArgs(process.argv.slice(2));
+  const { workloads, repeat, warm } = parseArgs(process.argv.slice(2));
   const problem = await probePostgres(PG_URL);
   if (problem) throw new Error(`PostgreSQL unreachable at ${PG_URL}: ${problem}`);
   ensureDbosInstalled();
@@ -116,7 +122,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < repeat; i++) {
       const order: System[] = i % 2 === 0 ? ["duroxide", "dbos"] : ["dbos", "duroxide"];
       for (const sys of order) {
-        const row = await runSystem(sys, w);
+        const row = await runSystem(sys, w, warm);
         rows[w]![sys].push(row);
         process.stdout.write(JSON.stringify({ system: sys, round: i + 1, ...row }) + "\n");
       }
@@ -124,7 +130,7 @@ async function main(): Promise<void> {
   }
   const header = ["workload", "figure", "duroxide", "dbos", "ratio", "cpu ms/orch (node) ours | dbos", "pg cpu ms/orch ours | dbos", "statements/orch ours | dbos", "commits/orch ours | dbos", "target", "met"];
   const table: string[][] = [header];
-  const summary: Record<string, unknown> = { summary: "compare", repeat, pgUrl: PG_URL.replace(/\/\/[^@]*@/, "//") };
+  const summary: Record<string, unknown> = { summary: "compare", repeat, warm, pgUrl: PG_URL.replace(/\/\/[^@]*@/, "//") };
   for (const w of workloads) {
     const m = METRIC[w]!;
     const med = (sys: System, key: string) => median(rows[w]![sys].map((r) => Number(r[key])));

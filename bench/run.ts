@@ -68,7 +68,8 @@ interface Args {
   workloads: Workload[];
   stores: StoreKind[];
   calls: boolean;
-  warmup: boolean;
+  /** false: none; "memory": an in-memory hello first (default); "same": the measured workload once on the same store. */
+  warmup: false | "memory" | "same";
   repeat: number;
   pragmas: string[];
   tracing: "off" | "on" | "both";
@@ -76,7 +77,7 @@ interface Args {
 
 function parseArgs(argv: string[]): Args {
   let calls = false;
-  let warmup = true;
+  let warmup: false | "memory" | "same" = "memory";
   let repeat = 1;
   let tracing: Args["tracing"] = "off";
   const pragmas: string[] = [];
@@ -105,6 +106,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === "--tracing" || a === "--tracing=on") tracing = "on";
     else if (a === "--tracing=both") tracing = "both";
     else if (a === "--no-warmup") warmup = false;
+    else if (a === "--warmup=same") warmup = "same";
     else if (a.startsWith("--")) throw new Error(`unknown option ${a}`);
     else names.push(a);
   }
@@ -140,7 +142,7 @@ function vsReference(w: string, l: Line): Record<string, number> {
   }
 }
 
-async function runOne(w: Workload, store: StoreKind, calls = false, pragmas: string[] = [], tracing = false): Promise<Line> {
+async function runOne(w: Workload, store: StoreKind, calls = false, pragmas: string[] = [], tracing = false, pgSchema?: string): Promise<Line> {
   let dir: string | null = null;
   let db: ThrowawayDatabase | null = null;
   let sampler: PgUsageSampler | null = null;
@@ -148,7 +150,7 @@ async function runOne(w: Workload, store: StoreKind, calls = false, pragmas: str
   let walPath: string | null = null;
   if (store === "postgres" && PG_DATABASE_URL) {
     // bench:compare made the database and measures the server from outside this process.
-    provider = await PostgresProvider.connect(PG_DATABASE_URL);
+    provider = pgSchema ? await PostgresProvider.connectWithSchema(PG_DATABASE_URL, pgSchema) : await PostgresProvider.connect(PG_DATABASE_URL);
   } else if (store === "postgres") {
     db = await ThrowawayDatabase.create(PG_URL, "dxbench");
     provider = await PostgresProvider.connect(db.url);
@@ -271,7 +273,10 @@ async function main(): Promise<void> {
   const lines: Line[] = [];
   // One unreported in-memory hello run first, so the first measured workload is not paying for
   // module loading and JIT warm-up (disable with --no-warmup).
-  if (warmup) await runOne(ALL[0]!, "sqlite-memory", false, [], tracing !== "off");
+  if (warmup === "memory") await runOne(ALL[0]!, "sqlite-memory", false, [], tracing !== "off");
+  // --warmup=same (bench:compare --warm): each measured workload runs once first, unreported, on the
+  // same store (in bench:compare's database, a schema of its own), so the figures are steady state.
+  if (warmup === "same") for (const w of workloads) for (const s of stores) await runOne(w, s, false, pragmas, tracing === "on", "dx_warmup");
   for (const w of workloads) {
     for (const s of stores) {
       // With --repeat=N, report the run with the median duration (the machine may be shared).

@@ -1,12 +1,15 @@
 // The benchmark workloads written for DBOS Transact, run on the same PostgreSQL server as ours.
-// Usage: node bench/compare/dbos.mjs <workload> <systemDatabaseUrl>
+// Usage: node bench/compare/dbos.mjs <workload> <systemDatabaseUrl> [--warm]
+// --warm: the workload runs once first, unreported (other workflow ids), so the figures are steady state.
 // Prints one JSON line: { system: "dbos", workload, orchestrations, activities, durationMs, p50Ms, cpuMs }.
 // Plain JavaScript on purpose: the DBOS SDK is installed only in bench/compare/node_modules, so
 // the project's own build never needs it.
 import { performance } from "node:perf_hooks";
 import { DBOS } from "@dbos-inc/dbos-sdk";
 
-const [workload, url] = process.argv.slice(2);
+const [workload, url, mode] = process.argv.slice(2);
+/** Prefix of every workflow id, so the warm-up run's ids differ from the measured run's. */
+let idPrefix = "";
 if (!workload || !url) {
   console.error("usage: node bench/compare/dbos.mjs <workload> <systemDatabaseUrl>");
   process.exit(2);
@@ -47,7 +50,7 @@ async function startMany(prefix, n, wf, input, check) {
   const waits = [];
   for (let i = 0; i < n; i++) {
     const started = performance.now();
-    const handle = await DBOS.startWorkflow(wf, { workflowID: `${prefix}-${i}` })(input(i));
+    const handle = await DBOS.startWorkflow(wf, { workflowID: `${idPrefix}${prefix}-${i}` })(input(i));
     waits.push(
       handle.getResult().then((out) => {
         check(out, i);
@@ -85,7 +88,7 @@ const WORKLOADS = {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
       const s = performance.now();
-      const h = await DBOS.startWorkflow(hello, { workflowID: `one-${i}` })(`s${i}`);
+      const h = await DBOS.startWorkflow(hello, { workflowID: `${idPrefix}one-${i}` })(`s${i}`);
       const o = await h.getResult();
       latencies.push(performance.now() - s);
       expect(o === `Hello, s${i}!`, `bad output ${o}`);
@@ -114,6 +117,11 @@ const r2 = (x) => Math.round(x * 100) / 100;
 
 await DBOS.launch();
 try {
+  if (mode === "--warm") {
+    idPrefix = "warmup-";
+    await run();
+    idPrefix = "";
+  }
   const cpu0 = process.cpuUsage();
   const r = await run();
   const cpu = process.cpuUsage(cpu0);
