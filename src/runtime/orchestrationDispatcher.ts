@@ -353,6 +353,40 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
   }
 
   /**
+   * Runs a turn ahead of its store call (completion and start turns) and plans its ack, with its
+   * new activities reserved for the local worker. Null when the store must not get it: the turn
+   * threw, is not the kind expected (`expected`), or failed as configuration (nondeterminism and
+   * the like: the turn fetched from storage decides, and may suspend); what ran is dropped then.
+   */
+  async #runAhead(
+    input: Omit<TurnInput, "resolve" | "onBegin">,
+    trace: TurnTrace,
+    workerId: string,
+    expected: (began: RanTurn["began"]) => boolean,
+  ): Promise<{ ran: RanTurn; ack: OrchestrationAck; reserved: number } | null> {
+    let outcome: TurnOutcome;
+    try {
+      outcome = await this.#activate(input, trace, workerId);
+    } catch (err) {
+      trace.tel?.end({ stored: false, status: "Running", delta: [], output: null, failure: null, error: err });
+      return null;
+    }
+    if (outcome.kind !== "ran" || !expected(outcome.began)) {
+      trace.tel?.end({ stored: false, status: "Running", delta: [], output: null, failure: null });
+      return null;
+    }
+    const { execution, result } = outcome;
+    const ran: RanTurn = { instance: input.instance, execution, result, began: outcome.began };
+    if (result.status === "Failed" && result.failure?.category === "configuration") {
+      this.#settle(ran, false, trace, workerId);
+      return null;
+    }
+    stampTurnTrace(result, trace);
+    const ack = this.#ackOf({ executionId: execution.executionId, orchestrationName: null, orchestrationVersion: null }, [], { execution, result });
+    return { ran, ack, reserved: this.#leaseToLocalWorker(ack) };
+  }
+
+  /**
    * The completion turn: runs the turn an activity's completion causes ahead of its worker ack,
    * on the execution this dispatcher holds for the instance, with the completion as its only
    * message, so that the store can commit the ack and the turn together
@@ -372,41 +406,25 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
     const workerId = this.#workerId;
     const trace: TurnTrace = { tel: undefined };
     const startedAt = Date.now();
-    let outcome: TurnOutcome;
-    try {
-      outcome = await this.#activate(
-        {
-          instance,
-          executionId: cached.executionId,
-          history: [],
-          messages: [completion],
-          cached,
-          create: () => {
-            throw new Error("a cached execution is never created again");
-          },
+    const ahead = await this.#runAhead(
+      {
+        instance,
+        executionId: cached.executionId,
+        history: [],
+        messages: [completion],
+        cached,
+        create: () => {
+          throw new Error("a cached execution is never created again");
         },
-        trace,
-        workerId,
-      );
-    } catch (err) {
-      trace.tel?.end({ stored: false, status: "Running", delta: [], output: null, failure: null, error: err });
-      return null;
-    }
-    if (outcome.kind !== "ran") {
+      },
+      trace,
+      workerId,
       // Not with a cached execution; should it happen, the usual path decides from storage.
-      trace.tel?.end({ stored: false, status: "Running", delta: [], output: null, failure: null });
-      return null;
-    }
-    const { execution, result } = outcome;
-    const ran: RanTurn = { instance, execution, result, began: outcome.began };
-    if (result.status === "Failed" && result.failure?.category === "configuration") {
-      // Nondeterminism and the like: the fallback turn decides from stored history (it may suspend).
-      this.#settle(ran, false, trace, workerId);
-      return null;
-    }
-    stampTurnTrace(result, trace);
-    const ack = this.#ackOf({ executionId: execution.executionId, orchestrationName: null, orchestrationVersion: null }, [], { execution, result });
-    const reserved = this.#leaseToLocalWorker(ack);
+      () => true,
+    );
+    if (ahead === null) return null;
+    const { ran, ack, reserved } = ahead;
+    const execution = ran.execution;
     this.#inFlight++;
     let settled = false;
     const settle = (): boolean => {
@@ -470,39 +488,23 @@ export class OrchestrationDispatcher implements LocalOrchestrator {
     const workerId = this.#workerId;
     const trace: TurnTrace = { tel: undefined };
     const startedAt = Date.now();
-    let outcome: TurnOutcome;
-    try {
-      outcome = await this.#activate(
-        {
-          instance,
-          executionId: start.executionId,
-          history: [],
-          messages: [start],
-          cached: undefined,
-          create: (x) => this.#newExecution(x.instance, x.executionId, x.name, x.version, x.handler, {}),
-        },
-        trace,
-        workerId,
-      );
-    } catch (err) {
-      trace.tel?.end({ stored: false, status: "Running", delta: [], output: null, failure: null, error: err });
-      return false;
-    }
-    if (outcome.kind !== "ran" || outcome.began?.initiatedBy !== "client") {
+    const ahead = await this.#runAhead(
+      {
+        instance,
+        executionId: start.executionId,
+        history: [],
+        messages: [start],
+        cached: undefined,
+        create: (x) => this.#newExecution(x.instance, x.executionId, x.name, x.version, x.handler, {}),
+      },
+      trace,
+      workerId,
       // Not a plain start (should it happen): the usual path decides from storage.
-      trace.tel?.end({ stored: false, status: "Running", delta: [], output: null, failure: null });
-      return false;
-    }
-    const { execution, result } = outcome;
-    const ran: RanTurn = { instance, execution, result, began: outcome.began };
-    if (result.status === "Failed" && result.failure?.category === "configuration") {
-      // The fetched turn decides what such a failure does (it may suspend).
-      this.#settle(ran, false, trace, workerId);
-      return false;
-    }
-    stampTurnTrace(result, trace);
-    const ack = this.#ackOf({ executionId: execution.executionId, orchestrationName: null, orchestrationVersion: null }, [], { execution, result });
-    const reserved = this.#leaseToLocalWorker(ack);
+      (began) => began?.initiatedBy === "client",
+    );
+    if (ahead === null) return false;
+    const { ran, ack, reserved } = ahead;
+    const execution = ran.execution;
     const askedAt = performance.now();
     const askedAtMs = Date.now();
     let r: StartTurnResult;
